@@ -1,0 +1,103 @@
+"""The one wiring point: settings in, a running application out.
+
+Nothing else in Omniroute picks an implementation (database, bus, clock) or creates an engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from omniroute import __version__
+from omniroute.channels.webchat.service import WebchatService
+from omniroute.conversations.service import ConversationService
+from omniroute.core.bus import EventBus
+from omniroute.core.bus.memory import MemoryBus
+from omniroute.core.clock import Clock, SystemClock
+from omniroute.core.db import Database
+from omniroute.core.timers import DueTimers
+from omniroute.core.uow import Publisher
+from omniroute.identity.passwords import Passwords
+from omniroute.identity.service import IdentityService
+from omniroute.routing.service import RoutingService
+from omniroute.settings import Settings
+from omniroute.web.app import build_app
+from omniroute.web.container import Container
+from omniroute.web.gateway import Gateway
+
+
+def make_bus(settings: Settings) -> EventBus:
+    if settings.redis_url:
+        from omniroute.core.bus.redis import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return MemoryBus()
+
+
+def build_container(
+    settings: Settings, *, clock: Clock | None = None, bus: EventBus | None = None
+) -> Container:
+    clock = clock or SystemClock()
+    db = Database(settings.effective_database_url)
+    bus = bus or make_bus(settings)
+    publisher = Publisher(db, bus, clock)
+    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib)
+    identity = IdentityService(db, clock, passwords, timedelta(hours=settings.session_ttl_hours))
+    conversations = ConversationService(db, publisher, settings.max_message_bytes)
+    timers = DueTimers(clock)
+    routing = RoutingService(
+        db,
+        publisher,
+        conversations,
+        timers,
+        timedelta(seconds=settings.offer_timeout_seconds),
+        settings.default_chat_capacity,
+    )
+    conversations.use_assignment(routing)
+    timers.set_callback(routing.expire)
+    publisher.add_listener(routing.after_commit)
+    webchat = WebchatService(db, publisher, conversations, routing)
+    return Container(
+        settings=settings,
+        clock=clock,
+        db=db,
+        bus=bus,
+        publisher=publisher,
+        identity=identity,
+        conversations=conversations,
+        routing=routing,
+        webchat=webchat,
+        timers=timers,
+    )
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, bus: EventBus | None = None
+) -> FastAPI:
+    """Build the whole application. The database must already be migrated (``omniroute migrate``)."""
+    settings = settings or Settings()
+    container = build_container(settings, clock=clock, bus=bus)
+    gateway = Gateway(container.bus, container.conversations)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await container.bus.start()
+        await gateway.start()
+        await container.routing.load_timers()
+        container.timers.start()
+        await container.routing.kick()  # offers left over from a crash or a restart
+        try:
+            yield
+        finally:
+            await container.timers.stop()
+            await gateway.stop()
+            await container.bus.close()
+            await container.db.dispose()
+
+    app = build_app(lifespan, __version__)
+    app.state.container = container
+    app.state.gateway = gateway
+    return app

@@ -1,0 +1,134 @@
+"""Web chat: a visitor starts a conversation from the widget and holds a token for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omniroute.channels.webchat import store
+from omniroute.channels.webchat.model import (
+    CHANNEL,
+    Widget,
+    check_origin,
+    normalise_origin,
+    read_prechat,
+)
+from omniroute.conversations.model import Conversation, SenderKind
+from omniroute.conversations.service import ConversationService
+from omniroute.conversations.store import Message
+from omniroute.core.db import Database
+from omniroute.core.errors import NotFound, Unauthorized
+from omniroute.core.ids import hash_token, new_id, new_token
+from omniroute.core.uow import Publisher
+from omniroute.customers import service as customers
+from omniroute.routing.service import RoutingService
+
+
+@dataclass(frozen=True)
+class StartedChat:
+    conversation: Conversation
+    customer_token: str
+    customer_name: str
+    first_message: Message | None
+
+
+class WebchatService:
+    def __init__(
+        self,
+        db: Database,
+        publisher: Publisher,
+        conversations: ConversationService,
+        routing: RoutingService,
+    ) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.conversations = conversations
+        self.routing = routing
+
+    async def widget(self, public_key: str) -> Widget:
+        async with self.db.read() as conn:
+            widget = await store.get_widget_by_key(conn, public_key)
+        if widget is None:
+            raise NotFound("unknown widget key")
+        return widget
+
+    async def list_widgets(self) -> list[Widget]:
+        async with self.db.read() as conn:
+            return await store.list_widgets(conn)
+
+    async def create_widget(
+        self, name: str, allowed_origins: list[str], default_queue_id: str | None
+    ) -> Widget:
+        origins = tuple("*" if o == "*" else normalise_origin(o) for o in allowed_origins)
+        widget = Widget(
+            id=new_id(),
+            name=name,
+            public_key="pk_" + new_token(18),
+            allowed_origins=origins,
+            default_queue_id=default_queue_id,
+        )
+        async with self.db.write() as conn:
+            await store.insert_widget(conn, widget, self.publisher.clock.now())
+        return widget
+
+    async def widget_for_origin(self, public_key: str, origin: str | None) -> Widget:
+        widget = await self.widget(public_key)
+        check_origin(widget, origin)
+        return widget
+
+    async def start(
+        self,
+        widget: Widget,
+        *,
+        visitor_id: str | None,
+        name: str,
+        email: str | None,
+        question: str,
+        queue: str | None,
+    ) -> StartedChat:
+        answers = read_prechat(name, email, question, queue)
+        token = new_token()
+        visitor = visitor_id or new_id()
+        async with self.publisher.unit_of_work() as uow:
+            customer = await customers.resolve_customer(
+                uow, CHANNEL, f"{widget.id}:{visitor}", answers.name, answers.email
+            )
+            target = await self.routing.resolve_queue(uow, answers.queue, widget.default_queue_id)
+            prechat = {
+                "name": answers.name,
+                "email": answers.email or "",
+                "question": answers.question,
+                "queue": target.name,
+            }
+            conv = await self.conversations.start(
+                uow,
+                channel=CHANNEL,
+                customer_id=customer.id,
+                queue_id=target.id,
+                subject=answers.question,
+                prechat=prechat,
+                customer_token_hash=hash_token(token),
+            )
+            first = None
+            if answers.question:
+                conv = await self.conversations.load(uow, conv.id)
+                first, _ = await self.conversations.append(
+                    uow,
+                    conv,
+                    sender_kind=SenderKind.CUSTOMER,
+                    sender_id=customer.id,
+                    sender_name=customer.display_name,
+                    text=answers.question,
+                    idempotency_key="prechat-question",
+                )
+        return StartedChat(
+            conversation=conv,
+            customer_token=token,
+            customer_name=customer.display_name,
+            first_message=first,
+        )
+
+    async def conversation_for_token(self, token: str) -> Conversation:
+        conv = await self.conversations.by_customer_token(hash_token(token))
+        if conv is None:
+            raise Unauthorized("unknown or expired chat token")
+        return conv

@@ -1,0 +1,166 @@
+"""The ``omniroute`` command: run (with demo data), migrate, create-user, create-token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from omniroute.core.errors import DomainError
+from omniroute.core.migrations import upgrade
+from omniroute.identity.model import Role, Scope
+from omniroute.settings import Settings
+
+
+def _migrate(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    _migrate(settings)
+    print(f"database is up to date: {_redacted(settings.effective_database_url)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
+    import uvicorn
+
+    from omniroute.bootstrap import build_container, create_app
+    from omniroute.demo import DEMO_PASSWORD, load_demo
+
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    _migrate(settings)
+    if demo:
+        origins = sorted(
+            {
+                settings.effective_public_url,
+                f"http://localhost:{settings.port}",
+                f"http://127.0.0.1:{settings.port}",
+            }
+        )
+
+        async def seed() -> None:
+            container = build_container(settings)
+            try:
+                users = await load_demo(container, origins)
+            finally:
+                await container.db.dispose()
+            base = settings.effective_public_url
+            print("\nOmniroute is starting with demo data.\n")
+            print(f"  Customer demo site  {base}/demo")
+            print(f"  Agent workspace     {base}/workspace")
+            print(f"  API documentation   {base}/api/docs\n")
+            print(f"  Demo sign-ins (password for all: {DEMO_PASSWORD})")
+            for user in users:
+                print(f"    {user.role.value:<11} {user.email}")
+            print()
+
+        asyncio.run(seed())
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from omniroute.bootstrap import build_container
+
+    settings = Settings()
+    _migrate(settings)
+    password = args.password or os.environ.get("OMNIROUTE_NEW_USER_PASSWORD")
+    if not password:
+        password = getpass.getpass("Password: ")
+
+    async def create() -> None:
+        container = build_container(settings)
+        try:
+            user = await container.identity.create_user(
+                args.email, args.name, Role(args.role), password
+            )
+            print(f"created {user.role.value} {user.email} ({user.id})")
+        finally:
+            await container.db.dispose()
+
+    asyncio.run(create())
+    return 0
+
+
+def cmd_create_token(args: argparse.Namespace) -> int:
+    from omniroute.bootstrap import build_container
+
+    settings = Settings()
+    _migrate(settings)
+
+    async def create() -> None:
+        container = build_container(settings)
+        try:
+            user = await container.identity.get_user_by_email(args.email)
+            if user is None:
+                raise DomainError(f"no user {args.email}")
+            token = await container.identity.create_api_token(
+                user.id, args.name, frozenset(Scope(s) for s in args.scope)
+            )
+            print(token)
+        finally:
+            await container.db.dispose()
+
+    asyncio.run(create())
+    return 0
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="omniroute", description="Omniroute contact centre")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("run", "migrate, then serve"),
+        ("demo", "migrate, load demo data, then serve"),
+    ):
+        s = sub.add_parser(name, help=help_text)
+        s.add_argument("--host", default=None)
+        s.add_argument("--port", type=int, default=None)
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    u = sub.add_parser("create-user", help="add an agent, supervisor or admin")
+    u.add_argument("--email", required=True)
+    u.add_argument("--name", required=True)
+    u.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    u.add_argument("--password", help="prefer OMNIROUTE_NEW_USER_PASSWORD or the prompt")
+    t = sub.add_parser("create-token", help="issue a scoped API token for a user (printed once)")
+    t.add_argument("--email", required=True)
+    t.add_argument("--name", required=True)
+    t.add_argument("--scope", action="append", choices=[s.value for s in Scope], required=True)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "migrate":
+            return cmd_migrate(args)
+        if args.command in ("run", "demo"):
+            return cmd_run(args, demo=args.command == "demo")
+        if args.command == "create-user":
+            return cmd_create_user(args)
+        return cmd_create_token(args)
+    except DomainError as exc:
+        print(f"omniroute: {exc.reason}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""What the conversation slice needs from whoever assigns work (the routing slice implements it)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from omniroute.conversations.model import Conversation
+from omniroute.core.uow import UnitOfWork
+
+
+class AssignmentHooks(Protocol):
+    async def conversation_queued(self, uow: UnitOfWork, conv: Conversation) -> None:
+        """A conversation entered a queue and needs an agent."""
+        ...
+
+    async def conversation_ended(self, uow: UnitOfWork, conv: Conversation) -> None:
+        """The exchange ended (customer left or agent ended); pending offers must be withdrawn."""
+        ...
+
+    async def conversation_closed(self, uow: UnitOfWork, conv: Conversation) -> None:
+        """The conversation is closed; the agent's capacity is free."""
+        ...

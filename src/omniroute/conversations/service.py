@@ -1,0 +1,291 @@
+"""Conversation commands: start, post, type, end, close. Load → decide (model) → save → emit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from omniroute.conversations import model, store
+from omniroute.conversations.events import (
+    ConversationCreated,
+    ConversationQueued,
+    ConversationStateChanged,
+    MessagePosted,
+    TypingChanged,
+)
+from omniroute.conversations.model import Conversation, ConversationState, SenderKind
+from omniroute.conversations.ports import AssignmentHooks
+from omniroute.conversations.store import Message
+from omniroute.core.db import Database
+from omniroute.core.errors import Conflict, NotFound
+from omniroute.core.ids import new_id
+from omniroute.core.uow import Publisher, UnitOfWork
+
+S = ConversationState
+
+
+class ConversationService:
+    def __init__(self, db: Database, publisher: Publisher, max_message_bytes: int) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.max_message_bytes = max_message_bytes
+        self._hooks: AssignmentHooks | None = None
+
+    def use_assignment(self, hooks: AssignmentHooks) -> None:
+        self._hooks = hooks
+
+    @property
+    def hooks(self) -> AssignmentHooks:
+        if self._hooks is None:
+            msg = "no assignment hooks wired; bootstrap must call use_assignment()"
+            raise RuntimeError(msg)
+        return self._hooks
+
+    # -- commands that run inside a caller's unit of work --------------------------------
+
+    async def start(
+        self,
+        uow: UnitOfWork,
+        *,
+        channel: str,
+        customer_id: str,
+        queue_id: str,
+        subject: str,
+        prechat: dict[str, Any],
+        customer_token_hash: str | None,
+    ) -> Conversation:
+        now = uow.clock.now()
+        conv = Conversation(
+            id=new_id(),
+            channel=channel,
+            customer_id=customer_id,
+            queue_id=queue_id,
+            state=S.OPEN,
+            created_at=now,
+            updated_at=now,
+            queued_at=now,
+            subject=subject[:500],
+            prechat=prechat,
+        )
+        await store.insert_conversation(uow.conn, conv, customer_token_hash)
+        uow.emit(
+            ConversationCreated(
+                occurred_at=now,
+                conversation_id=conv.id,
+                channel=channel,
+                customer_id=customer_id,
+                queue_id=queue_id,
+                prechat=prechat,
+            )
+        )
+        uow.emit(ConversationQueued(occurred_at=now, conversation_id=conv.id, queue_id=queue_id))
+        await self.hooks.conversation_queued(uow, conv)
+        return conv
+
+    async def load(self, uow: UnitOfWork, conversation_id: str) -> Conversation:
+        conv = await store.get_conversation(uow.conn, conversation_id, for_update=True)
+        if conv is None:
+            msg = f"no conversation {conversation_id}"
+            raise NotFound(msg)
+        return conv
+
+    async def append(
+        self,
+        uow: UnitOfWork,
+        conv: Conversation,
+        *,
+        sender_kind: SenderKind,
+        sender_id: str | None,
+        sender_name: str,
+        text: str,
+        idempotency_key: str | None = None,
+    ) -> tuple[Message, bool]:
+        """Store a message with the next sequence number. Returns (message, created)."""
+        if idempotency_key is not None:
+            existing = await store.find_message_by_key(uow.conn, conv.id, idempotency_key)
+            if existing is not None:
+                return existing, False
+        if sender_kind in (SenderKind.CUSTOMER, SenderKind.AGENT):
+            model.check_can_post(conv, sender_kind, sender_id)
+        body = model.check_text(text, self.max_message_bytes)
+        seq = await store.allocate_seq(uow.conn, conv.id)
+        now = uow.clock.now()
+        msg = Message(
+            id=new_id(),
+            conversation_id=conv.id,
+            seq=seq,
+            sender_kind=sender_kind,
+            sender_id=sender_id,
+            sender_name=sender_name,
+            text=body,
+            created_at=now,
+            idempotency_key=idempotency_key,
+        )
+        await store.insert_message(uow.conn, msg)
+        uow.emit(
+            MessagePosted(
+                occurred_at=now,
+                conversation_id=conv.id,
+                message_id=msg.id,
+                seq=seq,
+                sender_kind=sender_kind.value,
+                sender_id=sender_id,
+                sender_name=sender_name,
+                text=body,
+                created_at=now,
+                agent_id=conv.agent_id,
+            )
+        )
+        return msg, True
+
+    async def change_state(
+        self, uow: UnitOfWork, before: Conversation, after: Conversation, reason: str
+    ) -> Conversation:
+        await store.save_conversation(uow.conn, after)
+        uow.emit(
+            ConversationStateChanged(
+                occurred_at=uow.clock.now(),
+                conversation_id=after.id,
+                from_state=before.state.value,
+                to_state=after.state.value,
+                agent_id=after.agent_id or before.agent_id,
+                reason=reason,
+            )
+        )
+        return after
+
+    async def end_in(
+        self, uow: UnitOfWork, conv: Conversation, by: SenderKind, actor_name: str
+    ) -> Conversation:
+        if conv.state in (S.WRAP_UP, S.CLOSED):
+            return conv  # ending twice is a no-op, so retries are safe
+        now = uow.clock.now()
+        ended = model.end(conv, by, now)
+        who = "The customer" if by is SenderKind.CUSTOMER else actor_name
+        await self.append(
+            uow,
+            conv,
+            sender_kind=SenderKind.SYSTEM,
+            sender_id=None,
+            sender_name="Omniroute",
+            text=f"{who} ended the conversation.",
+        )
+        ended = await self.change_state(uow, conv, ended, f"ended_by_{by.value}")
+        await self.hooks.conversation_ended(uow, ended)
+        if ended.state is S.CLOSED:
+            await self.hooks.conversation_closed(uow, ended)
+        return ended
+
+    # -- commands with their own unit of work ---------------------------------------------
+
+    async def post(
+        self,
+        conversation_id: str,
+        *,
+        sender_kind: SenderKind,
+        sender_id: str | None,
+        sender_name: str,
+        text: str,
+        idempotency_key: str | None,
+    ) -> tuple[Message, bool]:
+        # Size is checked before opening a write transaction: oversize input costs nothing.
+        model.check_text(text, self.max_message_bytes)
+        async with self.publisher.unit_of_work() as uow:
+            conv = await self.load(uow, conversation_id)
+            return await self.append(
+                uow,
+                conv,
+                sender_kind=sender_kind,
+                sender_id=sender_id,
+                sender_name=sender_name,
+                text=text,
+                idempotency_key=idempotency_key,
+            )
+
+    async def typing(self, conversation_id: str, sender_kind: SenderKind, is_typing: bool) -> None:
+        """Typing is a signal, not state: published, never stored."""
+        conv = await self.get(conversation_id)
+        if conv.state is S.CLOSED:
+            return
+        await self.publisher.publish(
+            TypingChanged(
+                occurred_at=self.publisher.clock.now(),
+                conversation_id=conversation_id,
+                sender_kind=sender_kind.value,
+                is_typing=is_typing,
+                agent_id=conv.agent_id,
+            )
+        )
+
+    async def end(
+        self, conversation_id: str, by: SenderKind, actor_id: str | None, actor_name: str
+    ) -> Conversation:
+        async with self.publisher.unit_of_work() as uow:
+            conv = await self.load(uow, conversation_id)
+            if by is SenderKind.AGENT and conv.agent_id != actor_id:
+                raise Conflict("this conversation is assigned to another agent")
+            return await self.end_in(uow, conv, by, actor_name)
+
+    async def close(self, conversation_id: str, actor_id: str) -> Conversation:
+        """Finish wrap-up. Closing an already closed conversation is a no-op."""
+        async with self.publisher.unit_of_work() as uow:
+            conv = await self.load(uow, conversation_id)
+            if conv.agent_id != actor_id:
+                raise Conflict("this conversation is assigned to another agent")
+            if conv.state is S.CLOSED:
+                return conv
+            if conv.state is not S.WRAP_UP:
+                raise Conflict("end the conversation before closing it")
+            closed = await self.change_state(
+                uow, conv, model.close(conv, uow.clock.now()), "closed_by_agent"
+            )
+            await self.hooks.conversation_closed(uow, closed)
+            return closed
+
+    # -- queries ----------------------------------------------------------------------------
+
+    async def get(self, conversation_id: str) -> Conversation:
+        async with self.db.read() as conn:
+            conv = await store.get_conversation(conn, conversation_id)
+        if conv is None:
+            msg = f"no conversation {conversation_id}"
+            raise NotFound(msg)
+        return conv
+
+    async def get_in(self, conn: AsyncConnection, conversation_id: str) -> Conversation:
+        conv = await store.get_conversation(conn, conversation_id)
+        if conv is None:
+            msg = f"no conversation {conversation_id}"
+            raise NotFound(msg)
+        return conv
+
+    async def by_customer_token(self, token_hash: str) -> Conversation | None:
+        async with self.db.read() as conn:
+            return await store.get_conversation_by_customer_token(conn, token_hash)
+
+    async def messages(
+        self, conversation_id: str, after_seq: int = 0, limit: int = 500
+    ) -> list[Message]:
+        async with self.db.read() as conn:
+            return await store.list_messages(conn, conversation_id, after_seq, limit)
+
+    async def agent_conversations(self, agent_id: str) -> list[Conversation]:
+        async with self.db.read() as conn:
+            return await store.list_agent_conversations(
+                conn, agent_id, frozenset({S.ACTIVE, S.WAITING, S.WRAP_UP})
+            )
+
+    async def waiting(self, uow: UnitOfWork) -> list[Conversation]:
+        return await store.list_waiting(uow.conn)
+
+    async def assign(self, uow: UnitOfWork, conv: Conversation, agent_id: str) -> Conversation:
+        return await self.change_state(
+            uow, conv, model.accept(conv, agent_id, uow.clock.now()), "accepted"
+        )
+
+    async def requeue(self, uow: UnitOfWork, conv: Conversation) -> Conversation:
+        now = uow.clock.now()
+        after = replace(model.transition(conv, S.OPEN, now), agent_id=None, queued_at=now)
+        return await self.change_state(uow, conv, after, "requeued")

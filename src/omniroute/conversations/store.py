@@ -1,0 +1,239 @@
+"""Tables and queries for conversations and messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from omniroute.conversations.model import Conversation, ConversationState, SenderKind
+from omniroute.core.db import metadata
+from omniroute.core.types import UTCDateTime
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column(
+        "customer_id", sa.String(36), sa.ForeignKey("customers.id"), nullable=False, index=True
+    ),
+    sa.Column("queue_id", sa.String(36), sa.ForeignKey("queues.id"), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("agent_id", sa.String(36), sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("subject", sa.String(500), nullable=False, server_default=""),
+    sa.Column("prechat", sa.JSON(), nullable=False),
+    sa.Column("last_seq", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("customer_token_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("queued_at", UTCDateTime(), nullable=True),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    sa.Column("ended_by", sa.String(20), nullable=True),
+    sa.Column("closed_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_conversations_queue_state", "queue_id", "state", "queued_at"),
+    sa.Index("ix_conversations_agent_state", "agent_id", "state"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("sender_kind", sa.String(20), nullable=False),
+    sa.Column("sender_id", sa.String(36), nullable=True),
+    sa.Column("sender_name", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("idempotency_key", sa.String(100), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("conversation_id", "seq"),
+    sa.UniqueConstraint("conversation_id", "idempotency_key"),
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    conversation_id: str
+    seq: int
+    sender_kind: SenderKind
+    sender_id: str | None
+    sender_name: str
+    text: str
+    created_at: datetime
+    idempotency_key: str | None = None
+
+
+def _conversation(row: sa.Row[tuple[object, ...]]) -> Conversation:
+    m = row._mapping
+    return Conversation(
+        id=m["id"],
+        channel=m["channel"],
+        customer_id=m["customer_id"],
+        queue_id=m["queue_id"],
+        state=ConversationState(m["state"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        queued_at=m["queued_at"],
+        agent_id=m["agent_id"],
+        subject=m["subject"],
+        prechat=dict(m["prechat"] or {}),
+        last_seq=m["last_seq"],
+        ended_at=m["ended_at"],
+        ended_by=SenderKind(m["ended_by"]) if m["ended_by"] else None,
+        closed_at=m["closed_at"],
+    )
+
+
+def _message(row: sa.Row[tuple[object, ...]]) -> Message:
+    m = row._mapping
+    return Message(
+        id=m["id"],
+        conversation_id=m["conversation_id"],
+        seq=m["seq"],
+        sender_kind=SenderKind(m["sender_kind"]),
+        sender_id=m["sender_id"],
+        sender_name=m["sender_name"],
+        text=m["text"],
+        created_at=m["created_at"],
+        idempotency_key=m["idempotency_key"],
+    )
+
+
+async def insert_conversation(
+    conn: AsyncConnection, conv: Conversation, customer_token_hash: str | None
+) -> None:
+    await conn.execute(
+        conversations.insert().values(
+            id=conv.id,
+            channel=conv.channel,
+            customer_id=conv.customer_id,
+            queue_id=conv.queue_id,
+            state=conv.state.value,
+            agent_id=conv.agent_id,
+            subject=conv.subject,
+            prechat=conv.prechat,
+            last_seq=conv.last_seq,
+            customer_token_hash=customer_token_hash,
+            created_at=conv.created_at,
+            updated_at=conv.updated_at,
+            queued_at=conv.queued_at,
+        )
+    )
+
+
+async def get_conversation(
+    conn: AsyncConnection, conversation_id: str, *, for_update: bool = False
+) -> Conversation | None:
+    query = sa.select(conversations).where(conversations.c.id == conversation_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return _conversation(row) if row else None
+
+
+async def get_conversation_by_customer_token(
+    conn: AsyncConnection, token_hash: str
+) -> Conversation | None:
+    query = sa.select(conversations).where(conversations.c.customer_token_hash == token_hash)
+    row = (await conn.execute(query)).first()
+    return _conversation(row) if row else None
+
+
+async def save_conversation(conn: AsyncConnection, conv: Conversation) -> None:
+    """Write the mutable fields (everything but identity, sequence and token)."""
+    await conn.execute(
+        conversations.update()
+        .where(conversations.c.id == conv.id)
+        .values(
+            state=conv.state.value,
+            agent_id=conv.agent_id,
+            queue_id=conv.queue_id,
+            updated_at=conv.updated_at,
+            queued_at=conv.queued_at,
+            ended_at=conv.ended_at,
+            ended_by=conv.ended_by.value if conv.ended_by else None,
+            closed_at=conv.closed_at,
+        )
+    )
+
+
+async def allocate_seq(conn: AsyncConnection, conversation_id: str) -> int:
+    """Take the next sequence number; the row lock orders concurrent writers per conversation."""
+    result = await conn.execute(
+        conversations.update()
+        .where(conversations.c.id == conversation_id)
+        .values(last_seq=conversations.c.last_seq + 1)
+        .returning(conversations.c.last_seq)
+    )
+    return int(result.scalar_one())
+
+
+async def insert_message(conn: AsyncConnection, msg: Message) -> None:
+    await conn.execute(
+        messages.insert().values(
+            id=msg.id,
+            conversation_id=msg.conversation_id,
+            seq=msg.seq,
+            sender_kind=msg.sender_kind.value,
+            sender_id=msg.sender_id,
+            sender_name=msg.sender_name,
+            text=msg.text,
+            idempotency_key=msg.idempotency_key,
+            created_at=msg.created_at,
+        )
+    )
+
+
+async def find_message_by_key(
+    conn: AsyncConnection, conversation_id: str, key: str
+) -> Message | None:
+    query = sa.select(messages).where(
+        messages.c.conversation_id == conversation_id, messages.c.idempotency_key == key
+    )
+    row = (await conn.execute(query)).first()
+    return _message(row) if row else None
+
+
+async def list_messages(
+    conn: AsyncConnection, conversation_id: str, after_seq: int = 0, limit: int = 500
+) -> list[Message]:
+    query = (
+        sa.select(messages)
+        .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
+        .order_by(messages.c.seq)
+        .limit(limit)
+    )
+    return [_message(r) for r in await conn.execute(query)]
+
+
+async def list_agent_conversations(
+    conn: AsyncConnection, agent_id: str, states: frozenset[ConversationState]
+) -> list[Conversation]:
+    query = (
+        sa.select(conversations)
+        .where(
+            conversations.c.agent_id == agent_id,
+            conversations.c.state.in_([s.value for s in states]),
+        )
+        .order_by(conversations.c.updated_at)
+    )
+    return [_conversation(r) for r in await conn.execute(query)]
+
+
+async def list_waiting(conn: AsyncConnection, limit: int = 1000) -> list[Conversation]:
+    query = (
+        sa.select(conversations)
+        .where(conversations.c.state == ConversationState.OPEN.value)
+        .order_by(conversations.c.queued_at, conversations.c.id)
+        .limit(limit)
+    )
+    return [_conversation(r) for r in await conn.execute(query)]

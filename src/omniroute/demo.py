@@ -1,0 +1,58 @@
+"""Demo data: two queues, three agents, a supervisor, an admin and a web chat widget.
+
+Loading is idempotent: running it again leaves existing demo records as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omniroute.core.ids import new_id
+from omniroute.identity.model import Role
+from omniroute.routing import store as routing_store
+from omniroute.routing.store import Queue
+from omniroute.web.container import Container
+
+DEMO_PASSWORD = "omniroute-demo"  # noqa: S105 - printed to the person running the demo
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    name: str
+    role: Role
+    queues: tuple[str, ...]
+
+
+DEMO_QUEUES = (("Sales", "Questions before buying", True), ("Support", "Help with orders", False))
+DEMO_USERS = (
+    DemoUser("ana@demo.omniroute.dev", "Ana García", Role.AGENT, ("Sales", "Support")),
+    DemoUser("ben@demo.omniroute.dev", "Ben Okafor", Role.AGENT, ("Support",)),
+    DemoUser("chloe@demo.omniroute.dev", "Chloé Martin", Role.AGENT, ("Sales",)),
+    DemoUser("sam@demo.omniroute.dev", "Sam Supervisor", Role.SUPERVISOR, ("Sales", "Support")),
+    DemoUser("admin@demo.omniroute.dev", "Ada Admin", Role.ADMIN, ()),
+)
+
+
+async def load_demo(c: Container, allowed_origins: list[str]) -> list[DemoUser]:
+    now = c.clock.now()
+    queue_ids: dict[str, str] = {}
+    async with c.db.write() as conn:
+        for name, description, is_default in DEMO_QUEUES:
+            queue = await routing_store.get_queue_by_name(conn, name)
+            if queue is None:
+                queue = Queue(
+                    id=new_id(), name=name, description=description, is_default=is_default
+                )
+                await routing_store.insert_queue(conn, queue, now)
+            queue_ids[name] = queue.id
+    for demo in DEMO_USERS:
+        user = await c.identity.get_user_by_email(demo.email)
+        if user is None:
+            user = await c.identity.create_user(demo.email, demo.name, demo.role, DEMO_PASSWORD)
+        async with c.db.write() as conn:
+            for queue_name in demo.queues:
+                await routing_store.add_member(conn, queue_ids[queue_name], user.id)
+    if not await c.webchat.list_widgets():
+        await c.webchat.create_widget("Demo website", allowed_origins, queue_ids["Sales"])
+    return list(DEMO_USERS)

@@ -1,0 +1,402 @@
+"""Tables and queries for queues, membership, presence, capacity and sessions (assignment attempts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from omniroute.core.db import metadata
+from omniroute.core.types import UTCDateTime
+from omniroute.routing.model import ClosureReason, Presence, SessionStatus
+
+queues = sa.Table(
+    "queues",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("is_default", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+queue_members = sa.Table(
+    "queue_members",
+    metadata,
+    sa.Column(
+        "queue_id", sa.String(36), sa.ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "user_id",
+        sa.String(36),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+agent_status = sa.Table(
+    "agent_status",
+    metadata,
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("presence", sa.String(20), nullable=False),
+    sa.Column("presence_since", UTCDateTime(), nullable=False),
+    sa.Column("idle_since", UTCDateTime(), nullable=True),
+)
+
+agent_capacity = sa.Table(
+    "agent_capacity",
+    metadata,
+    sa.Column(
+        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("channel", sa.String(40), primary_key=True),
+    sa.Column("max_concurrent", sa.Integer(), nullable=False),
+)
+
+presence_history = sa.Table(
+    "presence_history",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.String(36),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("presence", sa.String(20), nullable=False),
+    sa.Column("previous", sa.String(20), nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("queue_id", sa.String(36), sa.ForeignKey("queues.id"), nullable=False),
+    sa.Column("agent_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("offered_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Column("accepted_at", UTCDateTime(), nullable=True),
+    sa.Column("closed_at", UTCDateTime(), nullable=True),
+    sa.Column("closure_reason", sa.String(30), nullable=True),
+    sa.Index("ix_sessions_agent_status", "agent_id", "status"),
+    sa.Index("ix_sessions_status_expires", "status", "expires_at"),
+)
+
+
+@dataclass(frozen=True)
+class Queue:
+    id: str
+    name: str
+    description: str
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    conversation_id: str
+    queue_id: str
+    agent_id: str
+    channel: str
+    status: SessionStatus
+    offered_at: datetime
+    expires_at: datetime | None
+    accepted_at: datetime | None = None
+    closed_at: datetime | None = None
+    closure_reason: ClosureReason | None = None
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    agent_id: str
+    presence: Presence
+    idle_since: datetime | None
+
+
+def _queue(row: sa.Row[tuple[object, ...]]) -> Queue:
+    m = row._mapping
+    return Queue(
+        id=m["id"], name=m["name"], description=m["description"], is_default=bool(m["is_default"])
+    )
+
+
+def _session(row: sa.Row[tuple[object, ...]]) -> Session:
+    m = row._mapping
+    return Session(
+        id=m["id"],
+        conversation_id=m["conversation_id"],
+        queue_id=m["queue_id"],
+        agent_id=m["agent_id"],
+        channel=m["channel"],
+        status=SessionStatus(m["status"]),
+        offered_at=m["offered_at"],
+        expires_at=m["expires_at"],
+        accepted_at=m["accepted_at"],
+        closed_at=m["closed_at"],
+        closure_reason=ClosureReason(m["closure_reason"]) if m["closure_reason"] else None,
+    )
+
+
+async def insert_queue(conn: AsyncConnection, queue: Queue, created_at: datetime) -> None:
+    await conn.execute(
+        queues.insert().values(
+            id=queue.id,
+            name=queue.name,
+            description=queue.description,
+            is_default=queue.is_default,
+            created_at=created_at,
+        )
+    )
+
+
+async def list_queues(conn: AsyncConnection) -> list[Queue]:
+    return [_queue(r) for r in await conn.execute(sa.select(queues).order_by(queues.c.name))]
+
+
+async def get_queue(conn: AsyncConnection, queue_id: str) -> Queue | None:
+    row = (await conn.execute(sa.select(queues).where(queues.c.id == queue_id))).first()
+    return _queue(row) if row else None
+
+
+async def get_queue_by_name(conn: AsyncConnection, name: str) -> Queue | None:
+    row = (await conn.execute(sa.select(queues).where(queues.c.name == name))).first()
+    return _queue(row) if row else None
+
+
+async def get_default_queue(conn: AsyncConnection) -> Queue | None:
+    query = sa.select(queues).order_by(queues.c.is_default.desc(), queues.c.created_at).limit(1)
+    row = (await conn.execute(query)).first()
+    return _queue(row) if row else None
+
+
+async def add_member(conn: AsyncConnection, queue_id: str, user_id: str) -> None:
+    exists = (
+        await conn.execute(
+            sa.select(queue_members.c.user_id).where(
+                queue_members.c.queue_id == queue_id, queue_members.c.user_id == user_id
+            )
+        )
+    ).first()
+    if exists is None:
+        await conn.execute(queue_members.insert().values(queue_id=queue_id, user_id=user_id))
+
+
+async def member_ids(conn: AsyncConnection, queue_ids: Iterable[str]) -> dict[str, set[str]]:
+    result = await conn.execute(
+        sa.select(queue_members.c.queue_id, queue_members.c.user_id).where(
+            queue_members.c.queue_id.in_(list(queue_ids))
+        )
+    )
+    members: dict[str, set[str]] = {}
+    for queue_id, user_id in result:
+        members.setdefault(queue_id, set()).add(user_id)
+    return members
+
+
+async def queues_of(conn: AsyncConnection, user_id: str) -> list[Queue]:
+    query = (
+        sa.select(queues)
+        .join(queue_members, queue_members.c.queue_id == queues.c.id)
+        .where(queue_members.c.user_id == user_id)
+        .order_by(queues.c.name)
+    )
+    return [_queue(r) for r in await conn.execute(query)]
+
+
+async def get_agent(
+    conn: AsyncConnection, user_id: str, *, for_update: bool = False
+) -> AgentRow | None:
+    query = sa.select(agent_status).where(agent_status.c.user_id == user_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return AgentRow(m["user_id"], Presence(m["presence"]), m["idle_since"])
+
+
+async def agents(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, AgentRow]:
+    result = await conn.execute(
+        sa.select(agent_status).where(agent_status.c.user_id.in_(list(user_ids)))
+    )
+    rows = {}
+    for row in result:
+        m = row._mapping
+        rows[m["user_id"]] = AgentRow(m["user_id"], Presence(m["presence"]), m["idle_since"])
+    return rows
+
+
+async def upsert_presence(
+    conn: AsyncConnection, user_id: str, presence: Presence, now: datetime, *, existed: bool
+) -> None:
+    if existed:
+        await conn.execute(
+            agent_status.update()
+            .where(agent_status.c.user_id == user_id)
+            .values(presence=presence.value, presence_since=now)
+        )
+    else:
+        await conn.execute(
+            agent_status.insert().values(
+                user_id=user_id, presence=presence.value, presence_since=now, idle_since=None
+            )
+        )
+
+
+async def set_idle_since(conn: AsyncConnection, user_id: str, now: datetime) -> None:
+    await conn.execute(
+        agent_status.update().where(agent_status.c.user_id == user_id).values(idle_since=now)
+    )
+
+
+async def insert_presence_history(
+    conn: AsyncConnection,
+    row_id: str,
+    user_id: str,
+    presence: Presence,
+    previous: Presence,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        presence_history.insert().values(
+            id=row_id,
+            user_id=user_id,
+            presence=presence.value,
+            previous=previous.value,
+            changed_at=now,
+        )
+    )
+
+
+async def set_capacity(conn: AsyncConnection, user_id: str, channel: str, limit: int) -> None:
+    await conn.execute(
+        agent_capacity.delete().where(
+            agent_capacity.c.user_id == user_id, agent_capacity.c.channel == channel
+        )
+    )
+    await conn.execute(
+        agent_capacity.insert().values(user_id=user_id, channel=channel, max_concurrent=limit)
+    )
+
+
+async def capacities(
+    conn: AsyncConnection, user_ids: Iterable[str], channel: str
+) -> dict[str, int]:
+    result = await conn.execute(
+        sa.select(agent_capacity.c.user_id, agent_capacity.c.max_concurrent).where(
+            agent_capacity.c.user_id.in_(list(user_ids)), agent_capacity.c.channel == channel
+        )
+    )
+    return {user_id: int(limit) for user_id, limit in result}
+
+
+async def loads(conn: AsyncConnection, user_ids: Iterable[str], channel: str) -> dict[str, int]:
+    """Sessions holding capacity: pending offers and accepted work (including wrap-up)."""
+    result = await conn.execute(
+        sa.select(sessions.c.agent_id, sa.func.count())
+        .where(
+            sessions.c.agent_id.in_(list(user_ids)),
+            sessions.c.channel == channel,
+            sessions.c.status.in_([SessionStatus.OFFERED.value, SessionStatus.ACTIVE.value]),
+        )
+        .group_by(sessions.c.agent_id)
+    )
+    return {agent_id: int(n) for agent_id, n in result}
+
+
+async def insert_session(conn: AsyncConnection, s: Session) -> None:
+    await conn.execute(
+        sessions.insert().values(
+            id=s.id,
+            conversation_id=s.conversation_id,
+            queue_id=s.queue_id,
+            agent_id=s.agent_id,
+            channel=s.channel,
+            status=s.status.value,
+            offered_at=s.offered_at,
+            expires_at=s.expires_at,
+        )
+    )
+
+
+async def get_session(conn: AsyncConnection, session_id: str) -> Session | None:
+    row = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
+    return _session(row) if row else None
+
+
+async def update_session(
+    conn: AsyncConnection,
+    session_id: str,
+    *,
+    status: SessionStatus,
+    accepted_at: datetime | None = None,
+    closed_at: datetime | None = None,
+    closure_reason: ClosureReason | None = None,
+) -> None:
+    values: dict[str, object] = {"status": status.value}
+    if accepted_at is not None:
+        values["accepted_at"] = accepted_at
+    if closed_at is not None:
+        values["closed_at"] = closed_at
+        values["closure_reason"] = closure_reason.value if closure_reason else None
+    await conn.execute(sessions.update().where(sessions.c.id == session_id).values(**values))
+
+
+async def open_sessions_for_conversation(
+    conn: AsyncConnection, conversation_id: str
+) -> list[Session]:
+    query = sa.select(sessions).where(
+        sessions.c.conversation_id == conversation_id,
+        sessions.c.status.in_([SessionStatus.OFFERED.value, SessionStatus.ACTIVE.value]),
+    )
+    return [_session(r) for r in await conn.execute(query)]
+
+
+async def conversations_with_open_offers(conn: AsyncConnection) -> set[str]:
+    query = sa.select(sessions.c.conversation_id).where(
+        sessions.c.status == SessionStatus.OFFERED.value
+    )
+    return {row[0] for row in await conn.execute(query)}
+
+
+async def declined_by(
+    conn: AsyncConnection, conversation_ids: Iterable[str], since: dict[str, datetime]
+) -> dict[str, set[str]]:
+    """Agents who rejected or missed each conversation during its current queue attempt."""
+    query = sa.select(sessions.c.conversation_id, sessions.c.agent_id, sessions.c.offered_at).where(
+        sessions.c.conversation_id.in_(list(conversation_ids)),
+        sessions.c.closure_reason.in_(
+            [ClosureReason.REJECTED.value, ClosureReason.TIMED_OUT.value]
+        ),
+    )
+    declined: dict[str, set[str]] = {}
+    for conversation_id, agent_id, offered_at in await conn.execute(query):
+        start = since.get(conversation_id)
+        if start is None or offered_at >= start:
+            declined.setdefault(conversation_id, set()).add(agent_id)
+    return declined
+
+
+async def pending_offers(conn: AsyncConnection, agent_id: str | None = None) -> list[Session]:
+    query = sa.select(sessions).where(sessions.c.status == SessionStatus.OFFERED.value)
+    if agent_id is not None:
+        query = query.where(sessions.c.agent_id == agent_id)
+    return [_session(r) for r in await conn.execute(query.order_by(sessions.c.offered_at))]

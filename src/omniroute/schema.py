@@ -1,0 +1,26 @@
+"""Every slice's tables on the shared metadata (for migrations and tests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from omniroute.channels.webchat import store as webchat_store
+from omniroute.conversations import store as conversations_store
+from omniroute.core import eventlog
+from omniroute.core.db import metadata
+from omniroute.customers import store as customers_store
+from omniroute.identity import store as identity_store
+from omniroute.routing import store as routing_store
+
+SLICE_STORES = (
+    eventlog,
+    identity_store,
+    customers_store,
+    routing_store,
+    conversations_store,
+    webchat_store,
+)
+
+
+def all_tables() -> MetaData:
+    return metadata

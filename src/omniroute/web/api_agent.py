@@ -1,0 +1,147 @@
+"""REST API for agents' desktops (the workspace uses it; integrators can build their own)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from omniroute.conversations.model import Conversation, SenderKind
+from omniroute.core.errors import NotFound
+from omniroute.identity.model import Principal, Role
+from omniroute.web.schemas import (
+    ConversationOut,
+    MeOut,
+    MessageOut,
+    OfferOut,
+    PostMessageIn,
+    PresenceIn,
+    PresenceOut,
+    QueueOut,
+    TypingIn,
+)
+from omniroute.web.security import AgentRead, AgentWrite, ContainerDep, PresenceWrite
+
+router = APIRouter(prefix="/api/v1", tags=["agents"])
+
+
+async def visible(c: ContainerDep, who: Principal, conversation_id: str) -> Conversation:
+    """Agents see conversations assigned to them; supervisors and admins see all."""
+    conv = await c.conversations.get(conversation_id)
+    if conv.agent_id != who.user.id and not who.user.has_role(Role.SUPERVISOR):
+        # Not 403: do not reveal that someone else's conversation exists.
+        msg = f"no conversation {conversation_id}"
+        raise NotFound(msg)
+    return conv
+
+
+@router.get("/me", response_model=MeOut)
+async def me(c: ContainerDep, who: AgentRead) -> MeOut:
+    state = await c.routing.agent_state(who.user.id)
+    return MeOut(
+        id=who.user.id,
+        email=who.user.email,
+        display_name=who.user.display_name,
+        role=who.user.role.value,
+        presence=state.presence,
+        queues=[QueueOut(id=q.id, name=q.name, description=q.description) for q in state.queues],
+    )
+
+
+@router.put("/me/presence", response_model=PresenceOut)
+async def set_presence(body: PresenceIn, c: ContainerDep, who: PresenceWrite) -> PresenceOut:
+    return PresenceOut(presence=await c.routing.set_presence(who.user.id, body.presence))
+
+
+@router.get("/queues", response_model=list[QueueOut])
+async def queues(c: ContainerDep, who: AgentRead) -> list[QueueOut]:
+    return [
+        QueueOut(id=q.id, name=q.name, description=q.description) for q in await c.routing.queues()
+    ]
+
+
+@router.get("/offers", response_model=list[OfferOut])
+async def offers(c: ContainerDep, who: AgentRead) -> list[OfferOut]:
+    state = await c.routing.agent_state(who.user.id)
+    return [OfferOut.of(await c.routing.offer_view(s)) for s in state.pending_offers]
+
+
+@router.post("/offers/{session_id}/accept", response_model=ConversationOut)
+async def accept(session_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
+    conv = await c.routing.accept(who.user.id, session_id, who.user.display_name)
+    return ConversationOut.of(conv)
+
+
+@router.post("/offers/{session_id}/reject", status_code=204)
+async def reject(session_id: str, c: ContainerDep, who: AgentWrite) -> Response:
+    await c.routing.reject(who.user.id, session_id)
+    return Response(status_code=204)
+
+
+@router.get("/conversations", response_model=list[ConversationOut])
+async def my_conversations(c: ContainerDep, who: AgentRead) -> list[ConversationOut]:
+    return [ConversationOut.of(x) for x in await c.conversations.agent_conversations(who.user.id)]
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+async def conversation(conversation_id: str, c: ContainerDep, who: AgentRead) -> ConversationOut:
+    return ConversationOut.of(await visible(c, who, conversation_id))
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut])
+async def messages(
+    conversation_id: str,
+    c: ContainerDep,
+    who: AgentRead,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> list[MessageOut]:
+    await visible(c, who, conversation_id)
+    return [
+        MessageOut.of(m) for m in await c.conversations.messages(conversation_id, after_seq, limit)
+    ]
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201
+)
+async def post_message(
+    conversation_id: str, body: PostMessageIn, response: Response, c: ContainerDep, who: AgentWrite
+) -> MessageOut:
+    await visible(c, who, conversation_id)
+    msg, created = await c.conversations.post(
+        conversation_id,
+        sender_kind=SenderKind.AGENT,
+        sender_id=who.user.id,
+        sender_name=who.user.display_name,
+        text=body.text,
+        idempotency_key=body.client_message_id,
+    )
+    if not created:
+        response.status_code = 200
+    return MessageOut.of(msg)
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=204)
+async def typing(
+    conversation_id: str, body: TypingIn, c: ContainerDep, who: AgentWrite
+) -> Response:
+    conv = await visible(c, who, conversation_id)
+    await c.conversations.typing(conv.id, SenderKind.AGENT, body.is_typing)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/end", response_model=ConversationOut)
+async def end(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
+    await visible(c, who, conversation_id)
+    return ConversationOut.of(
+        await c.conversations.end(
+            conversation_id, SenderKind.AGENT, who.user.id, who.user.display_name
+        )
+    )
+
+
+@router.post("/conversations/{conversation_id}/close", response_model=ConversationOut)
+async def close(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
+    await visible(c, who, conversation_id)
+    return ConversationOut.of(await c.conversations.close(conversation_id, who.user.id))

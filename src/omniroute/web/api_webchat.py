@@ -1,0 +1,127 @@
+"""The customer side of web chat: what the widget calls, from any allowed origin.
+
+Every route sits under the widget's public key so that CORS preflights can be answered per widget.
+The conversation token the widget receives at start is the customer's only credential.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from omniroute.channels.webchat.model import Widget
+from omniroute.conversations.model import Conversation, SenderKind
+from omniroute.core.errors import Unauthorized
+from omniroute.web.schemas import (
+    ConversationOut,
+    CustomerConversationOut,
+    MessageOut,
+    PostMessageIn,
+    QueueOut,
+    StartChatIn,
+    StartChatOut,
+    TypingIn,
+    WidgetConfigOut,
+)
+from omniroute.web.security import ContainerDep
+
+router = APIRouter(prefix="/api/webchat/v1/widgets/{public_key}", tags=["webchat"])
+
+
+async def allowed_widget(public_key: str, request: Request, c: ContainerDep) -> Widget:
+    return await c.webchat.widget_for_origin(public_key, request.headers.get("origin"))
+
+
+async def customer_conversation(
+    c: ContainerDep,
+    widget: Annotated[Widget, Depends(allowed_widget)],
+    authorization: Annotated[str, Header()] = "",
+) -> Conversation:
+    if not authorization.lower().startswith("bearer "):
+        raise Unauthorized("send the chat token as 'Authorization: Bearer …'")
+    return await c.webchat.conversation_for_token(authorization[7:].strip())
+
+
+WidgetDep = Annotated[Widget, Depends(allowed_widget)]
+CustomerConversation = Annotated[Conversation, Depends(customer_conversation)]
+
+
+@router.get("/config", response_model=WidgetConfigOut)
+async def config(widget: WidgetDep, c: ContainerDep) -> WidgetConfigOut:
+    return WidgetConfigOut(
+        name=widget.name,
+        queues=[
+            QueueOut(id=q.id, name=q.name, description=q.description)
+            for q in await c.routing.queues()
+        ],
+    )
+
+
+@router.post("/conversations", response_model=StartChatOut, status_code=201)
+async def start(body: StartChatIn, widget: WidgetDep, c: ContainerDep) -> StartChatOut:
+    started = await c.webchat.start(
+        widget,
+        visitor_id=body.visitor_id,
+        name=body.name,
+        email=body.email,
+        question=body.question,
+        queue=body.queue,
+    )
+    conv = await c.conversations.get(started.conversation.id)
+    return StartChatOut(
+        conversation=ConversationOut.of(conv),
+        token=started.customer_token,
+        customer_name=started.customer_name,
+    )
+
+
+@router.get("/conversation", response_model=CustomerConversationOut)
+async def current(
+    conv: CustomerConversation,
+    c: ContainerDep,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+) -> CustomerConversationOut:
+    msgs = await c.conversations.messages(conv.id, after_seq)
+    return CustomerConversationOut(
+        id=conv.id,
+        state=conv.state.value,
+        last_seq=conv.last_seq,
+        customer_name=conv.prechat.get("name", ""),
+        messages=[MessageOut.of(m) for m in msgs],
+    )
+
+
+@router.post("/conversation/messages", response_model=MessageOut, status_code=201)
+async def post_message(
+    body: PostMessageIn, response: Response, conv: CustomerConversation, c: ContainerDep
+) -> MessageOut:
+    msg, created = await c.conversations.post(
+        conv.id,
+        sender_kind=SenderKind.CUSTOMER,
+        sender_id=conv.customer_id,
+        sender_name=str(conv.prechat.get("name") or "Customer"),
+        text=body.text,
+        idempotency_key=body.client_message_id,
+    )
+    if not created:
+        response.status_code = 200
+    return MessageOut.of(msg)
+
+
+@router.post("/conversation/typing", status_code=204)
+async def typing(body: TypingIn, conv: CustomerConversation, c: ContainerDep) -> Response:
+    await c.conversations.typing(conv.id, SenderKind.CUSTOMER, body.is_typing)
+    return Response(status_code=204)
+
+
+@router.post("/conversation/end", response_model=CustomerConversationOut)
+async def end(conv: CustomerConversation, c: ContainerDep) -> CustomerConversationOut:
+    ended = await c.conversations.end(conv.id, SenderKind.CUSTOMER, conv.customer_id, "Customer")
+    return CustomerConversationOut(
+        id=ended.id,
+        state=ended.state.value,
+        last_seq=ended.last_seq,
+        customer_name=str(ended.prechat.get("name", "")),
+        messages=[],
+    )

@@ -1,0 +1,164 @@
+"""Request and response bodies of the public API (they define the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omniroute.conversations.model import Conversation
+from omniroute.conversations.store import Message
+from omniroute.routing.events import OfferCreated
+from omniroute.routing.model import Presence
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageOut(BaseModel):
+    id: str
+    conversation_id: str
+    seq: int
+    sender_kind: str
+    sender_name: str
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        return cls(
+            id=m.id,
+            conversation_id=m.conversation_id,
+            seq=m.seq,
+            sender_kind=m.sender_kind.value,
+            sender_name=m.sender_name,
+            text=m.text,
+            created_at=m.created_at,
+        )
+
+
+class ConversationOut(BaseModel):
+    id: str
+    channel: str
+    state: str
+    queue_id: str
+    agent_id: str | None
+    customer_id: str
+    subject: str
+    prechat: dict[str, Any]
+    last_seq: int
+    created_at: datetime
+    ended_at: datetime | None
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Conversation) -> ConversationOut:
+        return cls(
+            id=c.id,
+            channel=c.channel,
+            state=c.state.value,
+            queue_id=c.queue_id,
+            agent_id=c.agent_id,
+            customer_id=c.customer_id,
+            subject=c.subject,
+            prechat=c.prechat,
+            last_seq=c.last_seq,
+            created_at=c.created_at,
+            ended_at=c.ended_at,
+            closed_at=c.closed_at,
+        )
+
+
+class OfferOut(BaseModel):
+    session_id: str
+    conversation_id: str
+    queue_id: str
+    queue_name: str
+    channel: str
+    customer_name: str
+    preview: str
+    prechat: dict[str, Any]
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, e: OfferCreated) -> OfferOut:
+        return cls(
+            session_id=e.session_id,
+            conversation_id=e.conversation_id,
+            queue_id=e.queue_id,
+            queue_name=e.queue_name,
+            channel=e.channel,
+            customer_name=e.customer_name,
+            preview=e.preview,
+            prechat=e.prechat,
+            expires_at=e.expires_at,
+        )
+
+
+class QueueOut(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class MeOut(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    role: str
+    presence: Presence
+    queues: list[QueueOut]
+
+
+class PresenceIn(Strict):
+    presence: Presence
+
+
+class PresenceOut(BaseModel):
+    presence: Presence
+
+
+class PostMessageIn(Strict):
+    text: str = Field(description="Plain text; at most 28 KB (413 beyond).")
+    client_message_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Idempotency key: retrying with the same id returns the stored message.",
+    )
+
+
+class TypingIn(Strict):
+    is_typing: bool = True
+
+
+class StartChatIn(Strict):
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    question: str = Field(default="", max_length=4000)
+    queue: str | None = Field(default=None, max_length=120)
+    visitor_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class StartChatOut(BaseModel):
+    conversation: ConversationOut
+    token: str = Field(description="Bearer token for this conversation's customer side.")
+    customer_name: str
+
+
+class CustomerConversationOut(BaseModel):
+    id: str
+    state: str
+    last_seq: int
+    customer_name: str
+    messages: list[MessageOut]
+
+
+class WidgetConfigOut(BaseModel):
+    name: str
+    queues: list[QueueOut]
+
+
+class ErrorOut(BaseModel):
+    detail: str
