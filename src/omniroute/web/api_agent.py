@@ -17,6 +17,7 @@ from omniroute.web.schemas import (
     PostMessageIn,
     PresenceIn,
     PresenceOut,
+    SessionOut,
     QueueOut,
     TypingIn,
 )
@@ -46,6 +47,13 @@ async def me(c: ContainerDep, who: AgentRead) -> MeOut:
         presence=state.presence,
         queues=[QueueOut(id=q.id, name=q.name, description=q.description) for q in state.queues],
     )
+
+
+@router.get("/session", response_model=SessionOut)
+async def session(who: AgentRead) -> SessionOut:
+    """The signed-in user and the CSRF token that cookie-authenticated writes must send."""
+    return SessionOut(user_id=who.user.id, display_name=who.user.display_name,
+                      role=who.user.role.value, csrf_token=who.csrf_token)
 
 
 @router.put("/me/presence", response_model=PresenceOut)

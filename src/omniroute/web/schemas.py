@@ -112,6 +112,15 @@ class MeOut(BaseModel):
     queues: list[QueueOut]
 
 
+class SessionOut(BaseModel):
+    user_id: str
+    display_name: str
+    role: str
+    csrf_token: str | None = Field(
+        description="Send as X-CSRF-Token on writes made with the session cookie; "
+        "null for API tokens, which need none.")
+
+
 class PresenceIn(Strict):
     presence: Presence
 
