@@ -1,0 +1,105 @@
+"""Reject and timeout re-offer to another agent, never back to one who declined this attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import LiveServer
+
+Clients = dict[str, Any]
+
+
+async def _support_team(clients: Clients) -> tuple[Any, Any, Any, Any]:
+    ana, ben = await clients["agent"]("ana"), await clients["agent"]("ben")
+    ana_ws, _ = await ana.connect()
+    ben_ws, _ = await ben.connect()
+    await ana.presence("available")
+    await ben.presence("available")
+    return ana, ana_ws, ben, ben_ws
+
+
+async def test_rejected_offer_goes_to_the_next_agent_and_not_back(
+    server: LiveServer, clients: Clients
+) -> None:
+    ana, ana_ws, ben, ben_ws = await _support_team(clients)
+    lee = await clients["customer"]().start(queue="Support")
+    # Neither agent has worked yet: the tie is broken by id, so find who got it.
+    agents = {ana.user_id: (ana, ana_ws), ben.user_id: (ben, ben_ws)}
+    first_id = min(agents)
+    first, first_ws = agents[first_id]
+    second, second_ws = agents[max(agents)]
+    offer = await first_ws.next("offer.created", conversation_id=lee.conversation_id)
+
+    r = await first.post(f"/api/v1/offers/{offer['session_id']}/reject")
+    assert r.status_code == 204
+    closed = await first_ws.next("offer.closed", session_id=offer["session_id"])
+    assert closed["reason"] == "rejected"
+    reoffer = await second_ws.next("offer.created", conversation_id=lee.conversation_id)
+
+    r = await second.post(f"/api/v1/offers/{reoffer['session_id']}/reject")
+    assert r.status_code == 204
+    # Both declined this attempt: it waits rather than bouncing back.
+    offers = (await first.http.get("/api/v1/offers")).json()
+    assert offers == []
+    assert (await second.http.get("/api/v1/offers")).json() == []
+    # Rejecting twice is refused with a reason.
+    again = await second.post(f"/api/v1/offers/{reoffer['session_id']}/reject")
+    assert again.status_code == 409
+    assert "no longer pending" in again.json()["detail"]
+
+
+async def test_offer_times_out_and_moves_on(server: LiveServer, clients: Clients) -> None:
+    ana, ana_ws, ben, ben_ws = await _support_team(clients)
+    lee = await clients["customer"]().start(queue="Support")
+    sockets = {ana.user_id: ana_ws, ben.user_id: ben_ws}
+    first_ws, second_ws = sockets[min(sockets)], sockets[max(sockets)]
+    offer = await first_ws.next("offer.created", conversation_id=lee.conversation_id)
+
+    await server.clock.advance(59)
+    assert (await ana.http.get("/api/v1/offers")).json() + (
+        await ben.http.get("/api/v1/offers")).json() != []
+    await server.clock.advance(2)
+    timed_out = await first_ws.next("offer.closed", session_id=offer["session_id"])
+    assert timed_out["reason"] == "timed_out"
+    reoffer = await second_ws.next("offer.created", conversation_id=lee.conversation_id)
+    assert reoffer["session_id"] != offer["session_id"]
+
+
+async def test_accepting_after_expiry_is_refused(server: LiveServer, clients: Clients) -> None:
+    ana = await clients["agent"]("ana")
+    ws, _ = await ana.connect()
+    await ana.presence("available")
+    lee = await clients["customer"]().start()
+    offer = await ws.next("offer.created", conversation_id=lee.conversation_id)
+    await server.container.timers.stop()  # the timer is late; the deadline still holds
+    await server.clock.advance(61)
+    r = await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    assert r.status_code == 409
+    assert r.json()["detail"] == "the offer has expired"
+
+
+async def test_offline_agents_get_nothing_and_going_available_pulls_work(
+    server: LiveServer, clients: Clients
+) -> None:
+    chloe = await clients["agent"]("chloe")
+    ws, _ = await chloe.connect()
+    lee = await clients["customer"]().start()  # Sales; nobody available yet
+    await chloe.presence("available")
+    offer = await ws.next("offer.created", conversation_id=lee.conversation_id)
+    await chloe.presence("offline")
+    withdrawn = await ws.next("offer.closed", session_id=offer["session_id"])
+    assert withdrawn["reason"] == "withdrawn"
+
+
+async def test_capacity_limits_concurrent_offers(server: LiveServer, clients: Clients) -> None:
+    chloe = await clients["agent"]("chloe")
+    ws, _ = await chloe.connect()
+    await chloe.presence("available")
+    customers = [await clients["customer"]().start(name=f"C{i}") for i in range(4)]
+    offers = [await ws.next("offer.created") for _ in range(3)]  # default capacity is 3
+    assert {o["conversation_id"] for o in offers} == {c.conversation_id for c in customers[:3]}
+    assert len((await chloe.http.get("/api/v1/offers")).json()) == 3
+    r = await chloe.post(f"/api/v1/offers/{offers[0]['session_id']}/reject")
+    assert r.status_code == 204
+    fourth = await ws.next("offer.created")
+    assert fourth["conversation_id"] == customers[3].conversation_id
