@@ -16,6 +16,7 @@ from omniroute.channels.webchat.service import WebchatService
 from omniroute.conversations.service import ConversationService
 from omniroute.core.bus import EventBus
 from omniroute.core.bus.memory import MemoryBus
+from omniroute.core.bus.redis import RedisBus
 from omniroute.core.clock import Clock, SystemClock
 from omniroute.core.db import Database
 from omniroute.core.timers import DueTimers
@@ -31,8 +32,6 @@ from omniroute.web.gateway import Gateway
 
 def make_bus(settings: Settings) -> EventBus:
     if settings.redis_url:
-        from omniroute.core.bus.redis import RedisBus
-
         return RedisBus(settings.redis_url)
     return MemoryBus()
 

@@ -83,9 +83,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     async def create() -> None:
         container = build_container(settings)
         try:
-            user = await container.identity.create_user(
-                args.email, args.name, Role(args.role), password
-            )
+            user = await container.identity.create_user(args.email, args.name, Role(args.role), password)
             print(f"created {user.role.value} {user.email} ({user.id})")
         finally:
             await container.db.dispose()

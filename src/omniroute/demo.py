@@ -41,9 +41,7 @@ async def load_demo(c: Container, allowed_origins: list[str]) -> list[DemoUser]:
         for name, description, is_default in DEMO_QUEUES:
             queue = await routing_store.get_queue_by_name(conn, name)
             if queue is None:
-                queue = Queue(
-                    id=new_id(), name=name, description=description, is_default=is_default
-                )
+                queue = Queue(id=new_id(), name=name, description=description, is_default=is_default)
                 await routing_store.insert_queue(conn, queue, now)
             queue_ids[name] = queue.id
     for demo in DEMO_USERS:

@@ -42,9 +42,7 @@ class Settings(BaseSettings):
         if self.environment == "production" and (
             self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
         ):
-            msg = (
-                "OMNIROUTE_SECRET_KEY must be set to a random value of 32+ characters in production"
-            )
+            msg = "OMNIROUTE_SECRET_KEY must be set to a random value of 32+ characters in production"
             raise ValueError(msg)
         return self
 

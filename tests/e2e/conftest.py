@@ -51,8 +51,14 @@ class LiveServer:
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     port = free_port()
-    settings = Settings(environment="test", data_dir=tmp_path, port=port, argon2_time_cost=1,
-                        argon2_memory_cost_kib=8, offer_timeout_seconds=60)
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path,
+        port=port,
+        argon2_time_cost=1,
+        argon2_memory_cost_kib=8,
+        offer_timeout_seconds=60,
+    )
     await asyncio.to_thread(upgrade, settings.effective_database_url)
     clock = ManualClock()
     app = create_app(settings, clock=clock)
@@ -60,8 +66,9 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     base = f"http://127.0.0.1:{port}"
     await load_demo(container, [base])
     widget = (await container.webchat.list_widgets())[0]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
+    )
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started:
@@ -126,8 +133,10 @@ class Agent:
         page = await self.http.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token, "login form has a CSRF field"
-        done = await self.http.post("/login", data={"email": self.email, "password": DEMO_PASSWORD,
-                                                   "csrf_token": token.group(1)})
+        done = await self.http.post(
+            "/login",
+            data={"email": self.email, "password": DEMO_PASSWORD, "csrf_token": token.group(1)},
+        )
         assert done.status_code == 303, done.text
         session = (await self.http.get("/api/v1/session")).json()
         self.csrf, self.user_id = session["csrf_token"], session["user_id"]
@@ -137,14 +146,15 @@ class Agent:
         return {"X-CSRF-Token": self.csrf}
 
     async def presence(self, value: str) -> None:
-        r = await self.http.put("/api/v1/me/presence", json={"presence": value},
-                                headers=self.headers())
+        r = await self.http.put("/api/v1/me/presence", json={"presence": value}, headers=self.headers())
         assert r.status_code == 200, r.text
 
     async def connect(self, cursors: dict[str, int] | None = None) -> tuple[Socket, dict[str, Any]]:
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
-        ws = await connect(f"{self.server.ws_url}/ws/agent",
-                           additional_headers={"Cookie": cookie, "Origin": self.server.origin})
+        ws = await connect(
+            f"{self.server.ws_url}/ws/agent",
+            additional_headers={"Cookie": cookie, "Origin": self.server.origin},
+        )
         sock = Socket(ws)
         self.sockets.append(sock)
         await sock.send({"type": "hello", "cursors": cursors or {}})
@@ -169,24 +179,30 @@ class Customer:
     def headers(self) -> dict[str, str]:
         return {"Origin": self.server.origin, "Authorization": f"Bearer {self.token}"}
 
-    async def start(self, name: str = "Lee", question: str = "Where is my order?",
-                    queue: str | None = None) -> Customer:
-        r = await self.http.post(f"{self.prefix}/conversations",
-                                 json={"name": name, "email": "lee@example.com",
-                                       "question": question, "queue": queue},
-                                 headers={"Origin": self.server.origin})
+    async def start(
+        self, name: str = "Lee", question: str = "Where is my order?", queue: str | None = None
+    ) -> Customer:
+        r = await self.http.post(
+            f"{self.prefix}/conversations",
+            json={"name": name, "email": "lee@example.com", "question": question, "queue": queue},
+            headers={"Origin": self.server.origin},
+        )
         assert r.status_code == 201, r.text
         self.token, self.conversation_id = r.json()["token"], r.json()["conversation"]["id"]
         return self
 
     async def say(self, text: str, key: str | None = None) -> httpx.Response:
-        return await self.http.post(f"{self.prefix}/conversation/messages",
-                                    json={"text": text, "client_message_id": key},
-                                    headers=self.headers())
+        return await self.http.post(
+            f"{self.prefix}/conversation/messages",
+            json={"text": text, "client_message_id": key},
+            headers=self.headers(),
+        )
 
     async def connect(self, last_seq: int = 0) -> tuple[Socket, dict[str, Any]]:
-        ws = await connect(f"{self.server.ws_url}/ws/webchat/{self.server.widget_key}",
-                           additional_headers={"Origin": self.server.origin})
+        ws = await connect(
+            f"{self.server.ws_url}/ws/webchat/{self.server.widget_key}",
+            additional_headers={"Origin": self.server.origin},
+        )
         sock = Socket(ws)
         self.sockets.append(sock)
         await sock.send({"type": "hello", "token": self.token, "last_seq": last_seq})

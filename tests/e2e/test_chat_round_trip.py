@@ -33,7 +33,9 @@ async def test_chat_offer_accept_exchange_end_close(server: LiveServer, clients:
     await agent_ws.next("conversation.assigned", conversation_id=lee.conversation_id)
     transcript = await agent_ws.messages_until(lee.conversation_id, 2)
     assert [(m["seq"], m["message"]["sender_kind"]) for m in transcript] == [
-        (1, "customer"), (2, "system")]
+        (1, "customer"),
+        (2, "system"),
+    ]
     assert transcript[0]["message"]["text"] == "Do you ship to Spain?"
 
     state = await customer_ws.next("conversation.state_changed")
@@ -45,25 +47,34 @@ async def test_chat_offer_accept_exchange_end_close(server: LiveServer, clients:
     await customer_ws.send({"type": "typing", "is_typing": True})
     typing = await agent_ws.next("typing.changed", conversation_id=lee.conversation_id)
     assert (typing["sender_kind"], typing["is_typing"]) == ("customer", True)
-    await agent_ws.send({"type": "typing", "conversation_id": lee.conversation_id,
-                         "is_typing": True})
+    await agent_ws.send({"type": "typing", "conversation_id": lee.conversation_id, "is_typing": True})
     typing = await customer_ws.next("typing.changed")
-    assert typing == {"type": "typing.changed", "conversation_id": lee.conversation_id,
-                      "sender_kind": "agent", "is_typing": True}
+    assert typing == {
+        "type": "typing.changed",
+        "conversation_id": lee.conversation_id,
+        "sender_kind": "agent",
+        "is_typing": True,
+    }
 
     # Messages both ways, live.
     r = await lee.say("Also to the Canary Islands?")
     assert r.status_code == 201
     got = await agent_ws.next("message.posted", conversation_id=lee.conversation_id)
     assert (got["seq"], got["message"]["text"]) == (3, "Also to the Canary Islands?")
-    r = await ana.post(f"/api/v1/conversations/{lee.conversation_id}/messages",
-                       text="Yes, to both.", client_message_id="m-1")
+    r = await ana.post(
+        f"/api/v1/conversations/{lee.conversation_id}/messages",
+        text="Yes, to both.",
+        client_message_id="m-1",
+    )
     assert r.status_code == 201
     echo = await customer_ws.next("message.posted", seq=3)  # the customer's other tabs see it too
     assert echo["message"]["text"] == "Also to the Canary Islands?"
     got = await customer_ws.next("message.posted")
     assert (got["seq"], got["message"]["sender_kind"], got["message"]["text"]) == (
-        4, "agent", "Yes, to both.")
+        4,
+        "agent",
+        "Yes, to both.",
+    )
     assert "agent_id" not in got  # customers never see internal ids
 
     # The agent ends (wrap-up) and closes; the customer sees that it ended.
@@ -81,9 +92,7 @@ async def test_chat_offer_accept_exchange_end_close(server: LiveServer, clients:
     assert (await ana.http.get("/api/v1/conversations")).json() == []
 
 
-async def test_customer_leaving_the_queue_withdraws_the_offer(
-    server: LiveServer, clients: Clients
-) -> None:
+async def test_customer_leaving_the_queue_withdraws_the_offer(server: LiveServer, clients: Clients) -> None:
     ana = await clients["agent"]("ana")
     agent_ws, _ = await ana.connect()
     await ana.presence("available")

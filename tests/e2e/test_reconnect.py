@@ -21,9 +21,7 @@ async def _assigned(clients: Clients) -> tuple[Any, Any, Any, Any]:
     return ana, agent_ws, lee, offer
 
 
-async def test_agent_reconnect_receives_exactly_what_it_missed(
-    server: LiveServer, clients: Clients
-) -> None:
+async def test_agent_reconnect_receives_exactly_what_it_missed(server: LiveServer, clients: Clients) -> None:
     ana, agent_ws, lee, _ = await _assigned(clients)
     await agent_ws.close()
 
@@ -46,7 +44,7 @@ async def test_agent_reconnect_receives_exactly_what_it_missed(
 async def test_fresh_agent_socket_without_cursors_gets_the_whole_transcript(
     server: LiveServer, clients: Clients
 ) -> None:
-    ana, agent_ws, lee, _ = await _assigned(clients)
+    ana, _, lee, _ = await _assigned(clients)
     await lee.say("one more")
     second, _ = await ana.connect()  # e.g. a second browser tab
     got = await second.messages_until(lee.conversation_id, 3)
@@ -54,7 +52,7 @@ async def test_fresh_agent_socket_without_cursors_gets_the_whole_transcript(
 
 
 async def test_customer_reconnect_resumes_from_last_seq(server: LiveServer, clients: Clients) -> None:
-    ana, agent_ws, lee, _ = await _assigned(clients)
+    ana, _, lee, _ = await _assigned(clients)
     customer_ws, _ = await lee.connect(last_seq=0)
     seen = await customer_ws.messages_until(lee.conversation_id, 2)
     await customer_ws.close()
@@ -66,7 +64,10 @@ async def test_customer_reconnect_resumes_from_last_seq(server: LiveServer, clie
     assert snapshot["conversation"]["last_seq"] == 5
     got = await resumed.messages_until(lee.conversation_id, 5)
     assert [(m["seq"], m["message"]["text"]) for m in got] == [
-        (3, "reply 0"), (4, "reply 1"), (5, "reply 2")]
+        (3, "reply 0"),
+        (4, "reply 1"),
+        (5, "reply 2"),
+    ]
     # And it carries on live afterwards, still without repeats.
     await ana.post(convo, text="still here", client_message_id="r3")
     nxt = await resumed.next("message.posted")

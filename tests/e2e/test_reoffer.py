@@ -56,8 +56,7 @@ async def test_offer_times_out_and_moves_on(server: LiveServer, clients: Clients
     offer = await first_ws.next("offer.created", conversation_id=lee.conversation_id)
 
     await server.clock.advance(59)
-    assert (await ana.http.get("/api/v1/offers")).json() + (
-        await ben.http.get("/api/v1/offers")).json() != []
+    assert (await ana.http.get("/api/v1/offers")).json() + (await ben.http.get("/api/v1/offers")).json() != []
     await server.clock.advance(2)
     timed_out = await first_ws.next("offer.closed", session_id=offer["session_id"])
     assert timed_out["reason"] == "timed_out"

@@ -238,9 +238,7 @@ class ConversationService:
                 return conv
             if conv.state is not S.WRAP_UP:
                 raise Conflict("end the conversation before closing it")
-            closed = await self.change_state(
-                uow, conv, model.close(conv, uow.clock.now()), "closed_by_agent"
-            )
+            closed = await self.change_state(uow, conv, model.close(conv, uow.clock.now()), "closed_by_agent")
             await self.hooks.conversation_closed(uow, closed)
             return closed
 
@@ -265,9 +263,7 @@ class ConversationService:
         async with self.db.read() as conn:
             return await store.get_conversation_by_customer_token(conn, token_hash)
 
-    async def messages(
-        self, conversation_id: str, after_seq: int = 0, limit: int = 500
-    ) -> list[Message]:
+    async def messages(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]:
         async with self.db.read() as conn:
             return await store.list_messages(conn, conversation_id, after_seq, limit)
 
@@ -281,9 +277,7 @@ class ConversationService:
         return await store.list_waiting(uow.conn)
 
     async def assign(self, uow: UnitOfWork, conv: Conversation, agent_id: str) -> Conversation:
-        return await self.change_state(
-            uow, conv, model.accept(conv, agent_id, uow.clock.now()), "accepted"
-        )
+        return await self.change_state(uow, conv, model.accept(conv, agent_id, uow.clock.now()), "accepted")
 
     async def requeue(self, uow: UnitOfWork, conv: Conversation) -> Conversation:
         now = uow.clock.now()

@@ -10,16 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.conversations.model import Conversation, ConversationState, SenderKind
 from omniroute.core.db import metadata
-from omniroute.core.types import UTCDateTime
+from omniroute.core.types import AnyRow, UTCDateTime
 
 conversations = sa.Table(
     "conversations",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("channel", sa.String(40), nullable=False),
-    sa.Column(
-        "customer_id", sa.String(36), sa.ForeignKey("customers.id"), nullable=False, index=True
-    ),
+    sa.Column("customer_id", sa.String(36), sa.ForeignKey("customers.id"), nullable=False, index=True),
     sa.Column("queue_id", sa.String(36), sa.ForeignKey("queues.id"), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("agent_id", sa.String(36), sa.ForeignKey("users.id"), nullable=True),
@@ -72,7 +70,7 @@ class Message:
     idempotency_key: str | None = None
 
 
-def _conversation(row: sa.Row[tuple[object, ...]]) -> Conversation:
+def _conversation(row: AnyRow) -> Conversation:
     m = row._mapping
     return Conversation(
         id=m["id"],
@@ -93,7 +91,7 @@ def _conversation(row: sa.Row[tuple[object, ...]]) -> Conversation:
     )
 
 
-def _message(row: sa.Row[tuple[object, ...]]) -> Message:
+def _message(row: AnyRow) -> Message:
     m = row._mapping
     return Message(
         id=m["id"],
@@ -140,9 +138,7 @@ async def get_conversation(
     return _conversation(row) if row else None
 
 
-async def get_conversation_by_customer_token(
-    conn: AsyncConnection, token_hash: str
-) -> Conversation | None:
+async def get_conversation_by_customer_token(conn: AsyncConnection, token_hash: str) -> Conversation | None:
     query = sa.select(conversations).where(conversations.c.customer_token_hash == token_hash)
     row = (await conn.execute(query)).first()
     return _conversation(row) if row else None
@@ -193,9 +189,7 @@ async def insert_message(conn: AsyncConnection, msg: Message) -> None:
     )
 
 
-async def find_message_by_key(
-    conn: AsyncConnection, conversation_id: str, key: str
-) -> Message | None:
+async def find_message_by_key(conn: AsyncConnection, conversation_id: str, key: str) -> Message | None:
     query = sa.select(messages).where(
         messages.c.conversation_id == conversation_id, messages.c.idempotency_key == key
     )

@@ -6,6 +6,7 @@ After a restart the owner reloads due times from the store (see ``RoutingService
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,9 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class DueTimers:
-    def __init__(
-        self, clock: Clock, callback: Callable[[str], Awaitable[None]] | None = None
-    ) -> None:
+    def __init__(self, clock: Clock, callback: Callable[[str], Awaitable[None]] | None = None) -> None:
         self._clock = clock
         self._callback = callback
         self._heap: list[tuple[datetime, str]] = []
@@ -48,10 +47,8 @@ class DueTimers:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:

@@ -30,3 +30,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: A result row of any shape (SQLAlchemy 2.1 types rows by their column tuple).
+AnyRow = sa.Row[*tuple[Any, ...]]

@@ -26,9 +26,7 @@ async def resolve_customer(
         return customer
     customer = Customer(id=new_id(), display_name=display_name, created_at=now, email=email)
     await store.insert_customer(uow.conn, customer)
-    await store.insert_identity(
-        uow.conn, ChannelIdentity(new_id(), customer.id, channel, address), now
-    )
+    await store.insert_identity(uow.conn, ChannelIdentity(new_id(), customer.id, channel, address), now)
     return customer
 
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import metadata
-from omniroute.core.types import UTCDateTime
+from omniroute.core.types import AnyRow, UTCDateTime
 from omniroute.customers.model import ChannelIdentity, Customer
 
 customers = sa.Table(
@@ -38,7 +38,7 @@ channel_identities = sa.Table(
 )
 
 
-def _customer(row: sa.Row[tuple[object, ...]]) -> Customer:
+def _customer(row: AnyRow) -> Customer:
     m = row._mapping
     return Customer(
         id=m["id"],
@@ -67,9 +67,7 @@ async def get_customer(conn: AsyncConnection, customer_id: str) -> Customer | No
     return _customer(row) if row else None
 
 
-async def find_identity(
-    conn: AsyncConnection, channel: str, address: str
-) -> ChannelIdentity | None:
+async def find_identity(conn: AsyncConnection, channel: str, address: str) -> ChannelIdentity | None:
     row = (
         await conn.execute(
             sa.select(channel_identities).where(
@@ -85,9 +83,7 @@ async def find_identity(
     )
 
 
-async def insert_identity(
-    conn: AsyncConnection, identity: ChannelIdentity, created_at: object
-) -> None:
+async def insert_identity(conn: AsyncConnection, identity: ChannelIdentity, created_at: object) -> None:
     await conn.execute(
         channel_identities.insert().values(
             id=identity.id,

@@ -12,8 +12,7 @@ class Passwords:
     def __init__(self, time_cost: int = 3, memory_cost_kib: int = 65536) -> None:
         # Argon2 needs 8 KiB per lane; tests run with tiny costs, production with the defaults.
         lanes = max(1, min(4, memory_cost_kib // 8))
-        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib,
-                                      parallelism=lanes)
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=lanes)
         # A hash to verify against when the user does not exist, so timing does not reveal emails.
         self._dummy = self._hasher.hash("omniroute-dummy-password")
 

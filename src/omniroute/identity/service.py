@@ -30,9 +30,7 @@ class SignedIn:
 
 
 class IdentityService:
-    def __init__(
-        self, db: Database, clock: Clock, passwords: Passwords, session_ttl: timedelta
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, passwords: Passwords, session_ttl: timedelta) -> None:
         self.db = db
         self.clock = clock
         self.passwords = passwords
@@ -71,11 +69,7 @@ class IdentityService:
         async with self.db.read() as conn:
             found = await store.get_user_with_hash_by_email(conn, email) if email else None
         user, stored_hash = found if found else (None, None)
-        if (
-            not await self.passwords.verify(stored_hash, password)
-            or user is None
-            or not user.is_active
-        ):
+        if not await self.passwords.verify(stored_hash, password) or user is None or not user.is_active:
             raise Unauthorized("wrong email or password")
         token, csrf = new_token(), secrets.token_urlsafe(32)
         now = self.clock.now()

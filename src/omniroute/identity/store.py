@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import metadata
-from omniroute.core.types import UTCDateTime
+from omniroute.core.types import AnyRow, UTCDateTime
 from omniroute.identity.model import Role, Scope, User
 
 users = sa.Table(
@@ -46,9 +46,7 @@ api_tokens = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column(
-        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("scopes", sa.JSON(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("last_used_at", UTCDateTime(), nullable=True),
@@ -56,7 +54,7 @@ api_tokens = sa.Table(
 )
 
 
-def _user(row: sa.Row[tuple[object, ...]]) -> User:
+def _user(row: AnyRow) -> User:
     m = row._mapping
     return User(
         id=m["id"],
@@ -102,23 +100,17 @@ async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
 
 async def get_user_with_hash_by_email(conn: AsyncConnection, email: str) -> tuple[User, str] | None:
     row = (
-        await conn.execute(
-            sa.select(*_USER_COLS, users.c.password_hash).where(users.c.email == email)
-        )
+        await conn.execute(sa.select(*_USER_COLS, users.c.password_hash).where(users.c.email == email))
     ).first()
     return (_user(row), row._mapping["password_hash"]) if row else None
 
 
 async def email_exists(conn: AsyncConnection, email: str) -> bool:
-    return (
-        await conn.execute(sa.select(users.c.id).where(users.c.email == email))
-    ).first() is not None
+    return (await conn.execute(sa.select(users.c.id).where(users.c.email == email))).first() is not None
 
 
 async def update_password_hash(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
-    await conn.execute(
-        users.update().where(users.c.id == user_id).values(password_hash=password_hash)
-    )
+    await conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
 
 
 async def list_users(conn: AsyncConnection) -> list[User]:
@@ -145,9 +137,7 @@ async def insert_auth_session(
     )
 
 
-async def get_auth_session(
-    conn: AsyncConnection, token_hash: str, now: datetime
-) -> tuple[User, str] | None:
+async def get_auth_session(conn: AsyncConnection, token_hash: str, now: datetime) -> tuple[User, str] | None:
     query = (
         sa.select(*_USER_COLS, auth_sessions.c.csrf_token)
         .join_from(auth_sessions, users, auth_sessions.c.user_id == users.c.id)
@@ -186,9 +176,7 @@ async def insert_api_token(
     )
 
 
-async def get_api_token(
-    conn: AsyncConnection, token_hash: str
-) -> tuple[User, frozenset[Scope]] | None:
+async def get_api_token(conn: AsyncConnection, token_hash: str) -> tuple[User, frozenset[Scope]] | None:
     query = (
         sa.select(*_USER_COLS, api_tokens.c.scopes)
         .join_from(api_tokens, users, api_tokens.c.user_id == users.c.id)

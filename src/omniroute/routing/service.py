@@ -118,13 +118,9 @@ class RoutingService:
             now = uow.clock.now()
             current = await store.get_agent(uow.conn, agent_id, for_update=True)
             previous = current.presence if current else Presence.OFFLINE
-            await store.upsert_presence(
-                uow.conn, agent_id, presence, now, existed=current is not None
-            )
+            await store.upsert_presence(uow.conn, agent_id, presence, now, existed=current is not None)
             if previous is not presence:
-                await store.insert_presence_history(
-                    uow.conn, new_id(), agent_id, presence, previous, now
-                )
+                await store.insert_presence_history(uow.conn, new_id(), agent_id, presence, previous, now)
                 uow.emit(
                     AgentPresenceChanged(
                         occurred_at=now,
@@ -151,9 +147,7 @@ class RoutingService:
             else:
                 expired = False
                 conv = await self.conversations.load(uow, session.conversation_id)
-                await store.update_session(
-                    uow.conn, session.id, status=SessionStatus.ACTIVE, accepted_at=now
-                )
+                await store.update_session(uow.conn, session.id, status=SessionStatus.ACTIVE, accepted_at=now)
                 await store.set_idle_since(uow.conn, agent_id, now)
                 conv = await self.conversations.assign(uow, conv, agent_id)
                 uow.emit(
@@ -222,16 +216,12 @@ class RoutingService:
         async with self.db.read() as conn:
             return await store.list_queues(conn)
 
-    async def resolve_queue(
-        self, uow: UnitOfWork, requested: str | None, fallback_id: str | None
-    ) -> Queue:
+    async def resolve_queue(self, uow: UnitOfWork, requested: str | None, fallback_id: str | None) -> Queue:
         """The queue for new work: the one asked for (by id or name), else the channel's, else default."""
         for key in (requested, fallback_id):
             if not key:
                 continue
-            queue = await store.get_queue(uow.conn, key) or await store.get_queue_by_name(
-                uow.conn, key
-            )
+            queue = await store.get_queue(uow.conn, key) or await store.get_queue_by_name(uow.conn, key)
             if queue is not None:
                 return queue
         queue = await store.get_default_queue(uow.conn)
@@ -260,9 +250,7 @@ class RoutingService:
         if session.agent_id != agent_id:
             raise Forbidden("this offer was made to another agent")
         if session.status is not SessionStatus.OFFERED:
-            raise Conflict(
-                f"the offer is no longer pending ({session.closure_reason or 'accepted'})"
-            )
+            raise Conflict(f"the offer is no longer pending ({session.closure_reason or 'accepted'})")
         return session
 
     async def _close_offer(
@@ -284,9 +272,7 @@ class RoutingService:
     async def _dispatch(self, uow: UnitOfWork) -> None:
         """Offer every waiting conversation without a pending offer to the best free agent."""
         await uow.lock(ROUTING_LOCK)
-        waiting = [
-            c for c in await self.conversations.waiting(uow) if c.state is ConversationState.OPEN
-        ]
+        waiting = [c for c in await self.conversations.waiting(uow) if c.state is ConversationState.OPEN]
         if not waiting:
             return
         offered = await store.conversations_with_open_offers(uow.conn)
@@ -309,9 +295,7 @@ class RoutingService:
         for conv in waiting:
             if conv.channel not in load_by_channel:
                 load_by_channel[conv.channel] = await store.loads(uow.conn, agent_ids, conv.channel)
-                cap_by_channel[conv.channel] = await store.capacities(
-                    uow.conn, agent_ids, conv.channel
-                )
+                cap_by_channel[conv.channel] = await store.capacities(uow.conn, agent_ids, conv.channel)
             loads, caps = load_by_channel[conv.channel], cap_by_channel[conv.channel]
             candidates = [
                 AgentCandidate(
@@ -341,9 +325,7 @@ class RoutingService:
             loads[pick.agent_id] = loads.get(pick.agent_id, 0) + 1
             uow.emit(await self._offer_event(uow.conn, session, now))
 
-    async def _offer_event(
-        self, conn: AsyncConnection, session: Session, now: datetime
-    ) -> OfferCreated:
+    async def _offer_event(self, conn: AsyncConnection, session: Session, now: datetime) -> OfferCreated:
         conv = await self.conversations.get_in(conn, session.conversation_id)
         customer = await customers.get_customer(conn, conv.customer_id)
         queue = await store.get_queue(conn, session.queue_id)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import metadata
-from omniroute.core.types import UTCDateTime
+from omniroute.core.types import AnyRow, UTCDateTime
 from omniroute.routing.model import ClosureReason, Presence, SessionStatus
 
 queues = sa.Table(
@@ -26,9 +26,7 @@ queues = sa.Table(
 queue_members = sa.Table(
     "queue_members",
     metadata,
-    sa.Column(
-        "queue_id", sa.String(36), sa.ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("queue_id", sa.String(36), sa.ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True),
     sa.Column(
         "user_id",
         sa.String(36),
@@ -41,9 +39,7 @@ queue_members = sa.Table(
 agent_status = sa.Table(
     "agent_status",
     metadata,
-    sa.Column(
-        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("presence", sa.String(20), nullable=False),
     sa.Column("presence_since", UTCDateTime(), nullable=False),
     sa.Column("idle_since", UTCDateTime(), nullable=True),
@@ -52,9 +48,7 @@ agent_status = sa.Table(
 agent_capacity = sa.Table(
     "agent_capacity",
     metadata,
-    sa.Column(
-        "user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("channel", sa.String(40), primary_key=True),
     sa.Column("max_concurrent", sa.Integer(), nullable=False),
 )
@@ -130,14 +124,12 @@ class AgentRow:
     idle_since: datetime | None
 
 
-def _queue(row: sa.Row[tuple[object, ...]]) -> Queue:
+def _queue(row: AnyRow) -> Queue:
     m = row._mapping
-    return Queue(
-        id=m["id"], name=m["name"], description=m["description"], is_default=bool(m["is_default"])
-    )
+    return Queue(id=m["id"], name=m["name"], description=m["description"], is_default=bool(m["is_default"]))
 
 
-def _session(row: sa.Row[tuple[object, ...]]) -> Session:
+def _session(row: AnyRow) -> Session:
     m = row._mapping
     return Session(
         id=m["id"],
@@ -220,9 +212,7 @@ async def queues_of(conn: AsyncConnection, user_id: str) -> list[Queue]:
     return [_queue(r) for r in await conn.execute(query)]
 
 
-async def get_agent(
-    conn: AsyncConnection, user_id: str, *, for_update: bool = False
-) -> AgentRow | None:
+async def get_agent(conn: AsyncConnection, user_id: str, *, for_update: bool = False) -> AgentRow | None:
     query = sa.select(agent_status).where(agent_status.c.user_id == user_id)
     if for_update:
         query = query.with_for_update()
@@ -234,9 +224,7 @@ async def get_agent(
 
 
 async def agents(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, AgentRow]:
-    result = await conn.execute(
-        sa.select(agent_status).where(agent_status.c.user_id.in_(list(user_ids)))
-    )
+    result = await conn.execute(sa.select(agent_status).where(agent_status.c.user_id.in_(list(user_ids))))
     rows = {}
     for row in result:
         m = row._mapping
@@ -262,9 +250,7 @@ async def upsert_presence(
 
 
 async def set_idle_since(conn: AsyncConnection, user_id: str, now: datetime) -> None:
-    await conn.execute(
-        agent_status.update().where(agent_status.c.user_id == user_id).values(idle_since=now)
-    )
+    await conn.execute(agent_status.update().where(agent_status.c.user_id == user_id).values(idle_since=now))
 
 
 async def insert_presence_history(
@@ -292,14 +278,10 @@ async def set_capacity(conn: AsyncConnection, user_id: str, channel: str, limit:
             agent_capacity.c.user_id == user_id, agent_capacity.c.channel == channel
         )
     )
-    await conn.execute(
-        agent_capacity.insert().values(user_id=user_id, channel=channel, max_concurrent=limit)
-    )
+    await conn.execute(agent_capacity.insert().values(user_id=user_id, channel=channel, max_concurrent=limit))
 
 
-async def capacities(
-    conn: AsyncConnection, user_ids: Iterable[str], channel: str
-) -> dict[str, int]:
+async def capacities(conn: AsyncConnection, user_ids: Iterable[str], channel: str) -> dict[str, int]:
     result = await conn.execute(
         sa.select(agent_capacity.c.user_id, agent_capacity.c.max_concurrent).where(
             agent_capacity.c.user_id.in_(list(user_ids)), agent_capacity.c.channel == channel
@@ -360,9 +342,7 @@ async def update_session(
     await conn.execute(sessions.update().where(sessions.c.id == session_id).values(**values))
 
 
-async def open_sessions_for_conversation(
-    conn: AsyncConnection, conversation_id: str
-) -> list[Session]:
+async def open_sessions_for_conversation(conn: AsyncConnection, conversation_id: str) -> list[Session]:
     query = sa.select(sessions).where(
         sessions.c.conversation_id == conversation_id,
         sessions.c.status.in_([SessionStatus.OFFERED.value, SessionStatus.ACTIVE.value]),
@@ -371,9 +351,7 @@ async def open_sessions_for_conversation(
 
 
 async def conversations_with_open_offers(conn: AsyncConnection) -> set[str]:
-    query = sa.select(sessions.c.conversation_id).where(
-        sessions.c.status == SessionStatus.OFFERED.value
-    )
+    query = sa.select(sessions.c.conversation_id).where(sessions.c.status == SessionStatus.OFFERED.value)
     return {row[0] for row in await conn.execute(query)}
 
 
@@ -383,9 +361,7 @@ async def declined_by(
     """Agents who rejected or missed each conversation during its current queue attempt."""
     query = sa.select(sessions.c.conversation_id, sessions.c.agent_id, sessions.c.offered_at).where(
         sessions.c.conversation_id.in_(list(conversation_ids)),
-        sessions.c.closure_reason.in_(
-            [ClosureReason.REJECTED.value, ClosureReason.TIMED_OUT.value]
-        ),
+        sessions.c.closure_reason.in_([ClosureReason.REJECTED.value, ClosureReason.TIMED_OUT.value]),
     )
     declined: dict[str, set[str]] = {}
     for conversation_id, agent_id, offered_at in await conn.execute(query):

@@ -17,8 +17,8 @@ from omniroute.web.schemas import (
     PostMessageIn,
     PresenceIn,
     PresenceOut,
-    SessionOut,
     QueueOut,
+    SessionOut,
     TypingIn,
 )
 from omniroute.web.security import AgentRead, AgentWrite, ContainerDep, PresenceWrite
@@ -52,8 +52,12 @@ async def me(c: ContainerDep, who: AgentRead) -> MeOut:
 @router.get("/session", response_model=SessionOut)
 async def session(who: AgentRead) -> SessionOut:
     """The signed-in user and the CSRF token that cookie-authenticated writes must send."""
-    return SessionOut(user_id=who.user.id, display_name=who.user.display_name,
-                      role=who.user.role.value, csrf_token=who.csrf_token)
+    return SessionOut(
+        user_id=who.user.id,
+        display_name=who.user.display_name,
+        role=who.user.role.value,
+        csrf_token=who.csrf_token,
+    )
 
 
 @router.put("/me/presence", response_model=PresenceOut)
@@ -63,9 +67,7 @@ async def set_presence(body: PresenceIn, c: ContainerDep, who: PresenceWrite) ->
 
 @router.get("/queues", response_model=list[QueueOut])
 async def queues(c: ContainerDep, who: AgentRead) -> list[QueueOut]:
-    return [
-        QueueOut(id=q.id, name=q.name, description=q.description) for q in await c.routing.queues()
-    ]
+    return [QueueOut(id=q.id, name=q.name, description=q.description) for q in await c.routing.queues()]
 
 
 @router.get("/offers", response_model=list[OfferOut])
@@ -105,14 +107,10 @@ async def messages(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> list[MessageOut]:
     await visible(c, who, conversation_id)
-    return [
-        MessageOut.of(m) for m in await c.conversations.messages(conversation_id, after_seq, limit)
-    ]
+    return [MessageOut.of(m) for m in await c.conversations.messages(conversation_id, after_seq, limit)]
 
 
-@router.post(
-    "/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201
-)
+@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201)
 async def post_message(
     conversation_id: str, body: PostMessageIn, response: Response, c: ContainerDep, who: AgentWrite
 ) -> MessageOut:
@@ -131,9 +129,7 @@ async def post_message(
 
 
 @router.post("/conversations/{conversation_id}/typing", status_code=204)
-async def typing(
-    conversation_id: str, body: TypingIn, c: ContainerDep, who: AgentWrite
-) -> Response:
+async def typing(conversation_id: str, body: TypingIn, c: ContainerDep, who: AgentWrite) -> Response:
     conv = await visible(c, who, conversation_id)
     await c.conversations.typing(conv.id, SenderKind.AGENT, body.is_typing)
     return Response(status_code=204)
@@ -143,9 +139,7 @@ async def typing(
 async def end(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
     await visible(c, who, conversation_id)
     return ConversationOut.of(
-        await c.conversations.end(
-            conversation_id, SenderKind.AGENT, who.user.id, who.user.display_name
-        )
+        await c.conversations.end(conversation_id, SenderKind.AGENT, who.user.id, who.user.display_name)
     )
 
 

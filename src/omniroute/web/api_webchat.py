@@ -51,10 +51,7 @@ CustomerConversation = Annotated[Conversation, Depends(customer_conversation)]
 async def config(widget: WidgetDep, c: ContainerDep) -> WidgetConfigOut:
     return WidgetConfigOut(
         name=widget.name,
-        queues=[
-            QueueOut(id=q.id, name=q.name, description=q.description)
-            for q in await c.routing.queues()
-        ],
+        queues=[QueueOut(id=q.id, name=q.name, description=q.description) for q in await c.routing.queues()],
     )
 
 

@@ -84,9 +84,7 @@ async def _security_headers(
     return response
 
 
-async def _webchat_cors(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def _webchat_cors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """CORS per widget: only the widget's allowed origins may call its routes from a browser."""
     match = WEBCHAT_PATH.match(request.url.path)
     origin = request.headers.get("origin")

@@ -64,9 +64,7 @@ async def index(who: Annotated[Principal | None, Depends(optional_principal)]) -
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(
-    request: Request, next: str | None = None, error: str | None = None
-) -> Response:
+async def login_page(request: Request, next: str | None = None, error: str | None = None) -> Response:
     token = secrets.token_urlsafe(24)
     response = _templates(request).TemplateResponse(
         request, "login.html", {"login_csrf": token, "next": _safe_next(next), "error": error}

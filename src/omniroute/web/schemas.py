@@ -118,7 +118,8 @@ class SessionOut(BaseModel):
     role: str
     csrf_token: str | None = Field(
         description="Send as X-CSRF-Token on writes made with the session cookie; "
-        "null for API tokens, which need none.")
+        "null for API tokens, which need none."
+    )
 
 
 class PresenceIn(Strict):

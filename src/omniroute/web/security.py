@@ -25,9 +25,9 @@ def container(request: Request) -> Container:
 
 async def optional_principal(request: Request) -> Principal | None:
     """A bearer API token, else the session cookie. Cached on the request."""
-    cached = getattr(request.state, "principal", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request.state, "principal"):
+        cached = request.state.principal
+        return cached if isinstance(cached, Principal) else None
     c = container(request)
     principal: Principal | None = None
     auth = request.headers.get("authorization", "")

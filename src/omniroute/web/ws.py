@@ -197,9 +197,7 @@ async def customer_socket(ws: WebSocket, public_key: str) -> None:
             if frame is None:
                 break
             if isinstance(frame, dict) and frame.get("type") == "typing":
-                await c.conversations.typing(
-                    conv.id, SenderKind.CUSTOMER, bool(frame.get("is_typing"))
-                )
+                await c.conversations.typing(conv.id, SenderKind.CUSTOMER, bool(frame.get("is_typing")))
             elif isinstance(frame, dict) and frame.get("type") == "ping":
                 await conn.send({"type": "pong"})
     finally:

@@ -29,7 +29,11 @@ def test_wildcard_widget_accepts_any_origin() -> None:
 def test_prechat_requires_a_name_and_a_plausible_email() -> None:
     answers = read_prechat("  Lee  ", " LEE@Example.com ", " Where is my order? ", "")
     assert (answers.name, answers.email, answers.question, answers.queue) == (
-        "Lee", "lee@example.com", "Where is my order?", None)
+        "Lee",
+        "lee@example.com",
+        "Where is my order?",
+        None,
+    )
     with pytest.raises(InvalidInput, match="name"):
         read_prechat(" ", None, "q", None)
     with pytest.raises(InvalidInput, match="email"):

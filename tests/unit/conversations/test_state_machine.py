@@ -11,8 +11,17 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def conv(state: ConversationState = S.OPEN, agent: str | None = None) -> Conversation:
-    return Conversation(id="c1", channel="webchat", customer_id="k1", queue_id="q1", state=state,
-                        created_at=T0, updated_at=T0, queued_at=T0, agent_id=agent)
+    return Conversation(
+        id="c1",
+        channel="webchat",
+        customer_id="k1",
+        queue_id="q1",
+        state=state,
+        created_at=T0,
+        updated_at=T0,
+        queued_at=T0,
+        agent_id=agent,
+    )
 
 
 def test_accept_makes_open_conversation_active_with_agent() -> None:

@@ -6,7 +6,11 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def agent(
-    name: str, *, presence: Presence = Presence.AVAILABLE, load: int = 0, capacity: int = 3,
+    name: str,
+    *,
+    presence: Presence = Presence.AVAILABLE,
+    load: int = 0,
+    capacity: int = 3,
     idle_minutes: float | None = 10,
 ) -> AgentCandidate:
     idle_since = None if idle_minutes is None else T0 - timedelta(minutes=idle_minutes)
@@ -14,8 +18,9 @@ def agent(
 
 
 def test_longest_idle_available_agent_wins() -> None:
-    picked = choose_agent([agent("a", idle_minutes=5), agent("b", idle_minutes=30),
-                           agent("c", idle_minutes=1)])
+    picked = choose_agent(
+        [agent("a", idle_minutes=5), agent("b", idle_minutes=30), agent("c", idle_minutes=1)]
+    )
     assert picked is not None
     assert picked.agent_id == "b"
 
@@ -35,8 +40,12 @@ def test_only_available_presence_receives_work() -> None:
 
 
 def test_agents_at_capacity_are_skipped() -> None:
-    picked = choose_agent([agent("full", load=3, capacity=3, idle_minutes=60),
-                           agent("free", load=2, capacity=3, idle_minutes=1)])
+    picked = choose_agent(
+        [
+            agent("full", load=3, capacity=3, idle_minutes=60),
+            agent("free", load=2, capacity=3, idle_minutes=1),
+        ]
+    )
     assert picked is not None
     assert picked.agent_id == "free"
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.channels.webchat.model import Widget
 from omniroute.core.db import metadata
-from omniroute.core.types import UTCDateTime
+from omniroute.core.types import AnyRow, UTCDateTime
 
 webchat_widgets = sa.Table(
     "webchat_widgets",
@@ -23,7 +23,7 @@ webchat_widgets = sa.Table(
 )
 
 
-def _widget(row: sa.Row[tuple[object, ...]]) -> Widget:
+def _widget(row: AnyRow) -> Widget:
     m = row._mapping
     return Widget(
         id=m["id"],
@@ -49,9 +49,7 @@ async def insert_widget(conn: AsyncConnection, widget: Widget, created_at: datet
 
 async def get_widget_by_key(conn: AsyncConnection, public_key: str) -> Widget | None:
     row = (
-        await conn.execute(
-            sa.select(webchat_widgets).where(webchat_widgets.c.public_key == public_key)
-        )
+        await conn.execute(sa.select(webchat_widgets).where(webchat_widgets.c.public_key == public_key))
     ).first()
     return _widget(row) if row else None
 

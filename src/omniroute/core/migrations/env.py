@@ -37,9 +37,7 @@ def run() -> None:
     url = config.attributes.get("omniroute_url") or config.get_main_option("sqlalchemy.url")
     assert url
     if context.is_offline_mode():
-        context.configure(
-            url=url, target_metadata=target_metadata, render_as_batch=True, literal_binds=True
-        )
+        context.configure(url=url, target_metadata=target_metadata, render_as_batch=True, literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
         return

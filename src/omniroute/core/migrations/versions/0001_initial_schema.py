@@ -53,9 +53,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_agent_id"), ["agent_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_events_conversation_id"), ["conversation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_events_conversation_id"), ["conversation_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_occurred_at"), ["occurred_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_type"), ["type"], unique=False)
 
@@ -99,9 +97,7 @@ def upgrade() -> None:
         "agent_status",
         sa.Column("user_id", sa.String(length=36), nullable=False),
         sa.Column("presence", sa.String(length=20), nullable=False),
-        sa.Column(
-            "presence_since", omniroute.core.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("presence_since", omniroute.core.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("idle_since", omniroute.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
@@ -159,14 +155,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_identities")),
-        sa.UniqueConstraint(
-            "channel", "address", name=op.f("uq_channel_identities_channel_address")
-        ),
+        sa.UniqueConstraint("channel", "address", name=op.f("uq_channel_identities_channel_address")),
     )
     with op.batch_alter_table("channel_identities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_channel_identities_customer_id"), ["customer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_channel_identities_customer_id"), ["customer_id"], unique=False)
 
     op.create_table(
         "conversations",
@@ -186,25 +178,17 @@ def upgrade() -> None:
         sa.Column("ended_at", omniroute.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ended_by", sa.String(length=20), nullable=True),
         sa.Column("closed_at", omniroute.core.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["users.id"], name=op.f("fk_conversations_agent_id_users")
-        ),
+        sa.ForeignKeyConstraint(["agent_id"], ["users.id"], name=op.f("fk_conversations_agent_id_users")),
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_conversations_customer_id_customers")
         ),
-        sa.ForeignKeyConstraint(
-            ["queue_id"], ["queues.id"], name=op.f("fk_conversations_queue_id_queues")
-        ),
+        sa.ForeignKeyConstraint(["queue_id"], ["queues.id"], name=op.f("fk_conversations_queue_id_queues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
-        sa.UniqueConstraint(
-            "customer_token_hash", name=op.f("uq_conversations_customer_token_hash")
-        ),
+        sa.UniqueConstraint("customer_token_hash", name=op.f("uq_conversations_customer_token_hash")),
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index("ix_conversations_agent_state", ["agent_id", "state"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_conversations_customer_id"), ["customer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_conversations_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(
             "ix_conversations_queue_state", ["queue_id", "state", "queued_at"], unique=False
         )
@@ -302,25 +286,19 @@ def upgrade() -> None:
         sa.Column("accepted_at", omniroute.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", omniroute.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closure_reason", sa.String(length=30), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["users.id"], name=op.f("fk_sessions_agent_id_users")
-        ),
+        sa.ForeignKeyConstraint(["agent_id"], ["users.id"], name=op.f("fk_sessions_agent_id_users")),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversations.id"],
             name=op.f("fk_sessions_conversation_id_conversations"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["queue_id"], ["queues.id"], name=op.f("fk_sessions_queue_id_queues")
-        ),
+        sa.ForeignKeyConstraint(["queue_id"], ["queues.id"], name=op.f("fk_sessions_queue_id_queues")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index("ix_sessions_agent_status", ["agent_id", "status"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_sessions_conversation_id"), ["conversation_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_sessions_conversation_id"), ["conversation_id"], unique=False)
         batch_op.create_index("ix_sessions_status_expires", ["status", "expires_at"], unique=False)
 
     # ### end Alembic commands ###
