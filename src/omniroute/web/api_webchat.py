@@ -30,7 +30,12 @@ router = APIRouter(prefix="/api/webchat/v1/widgets/{public_key}", tags=["webchat
 
 
 async def allowed_widget(public_key: str, request: Request, c: ContainerDep) -> Widget:
-    return await c.webchat.widget_for_origin(public_key, request.headers.get("origin"))
+    origin = request.headers.get("origin")
+    if origin is None and request.method in ("GET", "HEAD"):
+        # Browsers omit Origin on same-origin reads and always send it cross-origin, so a read
+        # without one is our own page (or not a browser, which CORS does not govern anyway).
+        return await c.webchat.widget(public_key)
+    return await c.webchat.widget_for_origin(public_key, origin)
 
 
 async def customer_conversation(

@@ -68,10 +68,10 @@ async def _hello(ws: WebSocket) -> dict[str, Any]:
 async def agent_socket(ws: WebSocket) -> None:
     c, gateway = _container(ws), _gateway(ws)
     who = await _agent_principal(ws, c)
+    await ws.accept()  # accept first so the browser sees our close code, not a bare 1006
     if who is None or not who.user.has_role(Role.AGENT):
-        await ws.close(code=CLOSE_UNAUTHORIZED)
+        await ws.close(code=CLOSE_UNAUTHORIZED, reason="sign in first")
         return
-    await ws.accept()
     agent_id = who.user.id
     conn = Connection(ws, c.conversations, agent_view)
     gateway.register(gateway.agents, agent_id, conn)  # subscribe before the snapshot

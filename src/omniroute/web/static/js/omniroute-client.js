@@ -18,11 +18,15 @@ export class ApiError extends Error {
   }
 }
 
-/** JSON over fetch with the session cookie; writes carry the CSRF token the page was given. */
+/**
+ * JSON over fetch with the session cookie; writes carry the CSRF token the page was given.
+ * `onUnauthorized` runs on any 401, i.e. when the session has expired or was signed out.
+ */
 export class ApiClient {
-  constructor({ csrfToken, base = '' }) {
+  constructor({ csrfToken, base = '', onUnauthorized = () => {} }) {
     this.csrfToken = csrfToken;
     this.base = base;
+    this.onUnauthorized = onUnauthorized;
   }
 
   get(path) {
@@ -53,6 +57,7 @@ export class ApiClient {
       throw new ApiError(0, 'The server could not be reached.');
     }
     if (response.status === 204) return null;
+    if (response.status === 401) this.onUnauthorized();
     const data = await response.json().catch(() => null);
     if (!response.ok) throw new ApiError(response.status, data && data.detail);
     return data;
@@ -111,6 +116,23 @@ export class Backoff {
   }
 }
 
+/**
+ * Run `task` again after retryable failures (network, 5xx), waiting longer each time.
+ * The task must be safe to repeat: message posts are, thanks to their client_message_id.
+ */
+export async function withRetries(task, { attempts = 3 } = {}) {
+  const backoff = new Backoff({ initialMs: 1000, maxMs: 8000 });
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await task();
+    } catch (error) {
+      const retryable = error instanceof ApiError && error.retryable;
+      if (!retryable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+    }
+  }
+}
+
 const PING_EVERY_MS = 25000;
 const SILENCE_LIMIT_MS = 60000;
 
@@ -158,8 +180,10 @@ export class LiveSocket {
 
   /** Drop the current socket and connect again straight away (used for `resync`). */
   reconnectNow() {
-    this.backoff.reset();
-    if (this.ws) this.ws.close(4000, 'resync');
+    if (!this.ws) return;
+    const old = this.ws;
+    this.closed(old, { code: 4000 }); // don't wait for the close handshake
+    old.close(4000, 'resync');
   }
 
   connect() {
@@ -171,7 +195,9 @@ export class LiveSocket {
       ws.send(JSON.stringify(this.hello()));
       this.startPing();
     });
-    ws.addEventListener('message', (event) => this.receive(event));
+    ws.addEventListener('message', (event) => {
+      if (ws === this.ws) this.receive(event); // frames from an abandoned socket are stale
+    });
     ws.addEventListener('close', (event) => this.closed(ws, event));
   }
 
@@ -203,7 +229,7 @@ export class LiveSocket {
       this.onStatus('failed', event.code);
       return;
     }
-    const delay = event.code === 4000 ? 0 : this.backoff.next();
+    const delay = event.code === 4000 ? 0 : this.backoff.next(); // 4000: our own resync
     this.onStatus('reconnecting');
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
@@ -211,12 +237,16 @@ export class LiveSocket {
   startPing() {
     this.stopPing();
     this.pingTimer = setInterval(() => {
-      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS && this.ws) {
-        this.ws.close(4001, 'silent');
-        return;
-      }
-      this.send({ type: 'ping' });
+      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS && this.ws) this.abandon();
+      else this.send({ type: 'ping' });
     }, PING_EVERY_MS);
+  }
+
+  /** Give up on a socket that went quiet: on a dead link its close event can take minutes. */
+  abandon() {
+    const dead = this.ws;
+    this.closed(dead, { code: 4001 }); // reconnect now; the late close event is then ignored
+    dead.close(4001, 'silent');
   }
 
   stopPing() {
