@@ -6,6 +6,7 @@ Time is a ManualClock, so offer timeouts are driven by the test, never waited fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -48,27 +49,11 @@ class LiveServer:
         return self.base_url
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    port = free_port()
-    settings = Settings(
-        environment="test",
-        data_dir=tmp_path,
-        port=port,
-        argon2_time_cost=1,
-        argon2_memory_cost_kib=8,
-        offer_timeout_seconds=60,
-    )
-    await asyncio.to_thread(upgrade, settings.effective_database_url)
-    clock = ManualClock()
-    app = create_app(settings, clock=clock)
-    container: Container = app.state.container
-    base = f"http://127.0.0.1:{port}"
-    await load_demo(container, [base])
-    widget = (await container.webchat.list_widgets())[0]
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
-    )
+@contextlib.asynccontextmanager
+async def serve(app: Any, port: int) -> AsyncIterator[None]:
+    """Serve ``app`` on 127.0.0.1:``port`` in this event loop until the block ends."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            ws="websockets-sansio", lifespan="on")
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started:
@@ -76,10 +61,30 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield LiveServer(base, f"ws://127.0.0.1:{port}", clock, container, widget.public_key)
+        yield
     finally:
         uv.should_exit = True
         await task
+
+
+def node_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
+    return Settings(environment="test", data_dir=data_dir, port=port, argon2_time_cost=1,
+                    argon2_memory_cost_kib=8, offer_timeout_seconds=60, **overrides)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    port = free_port()
+    settings = node_settings(tmp_path, port)
+    await asyncio.to_thread(upgrade, settings.effective_database_url)
+    clock = ManualClock()
+    app = create_app(settings, clock=clock)
+    container: Container = app.state.container
+    base = f"http://127.0.0.1:{port}"
+    await load_demo(container, [base])
+    widget = (await container.webchat.list_widgets())[0]
+    async with serve(app, port):
+        yield LiveServer(base, f"ws://127.0.0.1:{port}", clock, container, widget.public_key)
 
 
 class Socket:
