@@ -52,8 +52,9 @@ class LiveServer:
 @contextlib.asynccontextmanager
 async def serve(app: Any, port: int) -> AsyncIterator[None]:
     """Serve ``app`` on 127.0.0.1:``port`` in this event loop until the block ends."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
+    )
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started:
@@ -68,8 +69,15 @@ async def serve(app: Any, port: int) -> AsyncIterator[None]:
 
 
 def node_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
-    return Settings(environment="test", data_dir=data_dir, port=port, argon2_time_cost=1,
-                    argon2_memory_cost_kib=8, offer_timeout_seconds=60, **overrides)
+    return Settings(
+        environment="test",
+        data_dir=data_dir,
+        port=port,
+        argon2_time_cost=1,
+        argon2_memory_cost_kib=8,
+        offer_timeout_seconds=60,
+        **overrides,
+    )
 
 
 @pytest.fixture

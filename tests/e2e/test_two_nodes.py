@@ -21,7 +21,7 @@ from omniroute.core.bus.redis import RedisBus
 from omniroute.core.clock import ManualClock
 from omniroute.demo import load_demo
 from omniroute.routing.store import sessions
-from tests.e2e.conftest import Agent, Customer, LiveServer, free_port, serve, node_settings
+from tests.e2e.conftest import Agent, Customer, LiveServer, free_port, node_settings, serve
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -34,8 +34,11 @@ async def nodes(
     prefix = f"omniroute-test-{secrets.token_hex(6)}:"
     ports = [free_port(), free_port()]
     apps = [
-        create_app(node_settings(tmp_path / f"n{i}", port, database_url=postgres_url),
-                   clock=clock, bus=RedisBus(redis_url, channel_prefix=prefix))
+        create_app(
+            node_settings(tmp_path / f"n{i}", port, database_url=postgres_url),
+            clock=clock,
+            bus=RedisBus(redis_url, channel_prefix=prefix),
+        )
         for i, port in enumerate(ports)
     ]
     origin = f"http://127.0.0.1:{ports[0]}"
@@ -44,16 +47,23 @@ async def nodes(
     async with serve(apps[0], ports[0]), serve(apps[1], ports[1]):
         yield (
             LiveServer(origin, f"ws://127.0.0.1:{ports[0]}", clock, apps[0].state.container, key),
-            LiveServer(f"http://127.0.0.1:{ports[1]}", f"ws://127.0.0.1:{ports[1]}", clock,
-                       apps[1].state.container, key),
+            LiveServer(
+                f"http://127.0.0.1:{ports[1]}",
+                f"ws://127.0.0.1:{ports[1]}",
+                clock,
+                apps[1].state.container,
+                key,
+            ),
         )
 
 
 @contextlib.asynccontextmanager
 async def people(a: LiveServer, b: LiveServer) -> AsyncIterator[tuple[Agent, Agent, Customer]]:
-    async with (httpx.AsyncClient(base_url=b.base_url) as h1,
-                httpx.AsyncClient(base_url=b.base_url) as h2,
-                httpx.AsyncClient(base_url=a.base_url) as h3):
+    async with (
+        httpx.AsyncClient(base_url=b.base_url) as h1,
+        httpx.AsyncClient(base_url=b.base_url) as h2,
+        httpx.AsyncClient(base_url=a.base_url) as h3,
+    ):
         ana = await Agent(b, "ana@demo.omniroute.dev", h1).sign_in()
         ben = await Agent(b, "ben@demo.omniroute.dev", h2).sign_in()
         lee = Customer(a, h3)
@@ -94,16 +104,18 @@ async def test_concurrent_work_on_two_nodes_never_overloads_or_double_offers(
     async with people(a, b) as (ana, ben, _):
         await ana.presence("available")
         await ben.presence("available")
-        customers = [Customer(node, httpx.AsyncClient(base_url=node.base_url))
-                     for node in (a, b) * 6]
+        customers = [Customer(node, httpx.AsyncClient(base_url=node.base_url)) for node in (a, b) * 6]
         try:
             # Twelve chats start at once on both nodes for two agents of capacity 3.
-            await asyncio.gather(*(c.start(name=f"C{i}", queue="Support")
-                                   for i, c in enumerate(customers)))
+            await asyncio.gather(*(c.start(name=f"C{i}", queue="Support") for i, c in enumerate(customers)))
             async with a.container.db.read() as conn:
-                rows = (await conn.execute(
-                    sa.select(sessions.c.agent_id, sessions.c.conversation_id)
-                    .where(sessions.c.status == "offered"))).all()
+                rows = (
+                    await conn.execute(
+                        sa.select(sessions.c.agent_id, sessions.c.conversation_id).where(
+                            sessions.c.status == "offered"
+                        )
+                    )
+                ).all()
             per_agent: dict[str, int] = {}
             for agent_id, _ in rows:
                 per_agent[agent_id] = per_agent.get(agent_id, 0) + 1
