@@ -26,6 +26,14 @@ from omniroute.core.uow import Publisher, UnitOfWork
 S = ConversationState
 
 
+class _AlreadyStored(Exception):
+    """A retry of a stored message: leave the transaction without writing anything."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.id)
+        self.message = message
+
+
 class ConversationService:
     def __init__(self, db: Database, publisher: Publisher, max_message_bytes: int) -> None:
         self.db = db
@@ -101,16 +109,20 @@ class ConversationService:
         sender_name: str,
         text: str,
         idempotency_key: str | None = None,
+        claimed_seq: int | None = None,
     ) -> tuple[Message, bool]:
-        """Store a message with the next sequence number. Returns (message, created)."""
-        if idempotency_key is not None:
+        """Store a message with the next sequence number (or one already claimed).
+
+        Returns (message, created).
+        """
+        if idempotency_key is not None and claimed_seq is None:
             existing = await store.find_message_by_key(uow.conn, conv.id, idempotency_key)
             if existing is not None:
                 return existing, False
         if sender_kind in (SenderKind.CUSTOMER, SenderKind.AGENT):
             model.check_can_post(conv, sender_kind, sender_id)
         body = model.check_text(text, self.max_message_bytes)
-        seq = await store.allocate_seq(uow.conn, conv.id)
+        seq = claimed_seq if claimed_seq is not None else await store.allocate_seq(uow.conn, conv.id)
         now = uow.clock.now()
         msg = Message(
             id=new_id(),
@@ -185,23 +197,57 @@ class ConversationService:
         conversation_id: str,
         *,
         sender_kind: SenderKind,
-        sender_id: str | None,
-        sender_name: str,
         text: str,
         idempotency_key: str | None,
+        sender_id: str | None = None,
+        sender_name: str | None = None,
     ) -> tuple[Message, bool]:
+        """Store one message in its own transaction. Returns (message, created).
+
+        Customers' id and name come from the conversation when not given. This is the hot path:
+        one optional idempotency read, one UPDATE that locks the row and claims the sequence
+        number, two INSERTs (message, event log).
+        """
         # Size is checked before opening a write transaction: oversize input costs nothing.
         model.check_text(text, self.max_message_bytes)
+        try:
+            return await self._post(
+                conversation_id, sender_kind, text, idempotency_key, sender_id, sender_name
+            )
+        except _AlreadyStored as stored:
+            return stored.message, False
+
+    async def _post(
+        self,
+        conversation_id: str,
+        sender_kind: SenderKind,
+        text: str,
+        idempotency_key: str | None,
+        sender_id: str | None,
+        sender_name: str | None,
+    ) -> tuple[Message, bool]:
         async with self.publisher.unit_of_work() as uow:
-            conv = await self.load(uow, conversation_id)
+            conv = await store.claim_next_seq(uow.conn, conversation_id)
+            if conv is None:
+                msg = f"no conversation {conversation_id}"
+                raise NotFound(msg)
+            if idempotency_key is not None:
+                # Looked up under the row lock, so concurrent retries cannot both insert.
+                existing = await store.find_message_by_key(uow.conn, conversation_id, idempotency_key)
+                if existing is not None:
+                    raise _AlreadyStored(existing)  # rolls the claimed number back
+            if sender_kind is SenderKind.CUSTOMER:
+                sender_id = sender_id or conv.customer_id
+                sender_name = sender_name or str(conv.prechat.get("name") or "Customer")
             return await self.append(
                 uow,
                 conv,
                 sender_kind=sender_kind,
                 sender_id=sender_id,
-                sender_name=sender_name,
+                sender_name=sender_name or "",
                 text=text,
                 idempotency_key=idempotency_key,
+                claimed_seq=conv.last_seq,
             )
 
     async def typing(self, conversation_id: str, sender_kind: SenderKind, is_typing: bool) -> None:

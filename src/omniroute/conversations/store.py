@@ -173,6 +173,21 @@ async def allocate_seq(conn: AsyncConnection, conversation_id: str) -> int:
     return int(result.scalar_one())
 
 
+async def claim_next_seq(conn: AsyncConnection, conversation_id: str) -> Conversation | None:
+    """Lock the conversation and take its next sequence number in one statement.
+
+    The returned conversation's ``last_seq`` is the claimed number; rolling back releases it.
+    """
+    result = await conn.execute(
+        conversations.update()
+        .where(conversations.c.id == conversation_id)
+        .values(last_seq=conversations.c.last_seq + 1)
+        .returning(*conversations.c)
+    )
+    row = result.first()
+    return _conversation(row) if row else None
+
+
 async def insert_message(conn: AsyncConnection, msg: Message) -> None:
     await conn.execute(
         messages.insert().values(

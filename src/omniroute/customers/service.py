@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.ids import new_id
@@ -25,8 +26,15 @@ async def resolve_customer(
         assert customer is not None  # guarded by the foreign key
         return customer
     customer = Customer(id=new_id(), display_name=display_name, created_at=now, email=email)
-    await store.insert_customer(uow.conn, customer)
-    await store.insert_identity(uow.conn, ChannelIdentity(new_id(), customer.id, channel, address), now)
+    try:
+        async with uow.conn.begin_nested():
+            await store.insert_customer(uow.conn, customer)
+            await store.insert_identity(
+                uow.conn, ChannelIdentity(new_id(), customer.id, channel, address), now
+            )
+    except IntegrityError:
+        # The same address arrived twice at once; the unique index picked the first customer.
+        return await resolve_customer(uow, channel, address, display_name, email)
     return customer
 
 

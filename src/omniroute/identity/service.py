@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from omniroute.core.clock import Clock
 from omniroute.core.db import Database
 from omniroute.core.errors import Conflict, InvalidInput, Unauthorized
@@ -54,11 +56,15 @@ class IdentityService:
             created_at=self.clock.now(),
             locale=locale,
         )
-        async with self.db.write() as conn:
-            if await store.email_exists(conn, email):
-                msg = f"a user with email {email} already exists"
-                raise Conflict(msg)
-            await store.insert_user(conn, user, password_hash)
+        msg = f"a user with email {email} already exists"
+        try:
+            async with self.db.write() as conn:
+                if await store.email_exists(conn, email):
+                    raise Conflict(msg)
+                await store.insert_user(conn, user, password_hash)
+        except IntegrityError as exc:
+            # A concurrent sign-up won between our check and insert; the index decides.
+            raise Conflict(msg) from exc
         return user
 
     async def sign_in(self, email: str, password: str) -> SignedIn:

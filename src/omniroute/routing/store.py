@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import metadata
@@ -179,6 +180,7 @@ async def get_default_queue(conn: AsyncConnection) -> Queue | None:
 
 
 async def add_member(conn: AsyncConnection, queue_id: str, user_id: str) -> None:
+    """Idempotent: adding a member twice, even concurrently, leaves one row."""
     exists = (
         await conn.execute(
             sa.select(queue_members.c.user_id).where(
@@ -187,7 +189,11 @@ async def add_member(conn: AsyncConnection, queue_id: str, user_id: str) -> None
         )
     ).first()
     if exists is None:
-        await conn.execute(queue_members.insert().values(queue_id=queue_id, user_id=user_id))
+        try:
+            async with conn.begin_nested():
+                await conn.execute(queue_members.insert().values(queue_id=queue_id, user_id=user_id))
+        except IntegrityError:
+            return
 
 
 async def member_ids(conn: AsyncConnection, queue_ids: Iterable[str]) -> dict[str, set[str]]:
