@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from omniroute.channels.webchat.model import Widget
-from omniroute.conversations.model import Conversation, SenderKind
+from omniroute.conversations.model import SenderKind
 from omniroute.core.errors import Unauthorized
 from omniroute.web.schemas import (
     ConversationOut,
@@ -42,14 +42,15 @@ async def customer_conversation(
     c: ContainerDep,
     widget: Annotated[Widget, Depends(allowed_widget)],
     authorization: Annotated[str, Header()] = "",
-) -> Conversation:
+) -> str:
+    """The id of the conversation the customer's bearer token opens."""
     if not authorization.lower().startswith("bearer "):
         raise Unauthorized("send the chat token as 'Authorization: Bearer …'")
-    return await c.webchat.conversation_for_token(authorization[7:].strip())
+    return await c.webchat.conversation_id_for_token(authorization[7:].strip())
 
 
 WidgetDep = Annotated[Widget, Depends(allowed_widget)]
-CustomerConversation = Annotated[Conversation, Depends(customer_conversation)]
+CustomerConversationId = Annotated[str, Depends(customer_conversation)]
 
 
 @router.get("/config", response_model=WidgetConfigOut)
@@ -80,10 +81,11 @@ async def start(body: StartChatIn, widget: WidgetDep, c: ContainerDep) -> StartC
 
 @router.get("/conversation", response_model=CustomerConversationOut)
 async def current(
-    conv: CustomerConversation,
+    conversation_id: CustomerConversationId,
     c: ContainerDep,
     after_seq: Annotated[int, Query(ge=0)] = 0,
 ) -> CustomerConversationOut:
+    conv = await c.conversations.get(conversation_id)
     msgs = await c.conversations.messages(conv.id, after_seq)
     return CustomerConversationOut(
         id=conv.id,
@@ -96,13 +98,11 @@ async def current(
 
 @router.post("/conversation/messages", response_model=MessageOut, status_code=201)
 async def post_message(
-    body: PostMessageIn, response: Response, conv: CustomerConversation, c: ContainerDep
+    body: PostMessageIn, response: Response, conversation_id: CustomerConversationId, c: ContainerDep
 ) -> MessageOut:
     msg, created = await c.conversations.post(
-        conv.id,
+        conversation_id,
         sender_kind=SenderKind.CUSTOMER,
-        sender_id=conv.customer_id,
-        sender_name=str(conv.prechat.get("name") or "Customer"),
         text=body.text,
         idempotency_key=body.client_message_id,
     )
@@ -112,14 +112,15 @@ async def post_message(
 
 
 @router.post("/conversation/typing", status_code=204)
-async def typing(body: TypingIn, conv: CustomerConversation, c: ContainerDep) -> Response:
-    await c.conversations.typing(conv.id, SenderKind.CUSTOMER, body.is_typing)
+async def typing(body: TypingIn, conversation_id: CustomerConversationId, c: ContainerDep) -> Response:
+    await c.conversations.typing(conversation_id, SenderKind.CUSTOMER, body.is_typing)
     return Response(status_code=204)
 
 
 @router.post("/conversation/end", response_model=CustomerConversationOut)
-async def end(conv: CustomerConversation, c: ContainerDep) -> CustomerConversationOut:
-    ended = await c.conversations.end(conv.id, SenderKind.CUSTOMER, conv.customer_id, "Customer")
+async def end(conversation_id: CustomerConversationId, c: ContainerDep) -> CustomerConversationOut:
+    await c.conversations.end(conversation_id, SenderKind.CUSTOMER, None, "Customer")
+    ended = await c.conversations.get(conversation_id)
     return CustomerConversationOut(
         id=ended.id,
         state=ended.state.value,

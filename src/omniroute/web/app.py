@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI, Request
@@ -12,12 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from omniroute.channels.webchat.model import check_origin
 from omniroute.core.errors import DomainError, Unauthorized
 from omniroute.web import api_agent, api_webchat, pages, ws
+from omniroute.web.middleware import SecurityHeaders, WebchatCors
 from omniroute.web.pages import STATIC_DIR, make_templates
-
-WEBCHAT_PATH = re.compile(r"^/api/webchat/v1/widgets/([^/]+)/")
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -41,8 +38,8 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
-    app.middleware("http")(_webchat_cors)
-    app.middleware("http")(_security_headers)
+    app.add_middleware(WebchatCors)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -66,45 +63,3 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def jsonable(errors: object) -> object:
     return jsonable_encoder(errors, custom_encoder={Exception: str})
-
-
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.headers.get("content-type", "").startswith("text/html"):
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-            "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-        )
-    return response
-
-
-async def _webchat_cors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """CORS per widget: only the widget's allowed origins may call its routes from a browser."""
-    match = WEBCHAT_PATH.match(request.url.path)
-    origin = request.headers.get("origin")
-    if match is None or origin is None:
-        return await call_next(request)
-    container = request.app.state.container
-    try:
-        widget = await container.webchat.widget(match.group(1))
-        check_origin(widget, origin)
-    except DomainError as exc:
-        return JSONResponse({"detail": exc.reason}, status_code=exc.status)
-    cors = {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-        "Access-Control-Allow-Headers": "Authorization, Content-Type",
-        "Access-Control-Max-Age": "600",
-        "Vary": "Origin",
-    }
-    if request.method == "OPTIONS":
-        return Response(status_code=204, headers=cors)
-    response = await call_next(request)
-    response.headers.update(cors)
-    return response

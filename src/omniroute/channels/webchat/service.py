@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from omniroute.channels.webchat import store
@@ -21,6 +23,10 @@ from omniroute.core.ids import hash_token, new_id, new_token
 from omniroute.core.uow import Publisher
 from omniroute.customers import service as customers
 from omniroute.routing.service import RoutingService
+
+#: Widgets change rarely; a node sees an edit made on another node within this many seconds.
+WIDGET_CACHE_SECONDS = 30.0
+CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,21 @@ class WebchatService:
         self.publisher = publisher
         self.conversations = conversations
         self.routing = routing
+        self._widgets: dict[str, tuple[float, Widget]] = {}
+        self._tokens: OrderedDict[str, str] = OrderedDict()
 
     async def widget(self, public_key: str) -> Widget:
+        """The widget for a public key, cached briefly: every widget request starts here."""
+        hit = self._widgets.get(public_key)
+        if hit is not None and time.monotonic() - hit[0] < WIDGET_CACHE_SECONDS:
+            return hit[1]
         async with self.db.read() as conn:
             widget = await store.get_widget_by_key(conn, public_key)
         if widget is None:
             raise NotFound("unknown widget key")
+        if len(self._widgets) >= CACHE_LIMIT:
+            self._widgets.clear()
+        self._widgets[public_key] = (time.monotonic(), widget)
         return widget
 
     async def list_widgets(self) -> list[Widget]:
@@ -127,8 +142,20 @@ class WebchatService:
             first_message=first,
         )
 
-    async def conversation_for_token(self, token: str) -> Conversation:
-        conv = await self.conversations.by_customer_token(hash_token(token))
+    async def conversation_id_for_token(self, token: str) -> str:
+        """The conversation a customer token opens. A token never moves, so this is cached."""
+        token_hash = hash_token(token)
+        conversation_id = self._tokens.get(token_hash)
+        if conversation_id is not None:
+            self._tokens.move_to_end(token_hash)
+            return conversation_id
+        conv = await self.conversations.by_customer_token(token_hash)
         if conv is None:
             raise Unauthorized("unknown or expired chat token")
-        return conv
+        self._tokens[token_hash] = conv.id
+        if len(self._tokens) > CACHE_LIMIT:
+            self._tokens.popitem(last=False)
+        return conv.id
+
+    async def conversation_for_token(self, token: str) -> Conversation:
+        return await self.conversations.get(await self.conversation_id_for_token(token))
