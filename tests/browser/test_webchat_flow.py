@@ -110,6 +110,22 @@ def test_customer_and_agent_chat_from_offer_to_close(
             agent.screenshot(path=screenshot_dir / "workspace.png")
             customer.screenshot(path=screenshot_dir / "widget.png")
 
+        # Both sides reload mid-conversation: everything comes back once, and the chat goes on.
+        customer.reload()
+        expect(widget_message(customer, QUESTION)).to_have_count(1)
+        expect(widget_message(customer, AGENT_LINE)).to_have_count(1)
+        agent.reload()
+        expect(agent.get_by_test_id("connection-status")).to_have_text("Live")
+        conversation = open_conversation(agent)
+        transcript = conversation.get_by_test_id("transcript")
+        expect(transcript.get_by_test_id("message").filter(has_text=CUSTOMER_LINE)).to_have_count(1)
+        expect(transcript.get_by_test_id("message").filter(has_text=AGENT_LINE)).to_have_count(1)
+        after_reload = "Still there after the reload?"
+        customer.get_by_test_id("widget-input").fill(after_reload)
+        customer.get_by_test_id("widget-input").press("Enter")
+        expect(transcript.get_by_test_id("message").filter(has_text=after_reload)).to_have_count(1)
+        expect(widget_message(customer, after_reload)).to_have_count(1)
+
         # The agent ends the chat: the customer is told and may start another.
         conversation.get_by_test_id("end-conversation").click()
         expect(conversation.get_by_test_id("conversation-state")).to_have_text("Wrap-up")
