@@ -23,6 +23,7 @@ from omniroute.core.timers import DueTimers
 from omniroute.core.uow import Publisher
 from omniroute.identity.passwords import Passwords
 from omniroute.identity.service import IdentityService
+from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.service import RoutingService
 from omniroute.settings import Settings
 from omniroute.web.app import build_app
@@ -47,6 +48,7 @@ def build_container(
     identity = IdentityService(db, clock, passwords, timedelta(hours=settings.session_ttl_hours))
     conversations = ConversationService(db, publisher, settings.max_message_bytes)
     timers = DueTimers(clock)
+    routing_configs = RoutingConfigService(db, clock)
     routing = RoutingService(
         db,
         publisher,
@@ -54,6 +56,7 @@ def build_container(
         timers,
         timedelta(seconds=settings.offer_timeout_seconds),
         settings.default_chat_capacity,
+        routing_configs,
     )
     conversations.use_assignment(routing)
     timers.set_callback(routing.expire)
@@ -70,6 +73,7 @@ def build_container(
         routing=routing,
         webchat=webchat,
         timers=timers,
+        routing_configs=routing_configs,
     )
 
 

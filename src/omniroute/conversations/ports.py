@@ -9,10 +9,6 @@ from omniroute.core.uow import UnitOfWork
 
 
 class AssignmentHooks(Protocol):
-    async def conversation_queued(self, uow: UnitOfWork, conv: Conversation) -> None:
-        """A conversation entered a queue and needs an agent."""
-        ...
-
     async def conversation_ended(self, uow: UnitOfWork, conv: Conversation) -> None:
         """The exchange ended (customer left or agent ended); pending offers must be withdrawn."""
         ...

@@ -63,10 +63,12 @@ class ConversationService:
         subject: str,
         prechat: dict[str, Any],
         customer_token_hash: str | None,
+        conversation_id: str | None = None,
     ) -> Conversation:
+        """Store a new conversation in state ``open``. The caller hands it to routing next."""
         now = uow.clock.now()
         conv = Conversation(
-            id=new_id(),
+            id=conversation_id or new_id(),
             channel=channel,
             customer_id=customer_id,
             queue_id=queue_id,
@@ -89,7 +91,6 @@ class ConversationService:
             )
         )
         uow.emit(ConversationQueued(occurred_at=now, conversation_id=conv.id, queue_id=queue_id))
-        await self.hooks.conversation_queued(uow, conv)
         return conv
 
     async def load(self, uow: UnitOfWork, conversation_id: str) -> Conversation:

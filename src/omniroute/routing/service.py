@@ -7,11 +7,14 @@ capacity and no conversation is offered twice. The offer row commits before anyo
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.conversations.model import Conversation, ConversationState, SenderKind
@@ -24,6 +27,8 @@ from omniroute.core.timers import DueTimers
 from omniroute.core.uow import Publisher, UnitOfWork
 from omniroute.customers import service as customers
 from omniroute.routing import store
+from omniroute.routing.classify import classify
+from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.events import (
     AgentPresenceChanged,
     ConversationAssigned,
@@ -37,13 +42,28 @@ from omniroute.routing.model import (
     Presence,
     SessionStatus,
     choose_agent,
+    eligible,
 )
-from omniroute.routing.store import Queue, Session
+from omniroute.routing.rules import time_attributes
+from omniroute.routing.store import Queue, Session, WorkItemRow
 
 log = logging.getLogger(__name__)
 
 #: Key of the advisory lock that makes routing decisions single-writer across nodes.
 ROUTING_LOCK = 0x0A11_0C47
+
+
+@dataclass(frozen=True)
+class RoutingPlan:
+    """Where new work goes and what it needs, decided by classification and route-to-queue."""
+
+    queue: Queue
+    priority: int
+    skills: dict[str, int]
+    capacity_units: int | None
+    attributes: dict[str, Any]
+    trace: list[str]
+    config_version: int | None
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,9 @@ class RoutingService:
         timers: DueTimers,
         offer_timeout: timedelta,
         default_capacity: int,
+        configs: RoutingConfigService,
     ) -> None:
+        self.configs = configs
         self.db = db
         self.publisher = publisher
         self.conversations = conversations
@@ -71,10 +93,61 @@ class RoutingService:
         self.offer_timeout = offer_timeout
         self.default_capacity = default_capacity
 
-    # -- hooks called by the conversation slice inside its unit of work -------------------
+    # -- new work -------------------------------------------------------------------------------
 
-    async def conversation_queued(self, uow: UnitOfWork, conv: Conversation) -> None:
+    async def plan_work(
+        self,
+        uow: UnitOfWork,
+        *,
+        item_id: str,
+        channel: str,
+        attributes: dict[str, Any],
+        requested_queue: str | None,
+        fallback_queue_id: str | None,
+    ) -> RoutingPlan:
+        """Classify new work and choose its queue, with every step on the trace."""
+        active = await self.configs.active()
+        now = uow.clock.now()
+        facts = {"channel": channel, **attributes, "time": time_attributes(now)}
+        classified = classify(active.config, item_id, facts, requested_queue=requested_queue)
+        queue = await self.resolve_queue(uow, classified.queue, fallback_queue_id)
+        trace = [*classified.trace, f"queued in {queue.name!r}"]
+        if active.version is not None:
+            trace.insert(0, f"routing configuration version {active.version}")
+        return RoutingPlan(
+            queue=queue,
+            priority=classified.priority,
+            skills=classified.skills,
+            capacity_units=classified.capacity_units,
+            attributes=classified.attributes,
+            trace=trace,
+            config_version=active.version,
+        )
+
+    async def enqueue(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None:
+        """Record the plan as the conversation's work item and offer it if someone is free."""
+        await store.upsert_work_item(
+            uow.conn,
+            WorkItemRow(
+                conversation_id=conv.id,
+                priority=plan.priority,
+                required_skills=plan.skills,
+                capacity_units=plan.capacity_units,
+                attributes=_jsonable(plan.attributes),
+                trace=plan.trace,
+                config_version=plan.config_version,
+            ),
+        )
         await self._dispatch(uow)
+
+    async def trace(self, conversation_id: str) -> tuple[WorkItemRow | None, list[Session]]:
+        async with self.db.read() as conn:
+            return (
+                await store.get_work_item(conn, conversation_id),
+                await store.sessions_for_conversation(conn, conversation_id),
+            )
+
+    # -- hooks called by the conversation slice inside its unit of work -------------------
 
     async def conversation_ended(self, uow: UnitOfWork, conv: Conversation) -> None:
         """Withdraw pending offers; an accepted session keeps its capacity through wrap-up."""
@@ -212,6 +285,35 @@ class RoutingService:
                 pending_offers=await store.pending_offers(conn, agent_id),
             )
 
+    async def create_queue(self, name: str, description: str) -> Queue:
+        clean = name.strip()
+        if not clean or len(clean) > 120:
+            raise InvalidInput("queue name must have 1 to 120 characters")
+        queue = Queue(id=new_id(), name=clean, description=description.strip()[:500], is_default=False)
+        msg = f"a queue named {clean!r} already exists"
+        try:
+            async with self.db.write() as conn:
+                if await store.get_queue_by_name(conn, clean) is not None:
+                    raise Conflict(msg)
+                await store.insert_queue(conn, queue, self.publisher.clock.now())
+        except IntegrityError as exc:  # created concurrently: the unique index decides
+            raise Conflict(msg) from exc
+        return queue
+
+    async def set_members(self, queue_id: str, user_ids: list[str]) -> list[str]:
+        """Replace a queue's members; newly added agents may pick up waiting work at once."""
+        async with self.publisher.unit_of_work() as uow:
+            if await store.get_queue(uow.conn, queue_id) is None:
+                msg = f"no queue {queue_id}"
+                raise NotFound(msg)
+            await store.replace_members(uow.conn, queue_id, sorted(set(user_ids)))
+            await self._dispatch(uow)
+        return sorted(set(user_ids))
+
+    async def members(self, queue_id: str) -> list[str]:
+        async with self.db.read() as conn:
+            return sorted((await store.member_ids(conn, [queue_id])).get(queue_id, set()))
+
     async def queues(self) -> list[Queue]:
         async with self.db.read() as conn:
             return await store.list_queues(conn)
@@ -258,6 +360,9 @@ class RoutingService:
     ) -> None:
         await store.update_session(
             uow.conn, session.id, status=SessionStatus.CLOSED, closed_at=now, closure_reason=reason
+        )
+        await store.append_trace(
+            uow.conn, session.conversation_id, [f"offer to agent {session.agent_id} closed: {reason.value}"]
         )
         uow.emit(
             OfferClosed(
@@ -323,6 +428,15 @@ class RoutingService:
             )
             await store.insert_session(uow.conn, session)
             loads[pick.agent_id] = loads.get(pick.agent_id, 0) + 1
+            free = [c for c in candidates if eligible(c, frozenset(declined.get(conv.id, set())))]
+            await store.append_trace(
+                uow.conn,
+                conv.id,
+                [
+                    f"offered to agent {pick.agent_id}: longest idle of {len(free)} eligible "
+                    f"(of {len(candidates)} members; others unavailable, at capacity or declined)"
+                ],
+            )
             uow.emit(await self._offer_event(uow.conn, session, now))
 
     async def _offer_event(self, conn: AsyncConnection, session: Session, now: datetime) -> OfferCreated:
@@ -350,3 +464,9 @@ class RoutingService:
                 self.timers.schedule(event.session_id, event.expires_at)
             elif isinstance(event, (OfferClosed, ConversationAssigned)):
                 self.timers.cancel(event.session_id)
+
+
+def _jsonable(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes come from customers and rules; keep only what JSON can hold."""
+    result: dict[str, Any] = json.loads(json.dumps(attributes, default=str))
+    return result

@@ -196,6 +196,12 @@ async def add_member(conn: AsyncConnection, queue_id: str, user_id: str) -> None
             return
 
 
+async def replace_members(conn: AsyncConnection, queue_id: str, user_ids: list[str]) -> None:
+    await conn.execute(queue_members.delete().where(queue_members.c.queue_id == queue_id))
+    if user_ids:
+        await conn.execute(queue_members.insert(), [{"queue_id": queue_id, "user_id": u} for u in user_ids])
+
+
 async def member_ids(conn: AsyncConnection, queue_ids: Iterable[str]) -> dict[str, set[str]]:
     result = await conn.execute(
         sa.select(queue_members.c.queue_id, queue_members.c.user_id).where(
@@ -356,6 +362,15 @@ async def open_sessions_for_conversation(conn: AsyncConnection, conversation_id:
     return [_session(r) for r in await conn.execute(query)]
 
 
+async def sessions_for_conversation(conn: AsyncConnection, conversation_id: str) -> list[Session]:
+    query = (
+        sa.select(sessions)
+        .where(sessions.c.conversation_id == conversation_id)
+        .order_by(sessions.c.offered_at, sessions.c.id)
+    )
+    return [_session(r) for r in await conn.execute(query)]
+
+
 async def conversations_with_open_offers(conn: AsyncConnection) -> set[str]:
     query = sa.select(sessions.c.conversation_id).where(sessions.c.status == SessionStatus.OFFERED.value)
     return {row[0] for row in await conn.execute(query)}
@@ -382,3 +397,185 @@ async def pending_offers(conn: AsyncConnection, agent_id: str | None = None) -> 
     if agent_id is not None:
         query = query.where(sessions.c.agent_id == agent_id)
     return [_session(r) for r in await conn.execute(query.order_by(sessions.c.offered_at))]
+
+
+routing_config_versions = sa.Table(
+    "routing_config_versions",
+    metadata,
+    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("document", sa.JSON(), nullable=False),
+    sa.Column("comment", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_by", sa.String(36), sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+agent_skills = sa.Table(
+    "agent_skills",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("skill_id", sa.String(63), primary_key=True),
+    sa.Column("proficiency", sa.Integer(), nullable=False),
+    sa.CheckConstraint("proficiency BETWEEN 1 AND 10", name="proficiency_range"),
+)
+
+agent_profiles = sa.Table(
+    "agent_profiles",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("capacity_profile", sa.String(63), nullable=True),
+    sa.Column("custom_presence", sa.String(63), nullable=True),
+)
+
+work_items = sa.Table(
+    "work_items",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("priority", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("required_skills", sa.JSON(), nullable=False),
+    sa.Column("capacity_units", sa.Integer(), nullable=True),
+    sa.Column("attributes", sa.JSON(), nullable=False),
+    sa.Column("trace", sa.JSON(), nullable=False),
+    sa.Column("config_version", sa.Integer(), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class ConfigVersion:
+    version: int
+    document: dict[str, object]
+    comment: str
+    created_by: str | None
+    created_at: datetime
+
+
+def _config_version(row: AnyRow) -> ConfigVersion:
+    m = row._mapping
+    return ConfigVersion(
+        version=m["version"],
+        document=dict(m["document"]),
+        comment=m["comment"],
+        created_by=m["created_by"],
+        created_at=m["created_at"],
+    )
+
+
+async def latest_config(conn: AsyncConnection) -> ConfigVersion | None:
+    query = sa.select(routing_config_versions).order_by(routing_config_versions.c.version.desc()).limit(1)
+    row = (await conn.execute(query)).first()
+    return _config_version(row) if row else None
+
+
+async def get_config_version(conn: AsyncConnection, version: int) -> ConfigVersion | None:
+    query = sa.select(routing_config_versions).where(routing_config_versions.c.version == version)
+    row = (await conn.execute(query)).first()
+    return _config_version(row) if row else None
+
+
+async def list_config_versions(conn: AsyncConnection, limit: int = 100) -> list[ConfigVersion]:
+    query = sa.select(routing_config_versions).order_by(routing_config_versions.c.version.desc()).limit(limit)
+    return [_config_version(r) for r in await conn.execute(query)]
+
+
+async def insert_config_version(conn: AsyncConnection, v: ConfigVersion) -> None:
+    """The primary key makes two concurrent saves of the same next version impossible."""
+    await conn.execute(
+        routing_config_versions.insert().values(
+            version=v.version,
+            document=v.document,
+            comment=v.comment,
+            created_by=v.created_by,
+            created_at=v.created_at,
+        )
+    )
+
+
+async def agent_skill_map(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    result = await conn.execute(sa.select(agent_skills).where(agent_skills.c.user_id.in_(list(user_ids))))
+    skills: dict[str, dict[str, int]] = {}
+    for row in result:
+        m = row._mapping
+        skills.setdefault(m["user_id"], {})[m["skill_id"]] = int(m["proficiency"])
+    return skills
+
+
+async def replace_agent_skills(conn: AsyncConnection, user_id: str, skills: dict[str, int]) -> None:
+    await conn.execute(agent_skills.delete().where(agent_skills.c.user_id == user_id))
+    if skills:
+        await conn.execute(
+            agent_skills.insert(),
+            [{"user_id": user_id, "skill_id": k, "proficiency": v} for k, v in sorted(skills.items())],
+        )
+
+
+async def set_agent_profile(conn: AsyncConnection, user_id: str, capacity_profile: str | None) -> None:
+    await conn.execute(agent_profiles.delete().where(agent_profiles.c.user_id == user_id))
+    await conn.execute(agent_profiles.insert().values(user_id=user_id, capacity_profile=capacity_profile))
+
+
+async def agent_profile_map(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, str | None]:
+    result = await conn.execute(
+        sa.select(agent_profiles.c.user_id, agent_profiles.c.capacity_profile).where(
+            agent_profiles.c.user_id.in_(list(user_ids))
+        )
+    )
+    return {row[0]: row[1] for row in result}
+
+
+@dataclass(frozen=True)
+class WorkItemRow:
+    conversation_id: str
+    priority: int
+    required_skills: dict[str, int]
+    capacity_units: int | None
+    attributes: dict[str, object]
+    trace: list[str]
+    config_version: int | None
+
+
+async def upsert_work_item(conn: AsyncConnection, item: WorkItemRow) -> None:
+    await conn.execute(work_items.delete().where(work_items.c.conversation_id == item.conversation_id))
+    await conn.execute(
+        work_items.insert().values(
+            conversation_id=item.conversation_id,
+            priority=item.priority,
+            required_skills=item.required_skills,
+            capacity_units=item.capacity_units,
+            attributes=item.attributes,
+            trace=item.trace,
+            config_version=item.config_version,
+        )
+    )
+
+
+async def get_work_item(conn: AsyncConnection, conversation_id: str) -> WorkItemRow | None:
+    row = (
+        await conn.execute(sa.select(work_items).where(work_items.c.conversation_id == conversation_id))
+    ).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return WorkItemRow(
+        conversation_id=m["conversation_id"],
+        priority=m["priority"],
+        required_skills=dict(m["required_skills"]),
+        capacity_units=m["capacity_units"],
+        attributes=dict(m["attributes"]),
+        trace=list(m["trace"]),
+        config_version=m["config_version"],
+    )
+
+
+async def append_trace(conn: AsyncConnection, conversation_id: str, steps: list[str]) -> None:
+    item = await get_work_item(conn, conversation_id)
+    if item is None:
+        return
+    await conn.execute(
+        work_items.update()
+        .where(work_items.c.conversation_id == conversation_id)
+        .values(trace=[*item.trace, *steps])
+    )

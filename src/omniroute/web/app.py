@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from omniroute.core.errors import DomainError, Unauthorized
-from omniroute.web import api_agent, api_webchat, pages, ws
+from omniroute.web import api_admin, api_agent, api_webchat, pages, ws
 from omniroute.web.middleware import SecurityHeaders, WebchatCors
 from omniroute.web.pages import STATIC_DIR, make_templates
 
@@ -35,6 +35,7 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api_agent.router)
     app.include_router(api_webchat.router)
+    app.include_router(api_admin.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)

@@ -12,6 +12,7 @@ from omniroute.core.db import Database
 from omniroute.core.timers import DueTimers
 from omniroute.core.uow import Publisher
 from omniroute.identity.service import IdentityService
+from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.service import RoutingService
 from omniroute.settings import Settings
 
@@ -28,3 +29,4 @@ class Container:
     routing: RoutingService
     webchat: WebchatService
     timers: DueTimers
+    routing_configs: RoutingConfigService

@@ -107,22 +107,40 @@ class WebchatService:
             customer = await customers.resolve_customer(
                 uow, CHANNEL, f"{widget.id}:{visitor}", answers.name, answers.email
             )
-            target = await self.routing.resolve_queue(uow, answers.queue, widget.default_queue_id)
+            conversation_id = new_id()
+            plan = await self.routing.plan_work(
+                uow,
+                item_id=conversation_id,
+                channel=CHANNEL,
+                attributes={
+                    "prechat": {
+                        "name": answers.name,
+                        "email": answers.email or "",
+                        "question": answers.question,
+                        "queue": answers.queue or "",
+                    },
+                    "customer": {"id": customer.id, "name": customer.display_name},
+                },
+                requested_queue=answers.queue,
+                fallback_queue_id=widget.default_queue_id,
+            )
             prechat = {
                 "name": answers.name,
                 "email": answers.email or "",
                 "question": answers.question,
-                "queue": target.name,
+                "queue": plan.queue.name,
             }
             conv = await self.conversations.start(
                 uow,
                 channel=CHANNEL,
                 customer_id=customer.id,
-                queue_id=target.id,
+                queue_id=plan.queue.id,
                 subject=answers.question,
                 prechat=prechat,
                 customer_token_hash=hash_token(token),
+                conversation_id=conversation_id,
             )
+            await self.routing.enqueue(uow, conv, plan)
             first = None
             if answers.question:
                 conv = await self.conversations.load(uow, conv.id)
