@@ -140,3 +140,11 @@ async def test_queues_members_and_skills(server: LiveServer, clients: Clients) -
     r = await sam.http.put(skills_url, json={"skills": {"refunds": 5}}, headers=sam.headers())
     assert r.json() == {"user_id": chloe.user_id, "skills": {"refunds": 5}}
     assert (await sam.http.get(skills_url)).json()["skills"] == {"refunds": 5}
+
+
+async def test_supervisors_list_users(server: LiveServer, clients: Clients) -> None:
+    sam, ana = await clients["agent"]("sam"), await clients["agent"]("ana")
+    people = (await sam.http.get("/api/v1/admin/users")).json()
+    assert {p["email"] for p in people} >= {"ana@demo.omniroute.dev", "admin@demo.omniroute.dev"}
+    assert all(set(p) == {"id", "display_name", "email", "role"} for p in people)
+    assert (await ana.http.get("/api/v1/admin/users")).status_code == 403

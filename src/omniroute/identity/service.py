@@ -117,6 +117,10 @@ class IdentityService:
         user, scopes = found
         return Principal(user=user, via_token=True, scopes=scopes)
 
+    async def list_users(self) -> list[User]:
+        async with self.db.read() as conn:
+            return await store.list_users(conn)
+
     async def get_user_by_email(self, email: str) -> User | None:
         async with self.db.read() as conn:
             found = await store.get_user_with_hash_by_email(conn, normalise_email(email))

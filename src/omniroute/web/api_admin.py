@@ -85,6 +85,21 @@ class TraceOut(BaseModel):
     sessions: list[TraceSession]
 
 
+class UserOut(BaseModel):
+    id: str
+    display_name: str
+    email: str
+    role: str
+
+
+@router.get("/users", response_model=list[UserOut])
+async def users(c: ContainerDep, who: Supervisor) -> list[UserOut]:
+    return [
+        UserOut(id=u.id, display_name=u.display_name, email=u.email, role=u.role.value)
+        for u in await c.identity.list_users()
+    ]
+
+
 @router.get("/routing-config", response_model=ConfigOut)
 async def routing_config(c: ContainerDep, who: Supervisor) -> ConfigOut:
     active = await c.routing_configs.active()
