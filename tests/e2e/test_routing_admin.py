@@ -148,3 +148,60 @@ async def test_supervisors_list_users(server: LiveServer, clients: Clients) -> N
     assert {p["email"] for p in people} >= {"ana@demo.omniroute.dev", "admin@demo.omniroute.dev"}
     assert all(set(p) == {"id", "display_name", "email", "role"} for p in people)
     assert (await ana.http.get("/api/v1/admin/users")).status_code == 403
+
+
+async def test_out_of_hours_overflow_ends_with_a_message(server: LiveServer, clients: Clients) -> None:
+    ada = await clients["agent"]("admin")
+    closed_now = {  # the test clock says Monday 09:00 UTC
+        "queues": [
+            {
+                "queue": "Sales",
+                "operating_hours": {
+                    "timezone": "UTC",
+                    "weekly": {"mon": [{"start": "10:00", "end": "17:00"}]},
+                },
+                "overflow": [
+                    {
+                        "when": "out_of_hours",
+                        "action": "end_with_message",
+                        "message": "We are closed. We open at 10:00.",
+                    }
+                ],
+            }
+        ],
+    }
+    r = await ada.http.put("/api/v1/admin/routing-config", json={"config": closed_now}, headers=ada.headers())
+    assert r.status_code == 200, r.text
+    lee = await clients["customer"]().start(question="Anyone?")
+    history = (await lee.http.get(f"{lee.prefix}/conversation", headers=lee.headers())).json()
+    assert history["state"] == "closed"
+    assert [m["text"] for m in history["messages"]][:2] == ["Anyone?", "We are closed. We open at 10:00."]
+
+    await server.clock.advance(3600)  # 10:00: open
+    bob = await clients["customer"]().start(question="Now?")
+    history = (await bob.http.get(f"{bob.prefix}/conversation", headers=bob.headers())).json()
+    assert history["state"] == "open"
+
+
+async def test_busy_queue_overflows_to_another(server: LiveServer, clients: Clients) -> None:
+    ada = await clients["agent"]("admin")
+    config = {
+        "queues": [
+            {
+                "queue": "Sales",
+                "overflow": [
+                    {"when": "waiting_over", "count": 1, "action": "transfer_to_queue", "queue": "Support"}
+                ],
+            }
+        ]
+    }
+    await ada.http.put("/api/v1/admin/routing-config", json={"config": config}, headers=ada.headers())
+    first = await clients["customer"]().start(name="One")
+    second = await clients["customer"]().start(name="Two")
+    third = await clients["customer"]().start(name="Three")  # two already wait in Sales
+    queues = {
+        c.conversation_id: (await server.container.conversations.get(c.conversation_id)).queue_id
+        for c in (first, second, third)
+    }
+    names = {q.id: q.name for q in await server.container.routing.queues()}
+    assert [names[queues[c.conversation_id]] for c in (first, second, third)] == ["Sales", "Sales", "Support"]

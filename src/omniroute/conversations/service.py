@@ -320,6 +320,9 @@ class ConversationService:
                 conn, agent_id, frozenset({S.ACTIVE, S.WAITING, S.WRAP_UP})
             )
 
+    async def count_waiting(self, conn: AsyncConnection, queue_id: str) -> int:
+        return await store.count_waiting(conn, queue_id)
+
     async def waiting(self, uow: UnitOfWork) -> list[Conversation]:
         return await store.list_waiting(uow.conn)
 

@@ -246,3 +246,12 @@ async def list_waiting(conn: AsyncConnection, limit: int = 1000) -> list[Convers
         .limit(limit)
     )
     return [_conversation(r) for r in await conn.execute(query)]
+
+
+async def count_waiting(conn: AsyncConnection, queue_id: str) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(conversations)
+        .where(conversations.c.queue_id == queue_id, conversations.c.state == ConversationState.OPEN.value)
+    )
+    return int((await conn.execute(query)).scalar_one())

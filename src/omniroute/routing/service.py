@@ -28,6 +28,7 @@ from omniroute.core.uow import Publisher, UnitOfWork
 from omniroute.customers import service as customers
 from omniroute.routing import store
 from omniroute.routing.classify import classify
+from omniroute.routing.config import OverflowAction, OverflowRule, RoutingConfig
 from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.events import (
     AgentPresenceChanged,
@@ -44,6 +45,7 @@ from omniroute.routing.model import (
     choose_agent,
     eligible,
 )
+from omniroute.routing.overflow import BEFORE_QUEUEING, QueueLoad, first_overflow
 from omniroute.routing.rules import time_attributes
 from omniroute.routing.store import Queue, Session, WorkItemRow
 
@@ -64,6 +66,7 @@ class RoutingPlan:
     attributes: dict[str, Any]
     trace: list[str]
     config_version: int | None
+    end_message: str | None = None  # set when overflow says "end with message"
 
 
 @dataclass(frozen=True)
@@ -105,27 +108,75 @@ class RoutingService:
         requested_queue: str | None,
         fallback_queue_id: str | None,
     ) -> RoutingPlan:
-        """Classify new work and choose its queue, with every step on the trace."""
+        """Classify new work, choose its queue and apply overflow, with every step on the trace."""
         active = await self.configs.active()
+        config = active.config
         now = uow.clock.now()
         facts = {"channel": channel, **attributes, "time": time_attributes(now)}
-        classified = classify(active.config, item_id, facts, requested_queue=requested_queue)
+        overflowing = await self._overflowing(uow, config, now)
+        classified = classify(
+            config,
+            item_id,
+            facts,
+            requested_queue=requested_queue,
+            is_overflowing=lambda name: name in overflowing,
+        )
         queue = await self.resolve_queue(uow, classified.queue, fallback_queue_id)
-        trace = [*classified.trace, f"queued in {queue.name!r}"]
+        trace = list(classified.trace)
         if active.version is not None:
             trace.insert(0, f"routing configuration version {active.version}")
+        found = classified.attributes
+        end_message: str | None = None
+        seen = {queue.name}
+        while (rule := overflowing.get(queue.name)) is not None:
+            trace.append(f"queue {queue.name!r} overflows ({rule.when.value}): {rule.action.value}")
+            if rule.action is OverflowAction.TRANSFER_TO_QUEUE and rule.queue not in seen:
+                queue = await self.resolve_queue(uow, rule.queue, None)
+                seen.add(queue.name)
+                continue
+            if rule.action is OverflowAction.END_WITH_MESSAGE:
+                end_message = rule.message
+            elif rule.action is OverflowAction.OFFER_CALLBACK:
+                found = {**found, "callback_offered": True}
+            break
+        trace.append(f"queued in {queue.name!r}" if end_message is None else "ended by overflow")
         return RoutingPlan(
             queue=queue,
             priority=classified.priority,
             skills=classified.skills,
             capacity_units=classified.capacity_units,
-            attributes=classified.attributes,
+            attributes=found,
             trace=trace,
             config_version=active.version,
+            end_message=end_message,
         )
+
+    async def _overflowing(
+        self, uow: UnitOfWork, config: RoutingConfig, now: datetime
+    ) -> dict[str, OverflowRule]:
+        """Queues whose before-queueing overflow condition holds now, with the rule that fired."""
+        result: dict[str, OverflowRule] = {}
+        for settings in config.queues:
+            if not any(r.when in BEFORE_QUEUEING for r in settings.overflow):
+                continue
+            queue = await store.get_queue_by_name(uow.conn, settings.queue)
+            if queue is None:
+                continue
+            waiting = await self.conversations.count_waiting(uow.conn, queue.id)
+            stats = await store.queue_stats(uow.conn, queue.id, waiting)
+            rule = first_overflow(
+                settings, QueueLoad(stats.waiting, stats.staffed, stats.mean_handle_seconds), now
+            )
+            if rule is not None:
+                result[settings.queue] = rule
+        return result
 
     async def enqueue(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None:
         """Record the plan as the conversation's work item and offer it if someone is free."""
+        await self.record_plan(uow, conv, plan)
+        await self._dispatch(uow)
+
+    async def record_plan(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None:
         await store.upsert_work_item(
             uow.conn,
             WorkItemRow(
@@ -138,7 +189,6 @@ class RoutingService:
                 config_version=plan.config_version,
             ),
         )
-        await self._dispatch(uow)
 
     async def trace(self, conversation_id: str) -> tuple[WorkItemRow | None, list[Session]]:
         async with self.db.read() as conn:

@@ -579,3 +579,40 @@ async def append_trace(conn: AsyncConnection, conversation_id: str, steps: list[
         .where(work_items.c.conversation_id == conversation_id)
         .values(trace=[*item.trace, *steps])
     )
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    waiting: int
+    staffed: int  # members whose presence can take work (available or busy)
+    mean_handle_seconds: float | None  # over recent closed sessions; None without history
+
+
+async def queue_stats(conn: AsyncConnection, queue_id: str, waiting: int, history: int = 50) -> QueueStats:
+    """Staffing and recent handle time of a queue (``waiting`` comes from the conversation slice)."""
+    staffed = (
+        await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(queue_members)
+            .join(agent_status, agent_status.c.user_id == queue_members.c.user_id)
+            .where(
+                queue_members.c.queue_id == queue_id,
+                agent_status.c.presence.in_([Presence.AVAILABLE.value, Presence.BUSY.value]),
+            )
+        )
+    ).scalar_one()
+    recent = (
+        await conn.execute(
+            sa.select(sessions.c.accepted_at, sessions.c.closed_at)
+            .where(
+                sessions.c.queue_id == queue_id,
+                sessions.c.closure_reason == ClosureReason.ENDED.value,
+                sessions.c.accepted_at.is_not(None),
+            )
+            .order_by(sessions.c.closed_at.desc())
+            .limit(history)
+        )
+    ).all()
+    durations = [(closed - accepted).total_seconds() for accepted, closed in recent if closed and accepted]
+    mean = sum(durations) / len(durations) if durations else None
+    return QueueStats(waiting=int(waiting), staffed=int(staffed), mean_handle_seconds=mean)

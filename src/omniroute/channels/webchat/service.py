@@ -140,7 +140,8 @@ class WebchatService:
                 customer_token_hash=hash_token(token),
                 conversation_id=conversation_id,
             )
-            await self.routing.enqueue(uow, conv, plan)
+            if plan.end_message is None:
+                await self.routing.enqueue(uow, conv, plan)
             first = None
             if answers.question:
                 conv = await self.conversations.load(uow, conv.id)
@@ -153,6 +154,19 @@ class WebchatService:
                     text=answers.question,
                     idempotency_key="prechat-question",
                 )
+            if plan.end_message is not None:
+                # Overflow (e.g. out of hours): the customer reads why, and nothing is queued.
+                await self.routing.record_plan(uow, conv, plan)
+                conv = await self.conversations.load(uow, conv.id)
+                await self.conversations.append(
+                    uow,
+                    conv,
+                    sender_kind=SenderKind.SYSTEM,
+                    sender_id=None,
+                    sender_name="Omniroute",
+                    text=plan.end_message,
+                )
+                await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
         return StartedChat(
             conversation=conv,
             customer_token=token,
