@@ -12,6 +12,9 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from omniroute import __version__
+from omniroute.channels import custom as custom_channel
+from omniroute.channels.registry import ChannelRegistry
+from omniroute.channels.service import ChannelService
 from omniroute.channels.webchat.service import WebchatService
 from omniroute.conversations.service import ConversationService
 from omniroute.core.bus import EventBus
@@ -19,6 +22,7 @@ from omniroute.core.bus.memory import MemoryBus
 from omniroute.core.bus.redis import RedisBus
 from omniroute.core.clock import Clock, SystemClock
 from omniroute.core.db import Database
+from omniroute.core.secretbox import SecretBox
 from omniroute.core.timers import DueTimers
 from omniroute.core.uow import Publisher
 from omniroute.identity.passwords import Passwords
@@ -35,6 +39,13 @@ def make_bus(settings: Settings) -> EventBus:
     if settings.redis_url:
         return RedisBus(settings.redis_url)
     return MemoryBus()
+
+
+def channel_registry() -> ChannelRegistry:
+    """Every messaging channel this build ships (web chat is built in and not listed here)."""
+    registry = ChannelRegistry()
+    registry.register(custom_channel.SPEC)
+    return registry
 
 
 def build_container(
@@ -61,6 +72,17 @@ def build_container(
     conversations.use_assignment(routing)
     timers.set_callback(routing.expire)
     publisher.add_listener(routing.after_commit)
+    channels = ChannelService(
+        db=db,
+        publisher=publisher,
+        conversations=conversations,
+        routing=routing,
+        registry=channel_registry(),
+        secrets=SecretBox(settings.secret_key),
+        clock=clock,
+        public_url=settings.effective_public_url,
+    )
+    conversations.on_message_stored(channels)
     webchat = WebchatService(db, publisher, conversations, routing)
     return Container(
         settings=settings,
@@ -74,6 +96,7 @@ def build_container(
         webchat=webchat,
         timers=timers,
         routing_configs=routing_configs,
+        channels=channels,
     )
 
 
@@ -91,11 +114,13 @@ def create_app(
         await gateway.start()
         await container.routing.load_timers()
         container.timers.start()
+        container.channels.start()
         await container.routing.kick()  # offers left over from a crash or a restart
         try:
             yield
         finally:
             await container.timers.stop()
+            await container.channels.stop()
             await gateway.stop()
             await container.bus.close()
             await container.db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from omniroute.channels import store as channels_store
 from omniroute.channels.webchat import store as webchat_store
 from omniroute.conversations import store as conversations_store
 from omniroute.core import eventlog
@@ -19,6 +20,7 @@ SLICE_STORES = (
     routing_store,
     conversations_store,
     webchat_store,
+    channels_store,
 )
 
 

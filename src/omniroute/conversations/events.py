@@ -46,6 +46,18 @@ class MessagePosted(DomainEvent):
     agent_id: str | None
 
 
+class MessageDeliveryChanged(DomainEvent):
+    """An outbound message's delivery state moved (queued, sent, delivered, read, failed)."""
+
+    type: Literal["message.delivery_changed"] = "message.delivery_changed"
+    conversation_id: str
+    message_id: str
+    seq: int
+    status: str
+    error: str | None
+    agent_id: str | None
+
+
 class TypingChanged(DomainEvent):
     type: Literal["typing.changed"] = "typing.changed"
     conversation_id: str

@@ -54,6 +54,8 @@ class Conversation:
     ended_at: datetime | None = None
     ended_by: SenderKind | None = None
     closed_at: datetime | None = None
+    channel_account_id: str | None = None  # the SMS number, WhatsApp account… it came through
+    customer_address: str | None = None  # where replies go on that channel
 
 
 def transition(conv: Conversation, to: ConversationState, now: datetime) -> Conversation:

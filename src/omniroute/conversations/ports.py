@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from omniroute.conversations.model import Conversation
+from omniroute.conversations.store import Message
 from omniroute.core.uow import UnitOfWork
 
 
@@ -15,4 +16,10 @@ class AssignmentHooks(Protocol):
 
     async def conversation_closed(self, uow: UnitOfWork, conv: Conversation) -> None:
         """The conversation is closed; the agent's capacity is free."""
+        ...
+
+
+class MessageHooks(Protocol):
+    async def message_stored(self, uow: UnitOfWork, conv: Conversation, message: Message) -> None:
+        """A message was stored in the same transaction (channels queue it for the customer)."""
         ...

@@ -12,11 +12,12 @@ from omniroute.conversations.events import (
     ConversationCreated,
     ConversationQueued,
     ConversationStateChanged,
+    MessageDeliveryChanged,
     MessagePosted,
     TypingChanged,
 )
 from omniroute.conversations.model import Conversation, ConversationState, SenderKind
-from omniroute.conversations.ports import AssignmentHooks
+from omniroute.conversations.ports import AssignmentHooks, MessageHooks
 from omniroute.conversations.store import Message
 from omniroute.core.db import Database
 from omniroute.core.errors import Conflict, NotFound
@@ -40,9 +41,13 @@ class ConversationService:
         self.publisher = publisher
         self.max_message_bytes = max_message_bytes
         self._hooks: AssignmentHooks | None = None
+        self._message_hooks: list[MessageHooks] = []
 
     def use_assignment(self, hooks: AssignmentHooks) -> None:
         self._hooks = hooks
+
+    def on_message_stored(self, hooks: MessageHooks) -> None:
+        self._message_hooks.append(hooks)
 
     @property
     def hooks(self) -> AssignmentHooks:
@@ -64,6 +69,8 @@ class ConversationService:
         prechat: dict[str, Any],
         customer_token_hash: str | None,
         conversation_id: str | None = None,
+        channel_account_id: str | None = None,
+        customer_address: str | None = None,
     ) -> Conversation:
         """Store a new conversation in state ``open``. The caller hands it to routing next."""
         now = uow.clock.now()
@@ -78,6 +85,8 @@ class ConversationService:
             queued_at=now,
             subject=subject[:500],
             prechat=prechat,
+            channel_account_id=channel_account_id,
+            customer_address=customer_address,
         )
         await store.insert_conversation(uow.conn, conv, customer_token_hash)
         uow.emit(
@@ -151,7 +160,35 @@ class ConversationService:
                 agent_id=conv.agent_id,
             )
         )
+        for hooks in self._message_hooks:
+            await hooks.message_stored(uow, conv, msg)
         return msg, True
+
+    async def set_delivery(
+        self, uow: UnitOfWork, message_id: str, status: str, error: str | None
+    ) -> Message | None:
+        """Record an outbound message's delivery state and tell the agent's desktop."""
+        msg = await store.set_delivery(uow.conn, message_id, status, error)
+        if msg is None:
+            return None
+        conv = await self.load(uow, msg.conversation_id)
+        uow.emit(
+            MessageDeliveryChanged(
+                occurred_at=uow.clock.now(),
+                conversation_id=msg.conversation_id,
+                message_id=msg.id,
+                seq=msg.seq,
+                status=status,
+                error=error,
+                agent_id=conv.agent_id,
+            )
+        )
+        return msg
+
+    async def live_for_customer(
+        self, uow: UnitOfWork, customer_id: str, channel_account_id: str
+    ) -> Conversation | None:
+        return await store.latest_live_for_customer(uow.conn, customer_id, channel_account_id)
 
     async def change_state(
         self, uow: UnitOfWork, before: Conversation, after: Conversation, reason: str

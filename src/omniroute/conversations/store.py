@@ -25,6 +25,8 @@ conversations = sa.Table(
     sa.Column("prechat", sa.JSON(), nullable=False),
     sa.Column("last_seq", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("customer_token_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("channel_account_id", sa.String(36), nullable=True),
+    sa.Column("customer_address", sa.String(320), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("queued_at", UTCDateTime(), nullable=True),
@@ -33,6 +35,7 @@ conversations = sa.Table(
     sa.Column("closed_at", UTCDateTime(), nullable=True),
     sa.Index("ix_conversations_queue_state", "queue_id", "state", "queued_at"),
     sa.Index("ix_conversations_agent_state", "agent_id", "state"),
+    sa.Index("ix_conversations_customer_state", "customer_id", "state"),
 )
 
 messages = sa.Table(
@@ -50,7 +53,9 @@ messages = sa.Table(
     sa.Column("sender_id", sa.String(36), nullable=True),
     sa.Column("sender_name", sa.String(200), nullable=False),
     sa.Column("text", sa.Text(), nullable=False),
-    sa.Column("idempotency_key", sa.String(100), nullable=True),
+    sa.Column("idempotency_key", sa.String(300), nullable=True),
+    sa.Column("delivery_status", sa.String(20), nullable=True),
+    sa.Column("delivery_error", sa.String(1000), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("conversation_id", "seq"),
     sa.UniqueConstraint("conversation_id", "idempotency_key"),
@@ -68,6 +73,8 @@ class Message:
     text: str
     created_at: datetime
     idempotency_key: str | None = None
+    delivery_status: str | None = None
+    delivery_error: str | None = None
 
 
 def _conversation(row: AnyRow) -> Conversation:
@@ -88,6 +95,8 @@ def _conversation(row: AnyRow) -> Conversation:
         ended_at=m["ended_at"],
         ended_by=SenderKind(m["ended_by"]) if m["ended_by"] else None,
         closed_at=m["closed_at"],
+        channel_account_id=m["channel_account_id"],
+        customer_address=m["customer_address"],
     )
 
 
@@ -103,6 +112,8 @@ def _message(row: AnyRow) -> Message:
         text=m["text"],
         created_at=m["created_at"],
         idempotency_key=m["idempotency_key"],
+        delivery_status=m["delivery_status"],
+        delivery_error=m["delivery_error"],
     )
 
 
@@ -121,6 +132,8 @@ async def insert_conversation(
             prechat=conv.prechat,
             last_seq=conv.last_seq,
             customer_token_hash=customer_token_hash,
+            channel_account_id=conv.channel_account_id,
+            customer_address=conv.customer_address,
             created_at=conv.created_at,
             updated_at=conv.updated_at,
             queued_at=conv.queued_at,
@@ -255,3 +268,38 @@ async def count_waiting(conn: AsyncConnection, queue_id: str) -> int:
         .where(conversations.c.queue_id == queue_id, conversations.c.state == ConversationState.OPEN.value)
     )
     return int((await conn.execute(query)).scalar_one())
+
+
+async def latest_live_for_customer(
+    conn: AsyncConnection, customer_id: str, channel_account_id: str
+) -> Conversation | None:
+    """The customer's conversation still in progress on this channel account, if any."""
+    query = (
+        sa.select(conversations)
+        .where(
+            conversations.c.customer_id == customer_id,
+            conversations.c.channel_account_id == channel_account_id,
+            conversations.c.state.in_(
+                [
+                    s.value
+                    for s in (ConversationState.OPEN, ConversationState.ACTIVE, ConversationState.WAITING)
+                ]
+            ),
+        )
+        .order_by(conversations.c.created_at.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return _conversation(row) if row else None
+
+
+async def set_delivery(
+    conn: AsyncConnection, message_id: str, status: str, error: str | None
+) -> Message | None:
+    await conn.execute(
+        messages.update()
+        .where(messages.c.id == message_id)
+        .values(delivery_status=status, delivery_error=error)
+    )
+    row = (await conn.execute(sa.select(messages).where(messages.c.id == message_id))).first()
+    return _message(row) if row else None

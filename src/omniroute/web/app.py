@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from omniroute.core.errors import DomainError, Unauthorized
-from omniroute.web import api_admin, api_agent, api_webchat, pages, ws
+from omniroute.web import admin_pages, api_admin, api_agent, api_channels, api_webchat, pages, ws
 from omniroute.web.middleware import SecurityHeaders, WebchatCors
 from omniroute.web.pages import STATIC_DIR, make_templates
 
@@ -33,9 +33,12 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     )
     app.state.templates = make_templates()
     app.include_router(pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(api_agent.router)
     app.include_router(api_webchat.router)
     app.include_router(api_admin.router)
+    app.include_router(api_channels.webhooks)
+    app.include_router(api_channels.admin)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniroute.channels.service import ChannelService
 from omniroute.channels.webchat.service import WebchatService
 from omniroute.conversations.service import ConversationService
 from omniroute.core.bus import EventBus
@@ -30,3 +31,4 @@ class Container:
     webchat: WebchatService
     timers: DueTimers
     routing_configs: RoutingConfigService
+    channels: ChannelService

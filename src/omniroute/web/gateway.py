@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 INBOX_LIMIT = 2000
 CLOSE_TRY_AGAIN = 1013
 
-CONVERSATION_EVENTS = frozenset({"message.posted", "typing.changed", "conversation.state_changed"})
+CONVERSATION_EVENTS = frozenset(
+    {"message.posted", "typing.changed", "conversation.state_changed", "message.delivery_changed"}
+)
 AGENT_EVENTS = frozenset(
     {"offer.created", "offer.closed", "conversation.assigned", "session.closed", "presence.changed"}
 )

@@ -1,0 +1,174 @@
+"""The custom channel API: connect any messaging service with a signed JSON webhook pair.
+
+Inbound (the service → Omniroute): ``POST /webhooks/{account_id}`` with one event or
+``{"events": [...]}``, signed with the account's ``inbound_secret``. Outbound (Omniroute → the
+service): ``POST <outbound_url>`` signed with ``outbound_secret``. See docs/channels/custom.md.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from omniroute.channels.custom import signing
+from omniroute.channels.port import (
+    Attachment,
+    ConversationEnded,
+    DeliveryStatus,
+    Inbound,
+    InboundMessage,
+    MalformedPayload,
+    Outbound,
+    PermanentSendError,
+    Sent,
+    SignatureError,
+    StatusUpdate,
+    TransientSendError,
+    TypingSignal,
+    WebhookRequest,
+    WebhookResult,
+)
+from omniroute.channels.registry import AdapterContext
+
+CHANNEL = "custom"
+RECEIPT_STATUSES = {
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+    "sent": DeliveryStatus.SENT,
+}
+
+
+class CustomChannelAdapter:
+    channel = CHANNEL
+
+    def __init__(self, context: AdapterContext) -> None:
+        self._ctx = context
+        self._inbound_secret = context.config.secrets["inbound_secret"]
+        self._outbound_secret = context.config.secrets["outbound_secret"]
+        self._outbound_url = str(context.config.settings["outbound_url"])
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.method != "POST":
+            raise MalformedPayload("the custom channel takes POST only")
+        problem = signing.verify(
+            self._inbound_secret,
+            request.body,
+            request.headers.get(signing.HEADER),
+            self._ctx.clock.now().timestamp(),
+        )
+        if problem:
+            raise SignatureError(problem)
+        try:
+            document = json.loads(request.body)
+        except ValueError as exc:
+            msg = f"body is not JSON: {exc}"
+            raise MalformedPayload(msg) from exc
+        events = document.get("events") if isinstance(document, dict) and "events" in document else [document]
+        if not isinstance(events, list) or not events:
+            raise MalformedPayload("expected an event object or {'events': [...]} with at least one")
+        items = [self._event(e, i) for i, e in enumerate(events)]
+        return WebhookResult(items=items, response_body=b'{"ok":true}', response_type="application/json")
+
+    def _event(self, event: Any, index: int) -> Inbound:
+        if not isinstance(event, dict):
+            msg = f"events[{index}] is not an object"
+            raise MalformedPayload(msg)
+        kind = event.get("type")
+        raw_sender = event.get("from")
+        sender: dict[str, Any] = raw_sender if isinstance(raw_sender, dict) else {}
+        address = str(sender.get("id", ""))
+        if kind == "message":
+            if not event.get("id") or not address:
+                msg = f"events[{index}]: a message needs 'id' and 'from.id'"
+                raise MalformedPayload(msg)
+            text = event.get("text") or ""
+            if not isinstance(text, str):
+                msg = f"events[{index}]: 'text' must be a string"
+                raise MalformedPayload(msg)
+            return InboundMessage(
+                provider_message_id=str(event["id"]),
+                sender_address=address,
+                text=text,
+                sender_name=sender.get("name"),
+                attachments=tuple(_attachment(a, index) for a in event.get("attachments") or ()),
+                reply_to=event.get("reply_to"),
+                sent_at=_time(event.get("sent_at"), index),
+            )
+        if kind == "status":
+            status = RECEIPT_STATUSES.get(str(event.get("status")))
+            if status is None or not event.get("message_id"):
+                msg = f"events[{index}]: a status needs 'message_id' and one of {sorted(RECEIPT_STATUSES)}"
+                raise MalformedPayload(msg)
+            return StatusUpdate(str(event["message_id"]), status, event.get("error"))
+        if kind in ("typing", "end"):
+            if not address:
+                msg = f"events[{index}]: '{kind}' needs 'from.id'"
+                raise MalformedPayload(msg)
+            if kind == "typing":
+                return TypingSignal(address, bool(event.get("is_typing", True)))
+            return ConversationEnded(address)
+        msg = f"events[{index}]: unknown type {kind!r}"
+        raise MalformedPayload(msg)
+
+    async def send(self, message: Outbound) -> Sent:
+        body = json.dumps(
+            {
+                "type": "message",
+                "id": message.outbound_id,
+                "conversation_id": message.conversation_id,
+                "to": message.to_address,
+                "text": message.text,
+                "in_reply_to": message.in_reply_to,
+            }
+        ).encode()
+        header = signing.signature_header(self._outbound_secret, body, int(self._ctx.clock.now().timestamp()))
+        try:
+            response = await self._ctx.http.post(
+                self._outbound_url,
+                content=body,
+                headers={"content-type": "application/json", "omniroute-signature": header},
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientSendError(f"timeout: {exc!r}") from exc
+        if response.status_code in (408, 429) or response.status_code >= 500:
+            retry_after = response.headers.get("retry-after")
+            raise TransientSendError(
+                f"HTTP {response.status_code}",
+                float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if response.status_code >= 400:
+            raise PermanentSendError(f"HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            provider_id = response.json().get("id")
+        except ValueError:
+            provider_id = None
+        return Sent(str(provider_id or message.outbound_id))
+
+    async def aclose(self) -> None:
+        return None  # the shared HTTP client belongs to the channel service
+
+
+def _attachment(value: Any, index: int) -> Attachment:
+    if not isinstance(value, dict) or not isinstance(value.get("url"), str):
+        msg = f"events[{index}]: attachments need a 'url'"
+        raise MalformedPayload(msg)
+    return Attachment(
+        url=value["url"],
+        content_type=str(value.get("content_type") or "application/octet-stream"),
+        filename=value.get("filename"),
+        size=value.get("size"),
+    )
+
+
+def _time(value: Any, index: int) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        msg = f"events[{index}]: 'sent_at' is not an ISO 8601 time"
+        raise MalformedPayload(msg) from exc

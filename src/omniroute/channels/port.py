@@ -1,0 +1,175 @@
+"""The channel adapter port: what every messaging channel (SMS, WhatsApp, Messenger, Telegram,
+Teams, email, the custom channel API) implements, and the normalised messages that cross it.
+
+An adapter only translates: it verifies a provider's webhook signature and turns the payload into
+:class:`Inbound` items, and it sends an :class:`Outbound` message in the provider's API shape.
+Storage, deduplication, conversations, retries and delivery states live in ``channels.service``,
+the same for every channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"  # stored, waiting to be sent (or to be retried)
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"  # permanently; the agent sees why
+
+
+#: A delivery receipt never moves a message backwards (a late "sent" after "read" is ignored).
+STATUS_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.FAILED: 4,
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    url: str
+    content_type: str = "application/octet-stream"
+    filename: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class QuickReply:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer's message as the provider delivered it."""
+
+    provider_message_id: str
+    sender_address: str  # phone number, WhatsApp id, PSID, Telegram chat id, email address…
+    text: str
+    sender_name: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    location: tuple[float, float] | None = None
+    reply_to: str | None = None  # the provider id this answers (a button, an email In-Reply-To)
+    thread_keys: tuple[str, ...] = ()  # extra keys that identify a thread (email References, subject token)
+    subject: str | None = None
+    sent_at: datetime | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery receipt for a message we sent."""
+
+    provider_message_id: str
+    status: DeliveryStatus
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TypingSignal:
+    sender_address: str
+    is_typing: bool = True
+
+
+@dataclass(frozen=True)
+class ConversationEnded:
+    sender_address: str
+
+
+Inbound = InboundMessage | StatusUpdate | TypingSignal | ConversationEnded
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """Exactly what arrived, so an adapter can check the signature over the raw bytes."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]  # lower-case names
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What the adapter read, and what to answer the provider (some expect a specific body)."""
+
+    items: Sequence[Inbound] = ()
+    response_body: bytes = b""
+    response_type: str = "text/plain"
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One of our messages to a customer."""
+
+    outbound_id: str
+    conversation_id: str
+    to_address: str
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    quick_replies: tuple[QuickReply, ...] = ()
+    subject: str | None = None
+    in_reply_to: str | None = None  # the provider id of the customer's last message (threading)
+    thread_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_message_id: str
+
+
+class SignatureError(Exception):
+    """The webhook is not from the provider (bad, missing or stale signature): 401/403."""
+
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class MalformedPayload(Exception):
+    """The signature is fine but the content is not what the provider sends: 400."""
+
+
+class TransientSendError(Exception):
+    """Try again later (timeouts, 5xx, rate limits)."""
+
+    def __init__(self, reason: str, retry_after_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class PermanentSendError(Exception):
+    """Retrying will not help (invalid number, outside the messaging window, blocked)."""
+
+
+class ChannelAdapter(Protocol):
+    """One configured account of one channel (a Twilio number, a WhatsApp business number…)."""
+
+    channel: str
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        """Verify the signature first (raise SignatureError), then parse (raise MalformedPayload).
+
+        Handshakes that store nothing (WhatsApp's ``hub.challenge``) return a result without items.
+        """
+        ...
+
+    async def send(self, message: Outbound) -> Sent:
+        """Send in the provider's API shape; raise TransientSendError or PermanentSendError."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release HTTP clients and connections."""
+        ...

@@ -1,0 +1,62 @@
+"""Which adapter class serves which channel. Filled in by bootstrap (the one wiring point)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from omniroute.channels.port import ChannelAdapter
+from omniroute.core.clock import Clock
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One configured account as its adapter sees it: settings plus opened secrets."""
+
+    id: str
+    channel: str
+    name: str
+    settings: Mapping[str, Any]
+    secrets: Mapping[str, str]
+    webhook_url: str  # where the provider must send this account's webhooks
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    config: AccountConfig
+    http: httpx.AsyncClient
+    clock: Clock
+
+
+AdapterFactory = Callable[[AdapterContext], ChannelAdapter]
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A channel's adapter factory and the settings and secrets an account of it needs."""
+
+    channel: str
+    title: str
+    factory: AdapterFactory
+    required_settings: tuple[str, ...] = ()
+    required_secrets: tuple[str, ...] = ()
+
+
+class ChannelRegistry:
+    def __init__(self) -> None:
+        self._specs: dict[str, ChannelSpec] = {}
+
+    def register(self, spec: ChannelSpec) -> None:
+        if spec.channel in self._specs:
+            msg = f"channel {spec.channel!r} registered twice"
+            raise ValueError(msg)
+        self._specs[spec.channel] = spec
+
+    def get(self, channel: str) -> ChannelSpec | None:
+        return self._specs.get(channel)
+
+    def channels(self) -> list[ChannelSpec]:
+        return sorted(self._specs.values(), key=lambda s: s.channel)

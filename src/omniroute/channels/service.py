@@ -1,0 +1,490 @@
+"""The messaging pipeline every channel shares.
+
+Inbound: an adapter verifies the webhook's signature and parses it; each item is stored in the
+receipt log (deduplicated on the provider's id by a unique index) before the provider gets its 2xx;
+a worker then turns receipts into customers, conversations and messages, one transaction each.
+
+Outbound: when an agent or bot message is stored in a conversation that came from a channel, an
+outbox row is written in the same transaction; the worker sends it through the adapter, retries
+transient failures with backoff, and records sent / delivered / read / failed on the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from omniroute.channels import codec, store
+from omniroute.channels.port import (
+    STATUS_RANK,
+    ChannelAdapter,
+    ConversationEnded,
+    DeliveryStatus,
+    InboundMessage,
+    MalformedPayload,
+    Outbound,
+    PermanentSendError,
+    SignatureError,
+    StatusUpdate,
+    TransientSendError,
+    TypingSignal,
+    WebhookRequest,
+    WebhookResult,
+)
+from omniroute.channels.registry import AccountConfig, AdapterContext, ChannelRegistry
+from omniroute.channels.store import AccountRow, OutboxRow, Receipt
+from omniroute.conversations.model import Conversation, SenderKind
+from omniroute.conversations.service import ConversationService
+from omniroute.conversations.store import Message
+from omniroute.core.clock import Clock
+from omniroute.core.db import Database
+from omniroute.core.errors import InvalidInput, NotFound
+from omniroute.core.ids import new_id
+from omniroute.core.secretbox import SecretBox
+from omniroute.core.uow import Publisher, UnitOfWork
+from omniroute.customers import service as customers
+from omniroute.routing.service import RoutingService
+
+log = logging.getLogger(__name__)
+
+#: Retries back off from 2 s, doubling, to at most 15 minutes; after 48 hours a message fails.
+RETRY_BASE_SECONDS = 2.0
+RETRY_CAP_SECONDS = 900.0
+GIVE_UP_AFTER = timedelta(hours=48)
+#: A claimed send that has not reported back within this lease is tried again (at least once).
+SEND_LEASE = timedelta(seconds=120)
+RECEIPT_MAX_ATTEMPTS = 5
+BATCH = 50
+OUTBOUND_SENDERS = frozenset({SenderKind.AGENT, SenderKind.BOT})
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return float(min(max(retry_after, RETRY_BASE_SECONDS), RETRY_CAP_SECONDS))
+    return float(min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS))
+
+
+class ChannelService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        publisher: Publisher,
+        conversations: ConversationService,
+        routing: RoutingService,
+        registry: ChannelRegistry,
+        secrets: SecretBox,
+        clock: Clock,
+        public_url: str,
+        http_factory: Any = httpx.AsyncClient,
+    ) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.conversations = conversations
+        self.routing = routing
+        self.registry = registry
+        self.secrets = secrets
+        self.clock = clock
+        self.public_url = public_url.rstrip("/")
+        self._http_factory = http_factory
+        self._http: httpx.AsyncClient | None = None
+        self._adapters: dict[str, tuple[AccountRow, ChannelAdapter]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    async def create_account(
+        self,
+        *,
+        channel: str,
+        name: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+        default_queue_id: str | None,
+    ) -> AccountRow:
+        spec = self.registry.get(channel)
+        if spec is None:
+            known = ", ".join(s.channel for s in self.registry.channels())
+            msg = f"unknown channel {channel!r}; known: {known}"
+            raise InvalidInput(msg)
+        missing = [k for k in spec.required_settings if not settings.get(k)]
+        missing += [k for k in spec.required_secrets if not secrets.get(k)]
+        if missing:
+            msg = f"{channel} accounts need {', '.join(missing)}"
+            raise InvalidInput(msg)
+        account = AccountRow(
+            id=new_id(),
+            channel=channel,
+            name=name.strip()[:120],
+            settings=settings,
+            secrets={k: self.secrets.seal(v) for k, v in secrets.items()},
+            default_queue_id=default_queue_id,
+            enabled=True,
+        )
+        async with self.db.write() as conn:
+            await store.insert_account(conn, account, self.clock.now())
+        return account
+
+    async def accounts(self) -> list[AccountRow]:
+        async with self.db.read() as conn:
+            return await store.list_accounts(conn)
+
+    def webhook_url(self, account_id: str) -> str:
+        return f"{self.public_url}/webhooks/{account_id}"
+
+    async def adapter(self, account_id: str) -> tuple[AccountRow, ChannelAdapter]:
+        cached = self._adapters.get(account_id)
+        if cached is not None:
+            return cached
+        async with self.db.read() as conn:
+            account = await store.get_account(conn, account_id)
+        if account is None or not account.enabled:
+            raise NotFound("unknown channel account")
+        spec = self.registry.get(account.channel)
+        if spec is None:
+            msg = f"channel {account.channel!r} is not installed"
+            raise NotFound(msg)
+        config = AccountConfig(
+            id=account.id,
+            channel=account.channel,
+            name=account.name,
+            settings=account.settings,
+            secrets={k: self.secrets.open(v) for k, v in account.secrets.items()},
+            webhook_url=self.webhook_url(account.id),
+        )
+        adapter = spec.factory(AdapterContext(config=config, http=self.http, clock=self.clock))
+        self._adapters[account_id] = (account, adapter)
+        return account, adapter
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = self._http_factory(timeout=httpx.Timeout(10.0, connect=5.0))
+        return self._http
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    async def receive(self, account_id: str, request: WebhookRequest) -> WebhookResult:
+        """Verify, store each item once, answer. Processing happens after, in the worker."""
+        account, adapter = await self.adapter(account_id)
+        try:
+            result = await adapter.handle_webhook(request)
+        except SignatureError as exc:
+            log.warning("%s webhook for %s refused: %s", account.channel, account.id, exc.reason)
+            raise WebhookRejected(exc.status, exc.reason) from exc
+        except MalformedPayload as exc:
+            log.warning("%s webhook for %s malformed: %s", account.channel, account.id, exc)
+            raise WebhookRejected(400, str(exc)) from exc
+        if result.items:
+            now = self.clock.now()
+            async with self.db.write() as conn:
+                for item in result.items:
+                    kind, key, payload = codec.encode(item)
+                    await store.insert_receipt(
+                        conn,
+                        Receipt(
+                            id=new_id(),
+                            account_id=account.id,
+                            dedupe_key=key or f"{kind}:{new_id()}",
+                            kind=kind,
+                            payload=payload,
+                            received_at=now,
+                            attempts=0,
+                        ),
+                    )
+            self._wake.set()
+        return result
+
+    async def process_receipts(self) -> int:
+        """Turn stored receipts into conversation state; returns how many were handled."""
+        async with self.db.read() as conn:
+            pending = await store.pending_receipts(conn, BATCH, skip_locked=False)
+        done = 0
+        for receipt in pending:
+            if receipt.attempts >= RECEIPT_MAX_ATTEMPTS:
+                continue
+            try:
+                async with self.publisher.unit_of_work() as uow:
+                    account, _ = await self.adapter(receipt.account_id)
+                    await self._apply(uow, account, codec.decode(receipt.kind, receipt.payload))
+                    await store.mark_receipt(uow.conn, receipt.id, processed_at=uow.clock.now(), error=None)
+                done += 1
+            except Exception as exc:
+                log.exception("receipt %s failed", receipt.id)
+                async with self.db.write() as conn:
+                    await store.mark_receipt(conn, receipt.id, processed_at=None, error=repr(exc))
+        return done
+
+    async def _apply(self, uow: UnitOfWork, account: AccountRow, item: object) -> None:
+        match item:
+            case InboundMessage():
+                await self._inbound_message(uow, account, item)
+            case StatusUpdate():
+                await self._status(uow, account, item)
+            case TypingSignal():
+                conv = await self._live(uow, account, item.sender_address)
+                if conv is not None:
+                    await self.conversations.typing(conv.id, SenderKind.CUSTOMER, item.is_typing)
+            case ConversationEnded():
+                conv = await self._live(uow, account, item.sender_address)
+                if conv is not None:
+                    await self.conversations.end_in(uow, conv, SenderKind.CUSTOMER, "Customer")
+
+    async def _live(self, uow: UnitOfWork, account: AccountRow, address: str) -> Conversation | None:
+        customer = await customers.resolve_customer(uow, account.channel, address, address)
+        found = await self.conversations.live_for_customer(uow, customer.id, account.id)
+        return await self.conversations.load(uow, found.id) if found else None
+
+    async def _inbound_message(self, uow: UnitOfWork, account: AccountRow, msg: InboundMessage) -> None:
+        customer = await customers.resolve_customer(
+            uow, account.channel, msg.sender_address, msg.sender_name or msg.sender_address
+        )
+        conv: Conversation | None = None
+        thread = await store.conversation_for_thread(
+            uow.conn, account.id, [k for k in (msg.reply_to, *msg.thread_keys) if k]
+        )
+        if thread is not None:
+            found = await self.conversations.load(uow, thread)
+            conv = found if found.state.value in ("open", "active", "waiting") else None
+        if conv is None:
+            conv = await self.conversations.live_for_customer(uow, customer.id, account.id)
+        plan = None
+        if conv is None:
+            conversation_id = new_id()
+            plan = await self.routing.plan_work(
+                uow,
+                item_id=conversation_id,
+                channel=account.channel,
+                attributes={
+                    "account": account.name,
+                    "customer": {"id": customer.id, "name": customer.display_name},
+                    "message": {"text": msg.text, "subject": msg.subject or ""},
+                },
+                requested_queue=None,
+                fallback_queue_id=account.default_queue_id,
+            )
+            conv = await self.conversations.start(
+                uow,
+                channel=account.channel,
+                customer_id=customer.id,
+                queue_id=plan.queue.id,
+                subject=msg.subject or msg.text[:200],
+                prechat={"name": customer.display_name, "address": msg.sender_address},
+                customer_token_hash=None,
+                conversation_id=conversation_id,
+                channel_account_id=account.id,
+                customer_address=msg.sender_address,
+            )
+        conv = await self.conversations.load(uow, conv.id)
+        await self.conversations.append(
+            uow,
+            conv,
+            sender_kind=SenderKind.CUSTOMER,
+            sender_id=customer.id,
+            sender_name=customer.display_name,
+            text=codec.as_text(msg),
+            idempotency_key=f"{account.channel}:{msg.provider_message_id}"[:300],
+        )
+        await store.add_thread_keys(
+            uow.conn, account.id, conv.id, [*msg.thread_keys, msg.provider_message_id], uow.clock.now()
+        )
+        if plan is not None:
+            if plan.end_message is None:
+                await self.routing.enqueue(uow, conv, plan)
+            else:
+                await self.routing.record_plan(uow, conv, plan)
+                conv = await self.conversations.load(uow, conv.id)
+                await self.conversations.append(
+                    uow,
+                    conv,
+                    sender_kind=SenderKind.BOT,
+                    sender_id=None,
+                    sender_name=account.name,
+                    text=plan.end_message,
+                )
+                conv = await self.conversations.load(uow, conv.id)
+                await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
+
+    async def _status(self, uow: UnitOfWork, account: AccountRow, update: StatusUpdate) -> None:
+        row = await store.outbox_by_provider_id(uow.conn, account.id, update.provider_message_id)
+        if row is None:
+            return  # a receipt for something we did not send through this account
+        current = DeliveryStatus(row.status) if row.status in DeliveryStatus.__members__.values() else None
+        if current is not None and STATUS_RANK[update.status] <= STATUS_RANK[current]:
+            return  # receipts arrive out of order; never go backwards
+        now = uow.clock.now()
+        await store.update_outbox(uow.conn, row.id, now, status=update.status.value, error=update.error)
+        await self.conversations.set_delivery(uow, row.message_id, update.status.value, update.error)
+
+    # -- outbound --------------------------------------------------------------------------------
+
+    async def message_stored(self, uow: UnitOfWork, conv: Conversation, message: Message) -> None:
+        """Outbox hook: queue agent and bot messages of channel conversations for sending."""
+        if conv.channel_account_id is None or message.sender_kind not in OUTBOUND_SENDERS:
+            return
+        now = uow.clock.now()
+        payload = {
+            "to": conv.customer_address or "",
+            "text": message.text,
+            "subject": conv.subject,
+            "thread_keys": await store.keys_for_conversation(uow.conn, conv.id),
+        }
+        await store.insert_outbox(
+            uow.conn,
+            OutboxRow(
+                id=new_id(),
+                account_id=conv.channel_account_id,
+                conversation_id=conv.id,
+                message_id=message.id,
+                payload=payload,
+                status=DeliveryStatus.QUEUED.value,
+                attempts=0,
+                due_at=now,
+                provider_message_id=None,
+                error=None,
+            ),
+            now,
+        )
+        await self.conversations.set_delivery(uow, message.id, DeliveryStatus.QUEUED.value, None)
+        self._wake.set()
+
+    async def send_due(self) -> int:
+        """Claim due messages, send them, record the outcome. Returns how many were attempted."""
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            due = await store.due_outbox(conn, now, BATCH, skip_locked=not self.db.is_sqlite)
+            for row in due:
+                # The lease: another worker (or we, after a crash) retries only once it lapses.
+                await store.update_outbox(conn, row.id, now, status="sending", due_at=now + SEND_LEASE)
+        for row in due:
+            await self._send_one(row)
+        return len(due)
+
+    async def _send_one(self, row: OutboxRow) -> None:
+        try:
+            account, adapter = await self.adapter(row.account_id)
+            sent = await adapter.send(
+                Outbound(
+                    outbound_id=row.id,
+                    conversation_id=row.conversation_id,
+                    to_address=row.payload["to"],
+                    text=row.payload["text"],
+                    subject=row.payload.get("subject"),
+                    thread_keys=tuple(row.payload.get("thread_keys", ())),
+                    in_reply_to=(row.payload.get("thread_keys") or [None])[-1],
+                )
+            )
+        except TransientSendError as exc:
+            await self._retry_later(row, str(exc), exc.retry_after_seconds)
+            return
+        except PermanentSendError as exc:
+            await self._finish(row, DeliveryStatus.FAILED, None, str(exc))
+            return
+        except (httpx.HTTPError, OSError) as exc:
+            await self._retry_later(row, f"network: {exc!r}", None)
+            return
+        await self._finish(row, DeliveryStatus.SENT, sent.provider_message_id, None)
+        async with self.db.write() as conn:
+            await store.add_thread_keys(
+                conn, account.id, row.conversation_id, [sent.provider_message_id], self.clock.now()
+            )
+
+    async def _retry_later(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
+        now = self.clock.now()
+        attempts = row.attempts + 1
+        async with self.db.read() as conn:
+            created = await store.outbox_created_at(conn, row.id)
+        if created is not None and now - created > GIVE_UP_AFTER:
+            await self._finish(
+                replace(row, attempts=attempts),
+                DeliveryStatus.FAILED,
+                None,
+                f"gave up after {attempts} attempts: {error}",
+            )
+            return
+        due = now + timedelta(seconds=retry_delay(attempts, retry_after))
+        async with self.publisher.unit_of_work() as uow:
+            await store.update_outbox(
+                uow.conn,
+                row.id,
+                now,
+                status=DeliveryStatus.QUEUED.value,
+                attempts=attempts,
+                due_at=due,
+                error=error[:1000],
+            )
+            await self.conversations.set_delivery(
+                uow, row.message_id, DeliveryStatus.QUEUED.value, f"retrying: {error}"[:1000]
+            )
+
+    async def _finish(
+        self, row: OutboxRow, status: DeliveryStatus, provider_id: str | None, error: str | None
+    ) -> None:
+        now = self.clock.now()
+        async with self.publisher.unit_of_work() as uow:
+            await store.update_outbox(
+                uow.conn,
+                row.id,
+                now,
+                status=status.value,
+                provider_message_id=provider_id,
+                attempts=row.attempts + 1,
+                due_at=None,
+                error=error[:1000] if error else None,
+            )
+            await self.conversations.set_delivery(uow, row.message_id, status.value, error)
+
+    # -- the worker ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="omniroute-channels")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _, adapter in self._adapters.values():
+            await adapter.aclose()
+        self._adapters.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                handled = await self.process_receipts()
+                sent = await self.send_due()
+            except Exception:
+                log.exception("channel worker pass failed")
+                handled = sent = 0
+            if handled or sent:
+                continue
+            async with self.db.read() as conn:
+                next_due = await store.next_outbox_due(conn)
+            await self.clock.sleep_until(next_due or self.clock.now() + timedelta(minutes=5), self._wake)
+
+    async def run_once(self) -> tuple[int, int]:
+        """One worker pass (tests and the CLI use it to drive the pipeline deterministically)."""
+        return await self.process_receipts(), await self.send_due()
+
+    def invalidate(self, account_id: str) -> None:
+        self._adapters.pop(account_id, None)

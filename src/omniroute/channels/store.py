@@ -1,0 +1,386 @@
+"""Tables and queries for channel accounts, the inbound receipt log and the outbound outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from omniroute.core.db import metadata
+from omniroute.core.types import AnyRow, UTCDateTime
+
+channel_accounts = sa.Table(
+    "channel_accounts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("settings", sa.JSON(), nullable=False),
+    sa.Column("secrets", sa.JSON(), nullable=False),  # values sealed by core.secretbox
+    sa.Column("default_queue_id", sa.String(36), sa.ForeignKey("queues.id"), nullable=True),
+    sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("channel", "name"),
+)
+
+#: Every verified webhook item, stored before we answer the provider: the durable inbox.
+inbound_receipts = sa.Table(
+    "inbound_receipts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(36), sa.ForeignKey("channel_accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("dedupe_key", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("processed_at", UTCDateTime(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("error", sa.String(1000), nullable=True),
+    sa.UniqueConstraint("account_id", "dedupe_key"),
+    sa.Index("ix_inbound_receipts_pending", "processed_at", "received_at"),
+)
+
+#: Messages to send to customers, written in the transaction that stored them (outbox pattern).
+outbound_messages = sa.Table(
+    "outbound_messages",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(36), sa.ForeignKey("channel_accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "message_id",
+        sa.String(36),
+        sa.ForeignKey("messages.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("due_at", UTCDateTime(), nullable=True),
+    sa.Column("provider_message_id", sa.String(300), nullable=True, index=True),
+    sa.Column("error", sa.String(1000), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_outbound_messages_due", "status", "due_at"),
+)
+
+#: Keys that identify a conversation's thread on a channel (email Message-IDs, subject tokens).
+thread_keys = sa.Table(
+    "channel_thread_keys",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.String(36),
+        sa.ForeignKey("channel_accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(500), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: str
+    channel: str
+    name: str
+    settings: dict[str, Any]
+    secrets: dict[str, str]  # sealed
+    default_queue_id: str | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: str
+    account_id: str
+    dedupe_key: str
+    kind: str
+    payload: dict[str, Any]
+    received_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    account_id: str
+    conversation_id: str
+    message_id: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    due_at: datetime | None
+    provider_message_id: str | None
+    error: str | None
+
+
+def _account(row: AnyRow) -> AccountRow:
+    m = row._mapping
+    return AccountRow(
+        id=m["id"],
+        channel=m["channel"],
+        name=m["name"],
+        settings=dict(m["settings"]),
+        secrets=dict(m["secrets"]),
+        default_queue_id=m["default_queue_id"],
+        enabled=bool(m["enabled"]),
+    )
+
+
+def _outbox(row: AnyRow) -> OutboxRow:
+    m = row._mapping
+    return OutboxRow(
+        id=m["id"],
+        account_id=m["account_id"],
+        conversation_id=m["conversation_id"],
+        message_id=m["message_id"],
+        payload=dict(m["payload"]),
+        status=m["status"],
+        attempts=m["attempts"],
+        due_at=m["due_at"],
+        provider_message_id=m["provider_message_id"],
+        error=m["error"],
+    )
+
+
+async def insert_account(conn: AsyncConnection, account: AccountRow, now: datetime) -> None:
+    await conn.execute(
+        channel_accounts.insert().values(
+            id=account.id,
+            channel=account.channel,
+            name=account.name,
+            settings=account.settings,
+            secrets=account.secrets,
+            default_queue_id=account.default_queue_id,
+            enabled=account.enabled,
+            created_at=now,
+        )
+    )
+
+
+async def update_account(conn: AsyncConnection, account: AccountRow) -> None:
+    await conn.execute(
+        channel_accounts.update()
+        .where(channel_accounts.c.id == account.id)
+        .values(
+            name=account.name,
+            settings=account.settings,
+            secrets=account.secrets,
+            default_queue_id=account.default_queue_id,
+            enabled=account.enabled,
+        )
+    )
+
+
+async def get_account(conn: AsyncConnection, account_id: str) -> AccountRow | None:
+    row = (await conn.execute(sa.select(channel_accounts).where(channel_accounts.c.id == account_id))).first()
+    return _account(row) if row else None
+
+
+async def list_accounts(conn: AsyncConnection) -> list[AccountRow]:
+    query = sa.select(channel_accounts).order_by(channel_accounts.c.channel, channel_accounts.c.name)
+    return [_account(r) for r in await conn.execute(query)]
+
+
+async def insert_receipt(conn: AsyncConnection, receipt: Receipt) -> bool:
+    """Store a receipt unless its dedupe key was seen; True when it is new.
+
+    The unique index decides, inside a savepoint so a duplicate does not spoil the transaction.
+    """
+    exists = (
+        await conn.execute(
+            sa.select(inbound_receipts.c.id).where(
+                inbound_receipts.c.account_id == receipt.account_id,
+                inbound_receipts.c.dedupe_key == receipt.dedupe_key,
+            )
+        )
+    ).first()
+    if exists is not None:
+        return False
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                inbound_receipts.insert().values(
+                    id=receipt.id,
+                    account_id=receipt.account_id,
+                    dedupe_key=receipt.dedupe_key,
+                    kind=receipt.kind,
+                    payload=receipt.payload,
+                    received_at=receipt.received_at,
+                )
+            )
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+async def pending_receipts(conn: AsyncConnection, limit: int, *, skip_locked: bool) -> list[Receipt]:
+    query = (
+        sa.select(inbound_receipts)
+        .where(inbound_receipts.c.processed_at.is_(None))
+        .order_by(inbound_receipts.c.received_at, inbound_receipts.c.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    return [
+        Receipt(
+            id=m["id"],
+            account_id=m["account_id"],
+            dedupe_key=m["dedupe_key"],
+            kind=m["kind"],
+            payload=dict(m["payload"]),
+            received_at=m["received_at"],
+            attempts=m["attempts"],
+        )
+        for m in (r._mapping for r in await conn.execute(query))
+    ]
+
+
+async def mark_receipt(
+    conn: AsyncConnection, receipt_id: str, *, processed_at: datetime | None, error: str | None
+) -> None:
+    await conn.execute(
+        inbound_receipts.update()
+        .where(inbound_receipts.c.id == receipt_id)
+        .values(
+            processed_at=processed_at,
+            error=error[:1000] if error else None,
+            attempts=inbound_receipts.c.attempts + 1,
+        )
+    )
+
+
+async def insert_outbox(conn: AsyncConnection, row: OutboxRow, now: datetime) -> None:
+    await conn.execute(
+        outbound_messages.insert().values(
+            id=row.id,
+            account_id=row.account_id,
+            conversation_id=row.conversation_id,
+            message_id=row.message_id,
+            payload=row.payload,
+            status=row.status,
+            attempts=row.attempts,
+            due_at=row.due_at,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def due_outbox(
+    conn: AsyncConnection, now: datetime, limit: int, *, skip_locked: bool
+) -> list[OutboxRow]:
+    query = (
+        sa.select(outbound_messages)
+        .where(outbound_messages.c.status == "queued", outbound_messages.c.due_at <= now)
+        .order_by(outbound_messages.c.due_at, outbound_messages.c.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    return [_outbox(r) for r in await conn.execute(query)]
+
+
+async def next_outbox_due(conn: AsyncConnection) -> datetime | None:
+    query = sa.select(sa.func.min(outbound_messages.c.due_at)).where(outbound_messages.c.status == "queued")
+    value = (await conn.execute(query)).scalar_one_or_none()
+    return UTCDateTime().process_result_value(value, conn.dialect) if value is not None else None
+
+
+async def update_outbox(conn: AsyncConnection, outbox_id: str, now: datetime, **values: Any) -> None:
+    await conn.execute(
+        outbound_messages.update().where(outbound_messages.c.id == outbox_id).values(updated_at=now, **values)
+    )
+
+
+async def outbox_by_provider_id(conn: AsyncConnection, account_id: str, provider_id: str) -> OutboxRow | None:
+    row = (
+        await conn.execute(
+            sa.select(outbound_messages).where(
+                outbound_messages.c.account_id == account_id,
+                outbound_messages.c.provider_message_id == provider_id,
+            )
+        )
+    ).first()
+    return _outbox(row) if row else None
+
+
+async def outbox_for_message(conn: AsyncConnection, message_id: str) -> OutboxRow | None:
+    row = (
+        await conn.execute(sa.select(outbound_messages).where(outbound_messages.c.message_id == message_id))
+    ).first()
+    return _outbox(row) if row else None
+
+
+async def conversation_for_thread(conn: AsyncConnection, account_id: str, keys: Sequence[str]) -> str | None:
+    if not keys:
+        return None
+    row = (
+        await conn.execute(
+            sa.select(thread_keys.c.conversation_id)
+            .where(thread_keys.c.account_id == account_id, thread_keys.c.key.in_(list(keys)))
+            .limit(1)
+        )
+    ).first()
+    return str(row[0]) if row else None
+
+
+async def add_thread_keys(
+    conn: AsyncConnection, account_id: str, conversation_id: str, keys: Sequence[str], now: datetime
+) -> None:
+    for key in dict.fromkeys(k[:500] for k in keys if k):
+        exists = (
+            await conn.execute(
+                sa.select(thread_keys.c.key).where(
+                    thread_keys.c.account_id == account_id, thread_keys.c.key == key
+                )
+            )
+        ).first()
+        if exists is None:
+            await conn.execute(
+                thread_keys.insert().values(
+                    account_id=account_id, key=key, conversation_id=conversation_id, added_at=now
+                )
+            )
+
+
+async def keys_for_conversation(conn: AsyncConnection, conversation_id: str) -> list[str]:
+    """Oldest first, so the last one is what a reply answers."""
+    result = await conn.execute(
+        sa.select(thread_keys.c.key)
+        .where(thread_keys.c.conversation_id == conversation_id)
+        .order_by(thread_keys.c.added_at, thread_keys.c.key)
+    )
+    return [str(r[0]) for r in result]
+
+
+async def outbox_created_at(conn: AsyncConnection, outbox_id: str) -> datetime | None:
+    row = (
+        await conn.execute(
+            sa.select(outbound_messages.c.created_at).where(outbound_messages.c.id == outbox_id)
+        )
+    ).first()
+    return row[0] if row else None

@@ -1,0 +1,126 @@
+"""Provider webhooks (authenticated by each provider's signature) and channel account admin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from omniroute.channels.port import WebhookRequest
+from omniroute.channels.service import WebhookRejected
+from omniroute.channels.store import AccountRow
+from omniroute.core.errors import DomainError, PayloadTooLarge
+from omniroute.identity.model import Principal, Role, Scope
+from omniroute.web.schemas import Strict
+from omniroute.web.security import ContainerDep, require
+
+#: Providers send text and links to media, not media itself; anything bigger is not theirs.
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+webhooks = APIRouter(tags=["channel webhooks"])
+admin = APIRouter(prefix="/api/v1/admin/channel-accounts", tags=["administration"])
+
+Admin = Annotated[Principal, Depends(require(Role.ADMIN, Scope.ADMIN))]
+
+
+@webhooks.api_route(
+    "/webhooks/{account_id}",
+    methods=["GET", "POST"],
+    include_in_schema=True,
+    summary="Inbound webhook for one channel account (signature-checked)",
+)
+async def webhook(account_id: str, request: Request, c: ContainerDep) -> Response:
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge("webhook body is larger than 1 MB")
+    incoming = WebhookRequest(
+        method=request.method,
+        url=str(request.url),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query_params),
+        body=body,
+    )
+    try:
+        result = await c.channels.receive(account_id, incoming)
+    except WebhookRejected as exc:
+        raise _Rejected(exc.status, exc.reason) from exc
+    return Response(content=result.response_body, media_type=result.response_type, status_code=result.status)
+
+
+class _Rejected(DomainError):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class AccountIn(Strict):
+    channel: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=120)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="stored encrypted; a value 'env:NAME' reads the environment variable NAME instead",
+    )
+    default_queue_id: str | None = None
+
+
+class AccountOut(BaseModel):
+    id: str
+    channel: str
+    name: str
+    settings: dict[str, Any]
+    secrets_set: list[str] = Field(description="which secrets are stored (values are never returned)")
+    default_queue_id: str | None
+    enabled: bool
+    webhook_url: str
+
+    @classmethod
+    def of(cls, a: AccountRow, webhook_url: str) -> AccountOut:
+        return cls(
+            id=a.id,
+            channel=a.channel,
+            name=a.name,
+            settings=a.settings,
+            secrets_set=sorted(a.secrets),
+            default_queue_id=a.default_queue_id,
+            enabled=a.enabled,
+            webhook_url=webhook_url,
+        )
+
+
+class ChannelOut(BaseModel):
+    channel: str
+    title: str
+    required_settings: list[str]
+    required_secrets: list[str]
+
+
+@admin.get("/channels", response_model=list[ChannelOut])
+async def channels(c: ContainerDep, who: Admin) -> list[ChannelOut]:
+    return [
+        ChannelOut(
+            channel=s.channel,
+            title=s.title,
+            required_settings=list(s.required_settings),
+            required_secrets=list(s.required_secrets),
+        )
+        for s in c.channels.registry.channels()
+    ]
+
+
+@admin.get("", response_model=list[AccountOut])
+async def accounts(c: ContainerDep, who: Admin) -> list[AccountOut]:
+    return [AccountOut.of(a, c.channels.webhook_url(a.id)) for a in await c.channels.accounts()]
+
+
+@admin.post("", response_model=AccountOut, status_code=201)
+async def create_account(body: AccountIn, c: ContainerDep, who: Admin) -> AccountOut:
+    account = await c.channels.create_account(
+        channel=body.channel,
+        name=body.name,
+        settings=body.settings,
+        secrets=body.secrets,
+        default_queue_id=body.default_queue_id,
+    )
+    return AccountOut.of(account, c.channels.webhook_url(account.id))

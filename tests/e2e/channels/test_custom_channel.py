@@ -1,0 +1,208 @@
+"""The custom channel API end to end: signed inbound webhooks, dedupe, routing to an agent, the
+agent's reply delivered to the integrator's signed webhook, delivery receipts and retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from omniroute.channels.custom.signing import signature_header, verify
+from omniroute.channels.store import inbound_receipts
+from tests.e2e.conftest import LiveServer, free_port, serve
+
+Clients = dict[str, Any]
+INBOUND_SECRET = "in-secret-for-tests"
+OUTBOUND_SECRET = "out-secret-for-tests"
+
+
+@dataclass
+class Integrator:
+    """The messaging service on the other side: receives our outbound webhooks, checks them."""
+
+    clock_now: Any
+    received: list[dict[str, Any]] = field(default_factory=list)
+    refusals: int = 0  # answer this many sends with 503 first (a provider outage)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def endpoint(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        problem = verify(
+            OUTBOUND_SECRET, body, request.headers.get("omniroute-signature"), self.clock_now().timestamp()
+        )
+        if problem:
+            return JSONResponse({"error": problem}, status_code=401)
+        if self.refusals > 0:
+            self.refusals -= 1
+            return JSONResponse({"error": "maintenance"}, status_code=503)
+        message = json.loads(body)
+        self.received.append(message)
+        self.arrived.set()
+        return JSONResponse({"id": f"ext-{len(self.received)}"})
+
+
+@pytest.fixture
+async def integrator(server: LiveServer) -> AsyncIterator[tuple[Integrator, str]]:
+    double = Integrator(server.clock.now)
+    port = free_port()
+    app = Starlette(routes=[Route("/omniroute", double.endpoint, methods=["POST"])])
+    async with serve(app, port):
+        yield double, f"http://127.0.0.1:{port}/omniroute"
+
+
+async def signed_post(
+    server: LiveServer,
+    account_id: str,
+    event: dict[str, Any],
+    secret: str = INBOUND_SECRET,
+    *,
+    tamper: bool = False,
+) -> httpx.Response:
+    body = json.dumps(event).encode()
+    header = signature_header(secret, body, int(server.clock.now().timestamp()))
+    if tamper:
+        body = body.replace(b"hello", b"HELLO")
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        return await http.post(
+            f"/webhooks/{account_id}",
+            content=body,
+            headers={"omniroute-signature": header, "content-type": "application/json"},
+        )
+
+
+async def create_account(clients: Clients, outbound_url: str) -> str:
+    ada = await clients["agent"]("admin")
+    r = await ada.post(
+        "/api/v1/admin/channel-accounts",
+        channel="custom",
+        name="Acme chat",
+        settings={"outbound_url": outbound_url},
+        secrets={"inbound_secret": INBOUND_SECRET, "outbound_secret": OUTBOUND_SECRET},
+    )
+    assert r.status_code == 201, r.text
+    account = r.json()
+    assert account["secrets_set"] == ["inbound_secret", "outbound_secret"]
+    assert INBOUND_SECRET not in r.text
+    assert account["webhook_url"].endswith(f"/webhooks/{account['id']}")
+    return str(account["id"])
+
+
+def message(event_id: str, text: str = "hello from acme", user: str = "user-42") -> dict[str, Any]:
+    return {"type": "message", "id": event_id, "from": {"id": user, "name": "Lee Acme"}, "text": text}
+
+
+async def test_signatures_are_checked_before_anything_is_stored(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    account_id = await create_account(clients, integrator[1])
+    tampered = await signed_post(server, account_id, message("m-1"), tamper=True)
+    assert tampered.status_code == 401
+    assert tampered.json()["detail"] == "signature does not match"
+    wrong = await signed_post(server, account_id, message("m-1"), secret="guess")
+    assert wrong.status_code == 401
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        missing = await http.post(f"/webhooks/{account_id}", json=message("m-1"))
+        assert missing.status_code == 401
+        assert (await http.post("/webhooks/no-such-account", json={})).status_code == 404
+    malformed = await signed_post(server, account_id, {"type": "message", "from": {"id": "u"}})
+    assert malformed.status_code == 400
+    assert "needs 'id'" in malformed.json()["detail"]
+    # A captured request replayed later is refused: the signed timestamp is too old.
+    body = json.dumps(message("m-9")).encode()
+    header = signature_header(INBOUND_SECRET, body, int(server.clock.now().timestamp()))
+    await server.clock.advance(400)
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        replay = await http.post(
+            f"/webhooks/{account_id}", content=body, headers={"omniroute-signature": header}
+        )
+    assert replay.status_code == 401
+    assert "tolerance" in replay.json()["detail"]
+    async with server.container.db.read() as conn:
+        stored = (await conn.execute(sa.select(sa.func.count()).select_from(inbound_receipts))).scalar_one()
+    assert stored == 0
+
+
+async def test_message_round_trip_with_receipts_dedupe_and_retry(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    double, url = integrator
+    account_id = await create_account(clients, url)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+
+    first = await signed_post(server, account_id, message("m-1"))
+    assert first.status_code == 200
+    again = await signed_post(server, account_id, message("m-1"))  # the provider retries
+    assert again.status_code == 200
+    offer = await agent_ws.next("offer.created")
+    assert offer["channel"] == "custom"
+    assert offer["customer_name"] == "Lee Acme"
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    transcript = await agent_ws.messages_until(conversation_id, 2)
+    assert [m["message"]["text"] for m in transcript] == [
+        "hello from acme",
+        "Ana García joined the conversation.",
+    ]
+
+    # A second message from the same user joins the same conversation.
+    await signed_post(server, account_id, message("m-2", "are you there?"))
+    follow_up = await agent_ws.next("message.posted", conversation_id=conversation_id)
+    assert (follow_up["seq"], follow_up["message"]["text"]) == (3, "are you there?")
+
+    # The agent replies while the integrator is down: the message waits, the agent sees why.
+    double.refusals = 1
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="Yes, how can I help?")
+    assert r.status_code == 201
+    reply_id = r.json()["id"]
+    queued = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert queued["status"] == "queued"
+    retrying = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert retrying["status"] == "queued"
+    assert "HTTP 503" in retrying["error"]
+    assert double.received == []
+    await server.clock.advance(5)  # past the first backoff
+    sent = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert sent["status"] == "sent"
+    assert double.received[0]["text"] == "Yes, how can I help?"
+    assert double.received[0]["to"] == "user-42"
+    assert double.received[0]["in_reply_to"] == "m-2"
+
+    # Receipts move the state forward, never back.
+    await signed_post(server, account_id, {"type": "status", "message_id": "ext-1", "status": "read"})
+    read = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert read["status"] == "read"
+    await signed_post(server, account_id, {"type": "status", "message_id": "ext-1", "status": "delivered"})
+    await server.container.channels.run_once()
+    history = (await ana.http.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
+    assert [m["text"] for m in history].count("hello from acme") == 1  # the retried webhook: once
+    assert [m["text"] for m in history if m["sender_kind"] == "agent"] == ["Yes, how can I help?"]
+
+
+async def test_typing_and_end_from_the_service(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    account_id = await create_account(clients, integrator[1])
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    await signed_post(server, account_id, message("m-1"))
+    offer = await agent_ws.next("offer.created")
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    await signed_post(server, account_id, {"type": "typing", "from": {"id": "user-42"}})
+    typing = await agent_ws.next("typing.changed", conversation_id=offer["conversation_id"])
+    assert typing["sender_kind"] == "customer"
+    await signed_post(server, account_id, {"events": [{"type": "end", "from": {"id": "user-42"}}]})
+    state = await agent_ws.next("conversation.state_changed", conversation_id=offer["conversation_id"])
+    assert state["to_state"] == "wrap_up"
