@@ -12,8 +12,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from omniroute import __version__
-from omniroute.channels import custom as custom_channel
-from omniroute.channels.registry import ChannelRegistry
+from omniroute.channels.catalog import installed_channels
 from omniroute.channels.service import ChannelService
 from omniroute.channels.webchat.service import WebchatService
 from omniroute.conversations.service import ConversationService
@@ -39,13 +38,6 @@ def make_bus(settings: Settings) -> EventBus:
     if settings.redis_url:
         return RedisBus(settings.redis_url)
     return MemoryBus()
-
-
-def channel_registry() -> ChannelRegistry:
-    """Every messaging channel this build ships (web chat is built in and not listed here)."""
-    registry = ChannelRegistry()
-    registry.register(custom_channel.SPEC)
-    return registry
 
 
 def build_container(
@@ -77,7 +69,7 @@ def build_container(
         publisher=publisher,
         conversations=conversations,
         routing=routing,
-        registry=channel_registry(),
+        registry=installed_channels(),
         secrets=SecretBox(settings.secret_key),
         clock=clock,
         public_url=settings.effective_public_url,
