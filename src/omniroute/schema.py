@@ -11,6 +11,7 @@ from omniroute.core import eventlog
 from omniroute.core.db import metadata
 from omniroute.customers import store as customers_store
 from omniroute.identity import store as identity_store
+from omniroute.routing import commands as routing_commands
 from omniroute.routing import store as routing_store
 
 SLICE_STORES = (
@@ -21,6 +22,7 @@ SLICE_STORES = (
     conversations_store,
     webchat_store,
     channels_store,
+    routing_commands,
 )
 
 
