@@ -43,6 +43,9 @@ class ChannelSpec:
     factory: AdapterFactory
     required_settings: tuple[str, ...] = ()
     required_secrets: tuple[str, ...] = ()
+    #: Checks beyond "these keys are present" (e.g. "from_number or messaging_service_sid");
+    #: returns the problems, empty when the account is usable.
+    validate: Callable[[Mapping[str, Any], Mapping[str, str]], list[str]] | None = None
 
 
 class ChannelRegistry:

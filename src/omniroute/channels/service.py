@@ -62,6 +62,7 @@ SEND_LEASE = timedelta(seconds=120)
 RECEIPT_MAX_ATTEMPTS = 5
 BATCH = 50
 OUTBOUND_SENDERS = frozenset({SenderKind.AGENT, SenderKind.BOT})
+STATUS_VALUES = frozenset(s.value for s in DeliveryStatus)
 
 
 class WebhookRejected(Exception):
@@ -126,6 +127,9 @@ class ChannelService:
         if missing:
             msg = f"{channel} accounts need {', '.join(missing)}"
             raise InvalidInput(msg)
+        problems = spec.validate(settings, secrets) if spec.validate is not None else []
+        if problems:
+            raise InvalidInput("; ".join(problems))
         account = AccountRow(
             id=new_id(),
             channel=channel,
@@ -323,9 +327,11 @@ class ChannelService:
         row = await store.outbox_by_provider_id(uow.conn, account.id, update.provider_message_id)
         if row is None:
             return  # a receipt for something we did not send through this account
-        current = DeliveryStatus(row.status) if row.status in DeliveryStatus.__members__.values() else None
-        if current is not None and STATUS_RANK[update.status] <= STATUS_RANK[current]:
-            return  # receipts arrive out of order; never go backwards
+        # A row being sent ("sending") counts as queued; receipts arrive out of order, so a
+        # message only ever moves forward, and "queued" is never a receipt.
+        current = DeliveryStatus(row.status) if row.status in STATUS_VALUES else DeliveryStatus.QUEUED
+        if update.status is DeliveryStatus.QUEUED or STATUS_RANK[update.status] <= STATUS_RANK[current]:
+            return
         now = uow.clock.now()
         await store.update_outbox(uow.conn, row.id, now, status=update.status.value, error=update.error)
         await self.conversations.set_delivery(uow, row.message_id, update.status.value, update.error)
