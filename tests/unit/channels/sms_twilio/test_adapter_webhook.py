@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, TWILIO_NUMBER, body, form
 
 from omniroute.channels.port import InboundMessage, MalformedPayload, SignatureError, WebhookRequest
 from omniroute.channels.registry import AccountConfig, AdapterContext
@@ -15,6 +14,7 @@ from omniroute.channels.sms_twilio import SPEC
 from omniroute.channels.sms_twilio.adapter import EMPTY_TWIML, TwilioSmsAdapter
 from omniroute.channels.sms_twilio.signing import compute_signature
 from omniroute.core.clock import ManualClock
+from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, TWILIO_NUMBER, body, form
 
 TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 PUBLIC = "https://support.example.com/webhooks/acct-1"  # what Twilio calls (the account's webhook_url)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, CUSTOMER, TWILIO_NUMBER, body, form
 
 from omniroute.channels.port import Attachment, DeliveryStatus, InboundMessage, MalformedPayload, StatusUpdate
 from omniroute.channels.sms_twilio.inbound import form_pairs, read
+from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, CUSTOMER, TWILIO_NUMBER, body, form
 
 OUR_SID = "SM4c6e8a0b2d4f6a8c1e3b5d7f9a0c2e4b"  # the message the status fixtures report on
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, CUSTOMER, TWILIO_NUMBER, document
 
 from omniroute.channels.port import Attachment, Outbound, PermanentSendError, QuickReply, TransientSendError
 from omniroute.channels.sms_twilio.outbound import (
@@ -17,6 +16,7 @@ from omniroute.channels.sms_twilio.outbound import (
     retry_after_seconds,
     sent_sid,
 )
+from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, CUSTOMER, TWILIO_NUMBER, document
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 CALLBACK = "https://omniroute.example.com/webhooks/acct-1"
