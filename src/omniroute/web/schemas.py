@@ -25,10 +25,15 @@ class MessageOut(BaseModel):
     sender_name: str
     text: str
     created_at: datetime
+    delivery_status: str | None = Field(
+        default=None, description="for replies on provider channels: queued, sent, delivered, read, failed")
+    delivery_error: str | None = None
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
         return cls(
+            delivery_status=m.delivery_status,
+            delivery_error=m.delivery_error,
             id=m.id,
             conversation_id=m.conversation_id,
             seq=m.seq,
