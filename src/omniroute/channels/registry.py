@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,10 @@ class ChannelSpec:
     #: Checks beyond "these keys are present" (e.g. "from_number or messaging_service_sid");
     #: returns the problems, empty when the account is usable.
     validate: Callable[[Mapping[str, Any], Mapping[str, str]], list[str]] | None = None
+    #: Work a channel runs beside the worker for as long as the application does (IMAP polling).
+    background: Callable[[Any], Coroutine[Any, Any, None]] | None = None
+    #: The largest webhook body this channel's provider sends (email carries attachments).
+    max_webhook_bytes: int = 1024 * 1024
 
 
 class ChannelRegistry:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from omniroute.channels.port import (
     ChannelAdapter,
     ConversationEnded,
     DeliveryStatus,
+    Inbound,
     InboundMessage,
     MalformedPayload,
     Outbound,
@@ -105,6 +107,7 @@ class ChannelService:
         self._adapters: dict[str, tuple[AccountRow, ChannelAdapter]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -194,24 +197,35 @@ class ChannelService:
             log.warning("%s webhook for %s malformed: %s", account.channel, account.id, exc)
             raise WebhookRejected(400, str(exc)) from exc
         if result.items:
-            now = self.clock.now()
-            async with self.db.write() as conn:
-                for item in result.items:
-                    kind, key, payload = codec.encode(item)
-                    await store.insert_receipt(
-                        conn,
-                        Receipt(
-                            id=new_id(),
-                            account_id=account.id,
-                            dedupe_key=key or f"{kind}:{new_id()}",
-                            kind=kind,
-                            payload=payload,
-                            received_at=now,
-                            attempts=0,
-                        ),
-                    )
-            self._wake.set()
+            await self.ingest(account.id, result.items)
         return result
+
+    async def ingest(self, account_id: str, items: Sequence[Inbound]) -> int:
+        """Store verified items as receipts (deduplicated) and wake the worker; returns how many
+        were new. For trusted in-process intake too (IMAP polling), which has no webhook to sign."""
+        now = self.clock.now()
+        new = 0
+        async with self.db.write() as conn:
+            for item in items:
+                kind, key, payload = codec.encode(item)
+                new += await store.insert_receipt(
+                    conn,
+                    Receipt(
+                        id=new_id(),
+                        account_id=account_id,
+                        dedupe_key=key or f"{kind}:{new_id()}",
+                        kind=kind,
+                        payload=payload,
+                        received_at=now,
+                        attempts=0,
+                    ),
+                )
+        self._wake.set()
+        return new
+
+    def max_webhook_bytes(self, channel: str) -> int:
+        spec = self.registry.get(channel)
+        return spec.max_webhook_bytes if spec is not None else 1024 * 1024
 
     async def process_receipts(self) -> int:
         """Turn stored receipts into conversation state; returns how many were handled."""
@@ -255,7 +269,11 @@ class ChannelService:
 
     async def _inbound_message(self, uow: UnitOfWork, account: AccountRow, msg: InboundMessage) -> None:
         customer = await customers.resolve_customer(
-            uow, account.channel, msg.sender_address, msg.sender_name or msg.sender_address
+            uow,
+            account.channel,
+            msg.sender_address,
+            msg.sender_name or msg.sender_address,
+            email=msg.sender_address if account.channel == "email" else None,
         )
         conv: Conversation | None = None
         thread = await store.conversation_for_thread(
@@ -263,6 +281,8 @@ class ChannelService:
         )
         if thread is not None:
             found = await self.conversations.load(uow, thread)
+            # Thread keys are unguessable (provider ids, HMAC'd tokens): whoever has one was on the
+            # thread, like a colleague in copy, so the message joins that conversation.
             conv = found if found.state.value in ("open", "active", "waiting") else None
         if conv is None:
             conv = await self.conversations.live_for_customer(uow, customer.id, account.id)
@@ -459,8 +479,18 @@ class ChannelService:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="omniroute-channels")
+            for spec in self.registry.channels():
+                if spec.background is not None:
+                    self._background.append(
+                        asyncio.create_task(spec.background(self), name=f"omniroute-{spec.channel}")
+                    )
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

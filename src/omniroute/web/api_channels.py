@@ -15,9 +15,6 @@ from omniroute.identity.model import Principal, Role, Scope
 from omniroute.web.schemas import Strict
 from omniroute.web.security import ContainerDep, require
 
-#: Providers send text and links to media, not media itself; anything bigger is not theirs.
-MAX_WEBHOOK_BYTES = 1024 * 1024
-
 webhooks = APIRouter(tags=["channel webhooks"])
 admin = APIRouter(prefix="/api/v1/admin/channel-accounts", tags=["administration"])
 
@@ -31,9 +28,14 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN, Scope.ADMIN))]
     summary="Inbound webhook for one channel account (signature-checked)",
 )
 async def webhook(account_id: str, request: Request, c: ContainerDep) -> Response:
+    account, _ = await c.channels.adapter(account_id)
+    limit = c.channels.max_webhook_bytes(account.channel)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"webhook body is larger than {limit} bytes")
     body = await request.body()
-    if len(body) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge("webhook body is larger than 1 MB")
+    if len(body) > limit:
+        raise PayloadTooLarge(f"webhook body is larger than {limit} bytes")
     incoming = WebhookRequest(
         method=request.method,
         url=str(request.url),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omniroute.channels.email.adapter import CHANNEL, EmailAdapter
+from omniroute.channels.email.poller import run_imap_pollers
 from omniroute.channels.registry import ChannelSpec
 
 SPEC = ChannelSpec(
@@ -11,4 +12,6 @@ SPEC = ChannelSpec(
     factory=EmailAdapter,
     required_settings=("address", "smtp_host"),
     required_secrets=("webhook_secret",),
+    background=run_imap_pollers,
+    max_webhook_bytes=25 * 1024 * 1024,
 )
