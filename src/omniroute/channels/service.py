@@ -424,10 +424,6 @@ class ChannelService:
             await self._retry_later(row, f"network: {exc!r}", None)
             return
         await self._finish(row, DeliveryStatus.SENT, sent.provider_message_id, None)
-        async with self.db.write() as conn:
-            await store.add_thread_keys(
-                conn, account.id, row.conversation_id, [sent.provider_message_id], self.clock.now()
-            )
 
     async def _retry_later(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
         now = self.clock.now()
@@ -472,6 +468,9 @@ class ChannelService:
                 due_at=None,
                 error=error[:1000] if error else None,
             )
+            if provider_id is not None:
+                # In the same commit as "sent", so a reply that races the event still threads.
+                await store.add_thread_keys(uow.conn, row.account_id, row.conversation_id, [provider_id], now)
             await self.conversations.set_delivery(uow, row.message_id, status.value, error)
 
     # -- the worker ------------------------------------------------------------------------------
