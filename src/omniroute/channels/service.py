@@ -402,7 +402,7 @@ class ChannelService:
 
     async def _send_one(self, row: OutboxRow) -> None:
         try:
-            account, adapter = await self.adapter(row.account_id)
+            _, adapter = await self.adapter(row.account_id)
             sent = await adapter.send(
                 Outbound(
                     outbound_id=row.id,
