@@ -1,0 +1,264 @@
+"""A local double of Meta's Graph API for tests and the demo: the WhatsApp Cloud API
+``POST /{version}/{phone_number_id}/messages`` and the Messenger Send API
+``POST /{version}/{page_id|me}/messages``, with Graph's auth (Bearer header or ``access_token``),
+``appsecret_proof``, answers, error objects, the products' length limits and the 24-hour
+customer-service windows. It also plays Meta's webhook side: :meth:`GraphDouble.deliver` signs a
+webhook document with ``X-Hub-Signature-256`` and posts it, remembering which customers wrote when
+(that is what opens their window).
+
+Served on loopback by any ASGI server (``GraphDouble(...).app()``); nothing here is imported by the
+adapters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from omniroute.channels.meta_common.signature import HEADER, sign
+
+WINDOW = timedelta(hours=24)
+VERSION = re.compile(r"v\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class GraphRequest:
+    """One call as the double saw it."""
+
+    version: str
+    node: str
+    body: dict[str, Any]
+    authorization: str | None
+    query: dict[str, str]
+
+
+class GraphRefusal(Exception):
+    """An error answer in Graph's shape."""
+
+    def __init__(
+        self, status: int, code: int, message: str, *, subcode: int | None = None, details: str = ""
+    ) -> None:
+        super().__init__(message)
+        error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+        if subcode is not None:
+            error["error_subcode"] = subcode
+        if details:
+            error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+        if status >= 500:
+            error["is_transient"] = True
+        error["fbtrace_id"] = "AbCdEfGhIjKlMnOpQrStUv"
+        self.status = status
+        self.body = {"error": error}
+
+
+@dataclass
+class GraphDouble:
+    access_token: str
+    app_secret: str
+    now: Callable[[], datetime]
+    requests: list[GraphRequest] = field(default_factory=list)
+    #: Answer this many sends with 503 "service temporarily unavailable" first (a Meta outage).
+    outage: int = 0
+    #: Accepted messages by the id the double gave them, for tests to match receipts.
+    accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _last_inbound: dict[str, datetime] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/{version}/{node}/messages", self._messages, methods=["POST"])])
+
+    # -- Meta's webhook side ----------------------------------------------------------------------
+
+    def customer_wrote(self, address: str, at: datetime | None = None) -> None:
+        """Open (or refresh) a customer's 24-hour window, as an inbound message does."""
+        self._last_inbound[address] = at or self.now()
+
+    def sign(self, body: bytes) -> str:
+        return sign(self.app_secret, body)
+
+    async def deliver(self, http: httpx.AsyncClient, url: str, document: dict[str, Any]) -> httpx.Response:
+        """Post a webhook as Meta does: compact JSON, signed; customers who write open their window."""
+        body = json.dumps(document, separators=(",", ":")).encode()
+        for address in _customers_in(document):
+            self.customer_wrote(address)
+        return await http.post(
+            url, content=body, headers={"content-type": "application/json", HEADER: self.sign(body)}
+        )
+
+    # -- the Graph API ----------------------------------------------------------------------------
+
+    async def _messages(self, request: Request) -> JSONResponse:
+        try:
+            call = await self._authorised(request)
+            self.requests.append(call)
+            if self.outage > 0:
+                self.outage -= 1
+                raise GraphRefusal(503, 2, "Service temporarily unavailable")
+            if call.body.get("messaging_product") == "whatsapp":
+                answer = self._whatsapp(call.body)
+            else:
+                answer = self._messenger(call.body)
+        except GraphRefusal as refusal:
+            return JSONResponse(refusal.body, status_code=refusal.status)
+        return JSONResponse(answer)
+
+    async def _authorised(self, request: Request) -> GraphRequest:
+        version = request.path_params["version"]
+        if not VERSION.fullmatch(version):
+            raise GraphRefusal(400, 2500, f"Unknown path components: /{version}")
+        header = request.headers.get("authorization")
+        token = header.removeprefix("Bearer ").strip() if header else request.query_params.get("access_token")
+        if not token or not hmac.compare_digest(token, self.access_token):
+            raise GraphRefusal(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        proof = request.query_params.get("appsecret_proof")
+        expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        if proof is not None and not hmac.compare_digest(proof, expected):
+            raise GraphRefusal(400, 100, "Invalid appsecret_proof provided in the API argument")
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            raise GraphRefusal(400, 100, "(#100) The parameter body must be JSON") from exc
+        if not isinstance(body, dict):
+            raise GraphRefusal(400, 100, "(#100) The request body must be an object")
+        return GraphRequest(version, request.path_params["node"], body, header, dict(request.query_params))
+
+    def _window_open(self, address: str) -> bool:
+        last = self._last_inbound.get(address)
+        return last is not None and self.now() - last <= WINDOW
+
+    def _whatsapp(self, body: dict[str, Any]) -> dict[str, Any]:
+        to = body.get("to")
+        if not isinstance(to, str) or not to:
+            raise GraphRefusal(400, 100, "(#100) The parameter to is required.")
+        kind = body.get("type", "text")
+        _check_whatsapp_content(kind, body.get(kind))
+        if kind != "template" and not self._window_open(to):
+            raise GraphRefusal(
+                400,
+                131047,
+                "(#131047) Re-engagement message",
+                details="Message failed to send because more than 24 hours have passed since the customer "
+                "last replied to this number.",
+            )
+        wamid = f"wamid.HBgLMTU1NTAxMDAwMDEVAgARGBI{next(self._ids):012d}AA=="
+        self.accepted[wamid] = body
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to}],
+            "messages": [{"id": wamid}],
+        }
+
+    def _messenger(self, body: dict[str, Any]) -> dict[str, Any]:
+        recipient = body.get("recipient")
+        psid = recipient.get("id") if isinstance(recipient, dict) else None
+        if not isinstance(psid, str) or not psid:
+            raise GraphRefusal(400, 100, "(#100) The parameter recipient is required")
+        if body.get("messaging_type") not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
+            raise GraphRefusal(
+                400, 100, "(#100) Param messaging_type must be one of RESPONSE, UPDATE, MESSAGE_TAG"
+            )
+        _check_messenger_content(body.get("message"))
+        if body["messaging_type"] != "MESSAGE_TAG" and not self._window_open(psid):
+            raise GraphRefusal(
+                400, 10, "(#10) This message is sent outside of allowed window.", subcode=2018278
+            )
+        mid = f"m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_{next(self._ids):08d}"
+        self.accepted[mid] = body
+        return {"recipient_id": psid, "message_id": mid}
+
+
+def _customers_in(document: dict[str, Any]) -> list[str]:
+    """Who writes in a webhook document (WhatsApp ``messages[].from``, Messenger non-echo senders).
+    Tolerant: tests also deliver deliberately broken documents."""
+    found: list[str] = []
+    for entry in _dicts(document.get("entry")):
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            messages = _dicts(value.get("messages")) if isinstance(value, dict) else []
+            found += [str(m["from"]) for m in messages if m.get("from")]
+        for event in _dicts(entry.get("messaging")):
+            message, sender = event.get("message"), event.get("sender")
+            if isinstance(message, dict) and message.get("is_echo"):
+                continue
+            wrote = isinstance(message, dict) or isinstance(event.get("postback"), dict)
+            if wrote and isinstance(sender, dict) and sender.get("id"):
+                found.append(str(sender["id"]))
+    return found
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _check_whatsapp_content(kind: Any, content: Any) -> None:
+    """The Cloud API's own validation of what we send (limits as documented by Meta)."""
+    if not isinstance(content, dict):
+        raise GraphRefusal(400, 100, f"(#100) Param {kind} is required for type {kind}")
+    if kind == "text":
+        text = content.get("body")
+        if not isinstance(text, str) or not text or len(text) > 4096:
+            raise GraphRefusal(400, 100, "(#100) Param text['body'] must be 1-4096 characters")
+    elif kind in ("image", "video", "audio", "document", "sticker"):
+        if not content.get("link") and not content.get("id"):
+            raise GraphRefusal(400, 100, f"(#100) Param {kind} must have a link or an id")
+        if len(content.get("caption") or "") > 1024:
+            raise GraphRefusal(400, 100, "(#100) Param caption must be at most 1024 characters")
+    elif kind == "interactive":
+        _check_interactive(content)
+    elif kind != "template":
+        raise GraphRefusal(
+            400, 131009, "(#131009) Parameter value is not valid", details=f"unknown type {kind}"
+        )
+
+
+def _check_interactive(content: dict[str, Any]) -> None:
+    action = content.get("action") or {}
+    body = (content.get("body") or {}).get("text") or ""
+    if content.get("type") == "button":
+        buttons = action.get("buttons") or []
+        if not 1 <= len(buttons) <= 3 or len(body) > 1024:
+            raise GraphRefusal(400, 131009, "(#131009) Parameter value is not valid", details="1-3 buttons")
+        for button in buttons:
+            reply = button.get("reply") or {}
+            if not 1 <= len(reply.get("title") or "") <= 20 or not 1 <= len(reply.get("id") or "") <= 256:
+                raise GraphRefusal(
+                    400, 131009, "(#131009) Parameter value is not valid", details="button title"
+                )
+    elif content.get("type") == "list":
+        rows = [row for section in action.get("sections") or [] for row in section.get("rows") or []]
+        if not 1 <= len(rows) <= 10 or not 1 <= len(action.get("button") or "") <= 20 or len(body) > 4096:
+            raise GraphRefusal(400, 131009, "(#131009) Parameter value is not valid", details="list")
+        if any(not 1 <= len(row.get("title") or "") <= 24 or len(row.get("id") or "") > 200 for row in rows):
+            raise GraphRefusal(400, 131009, "(#131009) Parameter value is not valid", details="row title")
+    else:
+        raise GraphRefusal(400, 131009, "(#131009) Parameter value is not valid", details="interactive type")
+
+
+def _check_messenger_content(message: Any) -> None:
+    if not isinstance(message, dict) or ("text" in message) == ("attachment" in message):
+        raise GraphRefusal(400, 100, "(#100) Must send either text or attachment")
+    if "text" in message and not 1 <= len(message.get("text") or "") <= 2000:
+        raise GraphRefusal(
+            400, 100, "(#100) Length of param message[text] must be less than or equal to 2000"
+        )
+    replies = message.get("quick_replies") or []
+    if len(replies) > 13:
+        raise GraphRefusal(400, 100, "(#100) param message[quick_replies] must have at most 13 elements")
+    for reply in replies:
+        if reply.get("content_type") == "text" and (
+            not 1 <= len(reply.get("title") or "") <= 20 or not 1 <= len(reply.get("payload") or "") <= 1000
+        ):
+            raise GraphRefusal(400, 100, "(#100) Invalid quick reply title or payload")

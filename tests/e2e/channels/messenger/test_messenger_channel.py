@@ -1,0 +1,226 @@
+"""Facebook Messenger end to end: Meta's handshake and signed Page webhooks (golden payloads),
+dedupe, quick replies and postbacks, the agent's reply through a loopback double of the Send API,
+delivery (mids) and read (watermark) receipts, retries through an outage and the messaging window."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from omniroute.channels.meta_common.double import GraphDouble
+from omniroute.channels.meta_common.signature import HEADER, sign
+from omniroute.channels.store import inbound_receipts
+from tests.e2e.conftest import LiveServer, free_port, serve
+
+Clients = dict[str, Any]
+FIXTURES = Path(__file__).parent / "fixtures"
+APP_SECRET = "fb-app-secret-for-tests"
+VERIFY_TOKEN = "meatyhamhock"
+ACCESS_TOKEN = "EAAJtest-page-access-token"
+PAGE = "682498302938465"
+PSID = "6789012345678901"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return document
+
+
+def millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def delivery(mid: str) -> dict[str, Any]:
+    document = fixture("delivery.json")
+    document["entry"][0]["messaging"][0]["delivery"]["mids"] = [mid]
+    return document
+
+
+def read_up_to(at: datetime) -> dict[str, Any]:
+    document = fixture("read.json")
+    document["entry"][0]["messaging"][0]["read"]["watermark"] = millis(at)
+    return document
+
+
+@pytest.fixture
+async def graph(server: LiveServer) -> AsyncIterator[tuple[GraphDouble, str]]:
+    double = GraphDouble(access_token=ACCESS_TOKEN, app_secret=APP_SECRET, now=server.clock.now)
+    port = free_port()
+    async with serve(double.app(), port):
+        yield double, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def meta(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """Meta's side of the webhooks."""
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        yield http
+
+
+async def create_account(clients: Clients, graph_base: str) -> str:
+    ada = await clients["agent"]("admin")
+    r = await ada.post(
+        "/api/v1/admin/channel-accounts",
+        channel="messenger",
+        name="Acme on Messenger",
+        settings={"page_id": PAGE, "graph_base": graph_base, "api_version": "v23.0"},
+        secrets={"app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN, "access_token": ACCESS_TOKEN},
+    )
+    assert r.status_code == 201, r.text
+    account = r.json()
+    assert ACCESS_TOKEN not in r.text
+    assert account["webhook_url"].endswith(f"/webhooks/{account['id']}")
+    return f"/webhooks/{account['id']}"
+
+
+async def stored_receipts(server: LiveServer) -> int:
+    async with server.container.db.read() as conn:
+        count = (await conn.execute(sa.select(sa.func.count()).select_from(inbound_receipts))).scalar_one()
+    return int(count)
+
+
+async def accepted_conversation(
+    clients: Clients, double: GraphDouble, meta: httpx.AsyncClient, webhook: str
+) -> tuple[Any, Any, str]:
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    await double.deliver(meta, webhook, fixture("text_message.json"))
+    offer = await agent_ws.next("offer.created")
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    return ana, agent_ws, offer["conversation_id"]
+
+
+async def test_the_verification_handshake_and_signatures(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    webhook = await create_account(clients, graph[1])
+    query = (FIXTURES / "verification.txt").read_text().strip()
+    ok = await meta.get(f"{webhook}?{query}")
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    assert (await meta.get(f"{webhook}?{query.replace(VERIFY_TOKEN, 'nope')}")).status_code == 403
+
+    body = json.dumps(fixture("text_message.json")).encode()
+    tampered = await meta.post(
+        webhook, content=body.replace(b"on its way", b"lost"), headers={HEADER: sign(APP_SECRET, body)}
+    )
+    assert tampered.status_code == 403
+    assert (await meta.post(webhook, content=body, headers={HEADER: sign("other", body)})).status_code == 403
+    assert (await meta.post(webhook, content=body)).status_code == 401
+    wrong_object = b'{"object":"whatsapp_business_account","entry":[]}'
+    refused = await meta.post(webhook, content=wrong_object, headers={HEADER: sign(APP_SECRET, wrong_object)})
+    assert refused.status_code == 400
+    assert "expected object 'page'" in refused.json()["detail"]
+    broken = fixture("text_message.json")
+    del broken["entry"][0]["messaging"][0]["message"]["mid"]
+    malformed = await graph[0].deliver(meta, webhook, broken)
+    assert malformed.status_code == 400
+    assert "message.mid" in malformed.json()["detail"]
+    assert await stored_receipts(server) == 0
+
+
+async def test_round_trip_with_quick_replies_postbacks_and_receipts(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    double, base = graph
+    webhook = await create_account(clients, base)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+
+    assert (await double.deliver(meta, webhook, fixture("text_message.json"))).status_code == 200
+    assert (
+        await double.deliver(meta, webhook, fixture("text_message.json"))
+    ).status_code == 200  # redelivery
+    offer = await agent_ws.next("offer.created")
+    assert offer["channel"] == "messenger"
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    texts = [m["message"]["text"] for m in await agent_ws.messages_until(conversation_id, 2)]
+    for name in ("quick_reply.json", "postback.json"):
+        await double.deliver(meta, webhook, fixture(name))
+        texts.append(
+            (await agent_ws.next("message.posted", conversation_id=conversation_id))["message"]["text"]
+        )
+    assert texts == [
+        "Hello! Is my order #4417 on its way?",
+        "Ana García joined the conversation.",
+        "Track my order",
+        "Talk to an agent",
+    ]
+
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="It ships today.")
+    first_id = r.json()["id"]
+    await agent_ws.next("message.delivery_changed", message_id=first_id, status="sent")
+    [call] = double.requests
+    assert (call.version, call.node) == ("v23.0", PAGE)
+    assert call.authorization == f"Bearer {ACCESS_TOKEN}"
+    assert call.body == {
+        "recipient": {"id": PSID},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "It ships today."},
+    }
+    [first_mid] = double.accepted
+
+    # Delivery names the message; read is only a watermark, resolved against what was sent before it.
+    await double.deliver(meta, webhook, delivery(first_mid))
+    assert (await agent_ws.next("message.delivery_changed", message_id=first_id))["status"] == "delivered"
+    await server.clock.advance(1)
+    read_before_second = server.clock.now()
+    await server.clock.advance(1)
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="Anything else?")
+    second_id = r.json()["id"]
+    await agent_ws.next("message.delivery_changed", message_id=second_id, status="sent")
+    await double.deliver(meta, webhook, read_up_to(read_before_second))
+    assert (await agent_ws.next("message.delivery_changed", message_id=first_id))["status"] == "read"
+    await server.container.channels.run_once()
+    history = (await ana.http.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
+    assert [m["delivery_status"] for m in history if m["sender_kind"] == "agent"] == ["read", "sent"]
+    await server.clock.advance(5)
+    await double.deliver(meta, webhook, read_up_to(server.clock.now()))
+    assert (await agent_ws.next("message.delivery_changed", message_id=second_id))["status"] == "read"
+    await double.deliver(meta, webhook, delivery(first_mid))  # late: never backwards
+    await server.container.channels.run_once()
+    history = (await ana.http.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
+    assert [m["text"] for m in history].count("Hello! Is my order #4417 on its way?") == 1
+    assert [m["delivery_status"] for m in history if m["sender_kind"] == "agent"] == ["read", "read"]
+
+
+async def test_an_outage_is_retried_until_the_message_is_sent(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    double, base = graph
+    webhook = await create_account(clients, base)
+    ana, agent_ws, conversation_id = await accepted_conversation(clients, double, meta, webhook)
+    double.outage = 1
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="One moment.")
+    reply_id = r.json()["id"]
+    assert (await agent_ws.next("message.delivery_changed", message_id=reply_id))["status"] == "queued"
+    retrying = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert retrying["status"] == "queued"
+    assert "Graph error 2" in retrying["error"]
+    await server.clock.advance(5)  # past the first backoff
+    assert (await agent_ws.next("message.delivery_changed", message_id=reply_id))["status"] == "sent"
+    assert len(double.requests) == 2
+    assert len(double.accepted) == 1
+
+
+async def test_outside_the_messaging_window_the_reply_fails_with_the_reason(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    double, base = graph
+    webhook = await create_account(clients, base)
+    ana, agent_ws, conversation_id = await accepted_conversation(clients, double, meta, webhook)
+    double.customer_wrote(PSID, server.clock.now() - timedelta(hours=25))
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="Are you still there?")
+    failed = await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="failed")
+    assert "Graph error 10/2018278" in failed["error"]
+    assert "24 hours" in failed["error"]
+    assert len(double.requests) == 1  # permanent: not retried
