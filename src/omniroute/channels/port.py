@@ -122,6 +122,8 @@ class Outbound:
     subject: str | None = None
     in_reply_to: str | None = None  # the provider id of the customer's last message (threading)
     thread_keys: tuple[str, ...] = ()
+    #: When the customer last wrote (messaging windows such as WhatsApp's 24 hours).
+    customer_last_message_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -363,11 +363,20 @@ class ChannelService:
         if conv.channel_account_id is None or message.sender_kind not in OUTBOUND_SENDERS:
             return
         now = uow.clock.now()
+        last = await self.conversations.last_customer_message(uow, conv.id)
+        prefix = f"{conv.channel}:"
+        answers = (
+            last.idempotency_key[len(prefix) :]
+            if last is not None and last.idempotency_key and last.idempotency_key.startswith(prefix)
+            else None
+        )
         payload = {
             "to": conv.customer_address or "",
             "text": message.text,
             "subject": conv.subject,
             "thread_keys": await store.keys_for_conversation(uow.conn, conv.id),
+            "in_reply_to": answers,
+            "customer_last_message_at": last.created_at.isoformat() if last is not None else None,
         }
         await store.insert_outbox(
             uow.conn,
@@ -411,7 +420,9 @@ class ChannelService:
                     text=row.payload["text"],
                     subject=row.payload.get("subject"),
                     thread_keys=tuple(row.payload.get("thread_keys", ())),
-                    in_reply_to=(row.payload.get("thread_keys") or [None])[-1],
+                    in_reply_to=row.payload.get("in_reply_to")
+                    or (row.payload.get("thread_keys") or [None])[-1],
+                    customer_last_message_at=_time(row.payload.get("customer_last_message_at")),
                 )
             )
         except TransientSendError as exc:
@@ -523,3 +534,7 @@ class ChannelService:
 
     def invalidate(self, account_id: str) -> None:
         self._adapters.pop(account_id, None)
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

@@ -185,6 +185,9 @@ class ConversationService:
         )
         return msg
 
+    async def last_customer_message(self, uow: UnitOfWork, conversation_id: str) -> Message | None:
+        return await store.last_customer_message(uow.conn, conversation_id)
+
     async def live_for_customer(
         self, uow: UnitOfWork, customer_id: str, channel_account_id: str
     ) -> Conversation | None:
@@ -356,6 +359,9 @@ class ConversationService:
             return await store.list_agent_conversations(
                 conn, agent_id, frozenset({S.ACTIVE, S.WAITING, S.WRAP_UP})
             )
+
+    async def routable(self, conn: AsyncConnection) -> list[Conversation]:
+        return await store.list_routable(conn)
 
     async def count_waiting(self, conn: AsyncConnection, queue_id: str) -> int:
         return await store.count_waiting(conn, queue_id)

@@ -303,3 +303,33 @@ async def set_delivery(
     )
     row = (await conn.execute(sa.select(messages).where(messages.c.id == message_id))).first()
     return _message(row) if row else None
+
+
+async def list_routable(conn: AsyncConnection) -> list[Conversation]:
+    """Conversations routing must know about after a restart: queued, assigned or in wrap-up."""
+    live = [
+        s.value
+        for s in (
+            ConversationState.OPEN,
+            ConversationState.ACTIVE,
+            ConversationState.WAITING,
+            ConversationState.WRAP_UP,
+        )
+    ]
+    query = (
+        sa.select(conversations).where(conversations.c.state.in_(live)).order_by(conversations.c.queued_at)
+    )
+    return [_conversation(r) for r in await conn.execute(query)]
+
+
+async def last_customer_message(conn: AsyncConnection, conversation_id: str) -> Message | None:
+    query = (
+        sa.select(messages)
+        .where(
+            messages.c.conversation_id == conversation_id, messages.c.sender_kind == SenderKind.CUSTOMER.value
+        )
+        .order_by(messages.c.seq.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return _message(row) if row else None
