@@ -21,17 +21,23 @@ from omniroute.core.bus.memory import MemoryBus
 from omniroute.core.bus.redis import RedisBus
 from omniroute.core.clock import Clock, SystemClock
 from omniroute.core.db import Database
+from omniroute.core.lease import Lease, LocalLease, PostgresLease
 from omniroute.core.secretbox import SecretBox
 from omniroute.core.timers import DueTimers
 from omniroute.core.uow import Publisher
 from omniroute.identity.passwords import Passwords
 from omniroute.identity.service import IdentityService
+from omniroute.routing.commands import CommandQueue
 from omniroute.routing.config_service import RoutingConfigService
+from omniroute.routing.leader import RoutingLeader
 from omniroute.routing.service import RoutingService
 from omniroute.settings import Settings
 from omniroute.web.app import build_app
 from omniroute.web.container import Container
 from omniroute.web.gateway import Gateway
+
+#: The PostgreSQL advisory lock key that makes one node the routing leader.
+ROUTING_LEASE_KEY = 0x0A11_0C47
 
 
 def make_bus(settings: Settings) -> EventBus:
@@ -52,18 +58,32 @@ def build_container(
     conversations = ConversationService(db, publisher, settings.max_message_bytes)
     timers = DueTimers(clock)
     routing_configs = RoutingConfigService(db, clock)
+
+    async def agent_name(user_id: str) -> str:
+        user = await identity.get_user(user_id)
+        return user.display_name if user else "An agent"
+
+    leader = RoutingLeader(
+        publisher=publisher,
+        conversations=conversations,
+        configs=routing_configs,
+        timers=timers,
+        default_capacity=settings.default_chat_capacity,
+        default_offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
+        agent_names=agent_name,
+    )
+    timers.set_callback(leader.tick)
+    lease: Lease = LocalLease() if db.is_sqlite else PostgresLease(db.engine, ROUTING_LEASE_KEY)
     routing = RoutingService(
-        db,
-        publisher,
-        conversations,
-        timers,
-        timedelta(seconds=settings.offer_timeout_seconds),
-        settings.default_chat_capacity,
-        routing_configs,
+        db=db,
+        publisher=publisher,
+        conversations=conversations,
+        configs=routing_configs,
+        commands=CommandQueue(db, publisher, bus),
+        leader=leader,
+        lease=lease,
     )
     conversations.use_assignment(routing)
-    timers.set_callback(routing.expire)
-    publisher.add_listener(routing.after_commit)
     channels = ChannelService(
         db=db,
         publisher=publisher,
@@ -104,13 +124,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await container.bus.start()
         await gateway.start()
-        await container.routing.load_timers()
         container.timers.start()
+        await container.routing.start()  # the leader rebuilds routing from the store
         container.channels.start()
-        await container.routing.kick()  # offers left over from a crash or a restart
         try:
             yield
         finally:
+            await container.routing.stop()
             await container.timers.stop()
             await container.channels.stop()
             await gateway.stop()

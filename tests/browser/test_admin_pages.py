@@ -298,7 +298,7 @@ def test_routing_trace_shows_steps_and_offers(
     expect(page.get_by_test_id("trace-error")).to_be_hidden()
     steps = page.get_by_test_id("trace-step")
     expect(steps.filter(has_text="queued in 'Sales'")).to_have_count(1)
-    expect(steps.filter(has_text="offered to agent Ana García")).to_have_count(1)
+    expect(steps.filter(has_text="offered Ana García")).to_have_count(1)
     expect(page.get_by_test_id("trace-config-version")).to_have_text("built-in defaults")
     offer = page.get_by_test_id("trace-session")
     expect(offer).to_have_count(1)

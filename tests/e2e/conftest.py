@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -24,6 +25,7 @@ from omniroute.bootstrap import create_app
 from omniroute.core.clock import ManualClock
 from omniroute.core.migrations import upgrade
 from omniroute.demo import DEMO_PASSWORD, load_demo
+from omniroute.routing.commands import routing_commands
 from omniroute.settings import Settings
 from omniroute.web.container import Container
 
@@ -93,6 +95,23 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     widget = (await container.webchat.list_widgets())[0]
     async with serve(app, port):
         yield LiveServer(base, f"ws://127.0.0.1:{port}", clock, container, widget.public_key)
+
+
+async def routing_settled(node: LiveServer) -> None:
+    """Wait (with a hang guard) until the leader has applied every routing command."""
+    async with asyncio.timeout(10):
+        while True:
+            async with node.container.db.read() as conn:
+                pending = (
+                    await conn.execute(
+                        sa.select(sa.func.count())
+                        .select_from(routing_commands)
+                        .where(routing_commands.c.status == "pending")
+                    )
+                ).scalar_one()
+            if pending == 0:
+                return
+            await asyncio.sleep(0.05)
 
 
 class Socket:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, routing_settled
 
 Clients = dict[str, Any]
 
@@ -22,30 +22,31 @@ async def test_rejected_offer_goes_to_the_next_agent_and_not_back(
     server: LiveServer, clients: Clients
 ) -> None:
     ana, ana_ws, ben, ben_ws = await _support_team(clients)
-    lee = await clients["customer"]().start(queue="Support")
-    # Neither agent has worked yet: the tie is broken by id, so find who got it.
     agents = {ana.user_id: (ana, ana_ws), ben.user_id: (ben, ben_ws)}
-    first_id = min(agents)
-    first, first_ws = agents[first_id]
-    second, second_ws = agents[max(agents)]
-    offer = await first_ws.next("offer.created", conversation_id=lee.conversation_id)
-
-    r = await first.post(f"/api/v1/offers/{offer['session_id']}/reject")
-    assert r.status_code == 204
-    closed = await first_ws.next("offer.closed", session_id=offer["session_id"])
-    assert closed["reason"] == "rejected"
-    reoffer = await second_ws.next("offer.created", conversation_id=lee.conversation_id)
-
-    r = await second.post(f"/api/v1/offers/{reoffer['session_id']}/reject")
-    assert r.status_code == 204
-    # Both declined this attempt: it waits rather than bouncing back.
-    offers = (await first.http.get("/api/v1/offers")).json()
-    assert offers == []
-    assert (await second.http.get("/api/v1/offers")).json() == []
-    # Rejecting twice is refused with a reason.
-    again = await second.post(f"/api/v1/offers/{reoffer['session_id']}/reject")
-    assert again.status_code == 409
-    assert "no longer pending" in again.json()["detail"]
+    lee = await clients["customer"]().start(queue="Support")
+    sessions: list[str] = []
+    declines = {ana.user_id: 0, ben.user_id: 0}
+    # Each decline sends the chat to whoever declined it least; after three declines each
+    # (the default decline limit) nobody is offered it any more.
+    for _ in range(6):
+        await routing_settled(server)
+        holders = [a for a, (person, _) in agents.items() if (await person.http.get("/api/v1/offers")).json()]
+        assert len(holders) == 1, "exactly one pending offer at a time"
+        holder = holders[0]
+        other = next(a for a in agents if a != holder)
+        assert declines[holder] <= declines[other], "never back to whoever declined more"
+        person, ws = agents[holder]
+        offer = await ws.next("offer.created", conversation_id=lee.conversation_id)
+        sessions.append(offer["session_id"])
+        r = await person.post(f"/api/v1/offers/{offer['session_id']}/reject")
+        assert r.status_code == 204
+        declines[holder] += 1
+    await routing_settled(server)
+    assert declines == {ana.user_id: 3, ben.user_id: 3}
+    assert (await ana.http.get("/api/v1/offers")).json() == []
+    assert (await ben.http.get("/api/v1/offers")).json() == []
+    again = await ana.post(f"/api/v1/offers/{sessions[-1]}/reject")
+    assert again.status_code in (403, 409)  # not pending any more (or not hers)
 
 
 async def test_offer_times_out_and_moves_on(server: LiveServer, clients: Clients) -> None:
@@ -97,8 +98,16 @@ async def test_capacity_limits_concurrent_offers(server: LiveServer, clients: Cl
     customers = [await clients["customer"]().start(name=f"C{i}") for i in range(4)]
     offers = [await ws.next("offer.created") for _ in range(3)]  # default capacity is 3
     assert {o["conversation_id"] for o in offers} == {c.conversation_id for c in customers[:3]}
-    assert len((await chloe.http.get("/api/v1/offers")).json()) == 3
-    r = await chloe.post(f"/api/v1/offers/{offers[0]['session_id']}/reject")
-    assert r.status_code == 204
+    await routing_settled(server)
+    assert len((await chloe.http.get("/api/v1/offers")).json()) == 3  # the fourth waits
+    # Accepting keeps the capacity taken; only closing the first chat frees room for the fourth.
+    first = offers[0]["conversation_id"]
+    assert (await chloe.post(f"/api/v1/offers/{offers[0]['session_id']}/accept")).status_code == 200
+    await routing_settled(server)
+    assert len((await chloe.http.get("/api/v1/offers")).json()) == 2
+    assert (await chloe.post(f"/api/v1/conversations/{first}/end")).json()["state"] == "wrap_up"
+    await routing_settled(server)
+    assert len((await chloe.http.get("/api/v1/offers")).json()) == 2  # wrap-up still holds capacity
+    assert (await chloe.post(f"/api/v1/conversations/{first}/close")).json()["state"] == "closed"
     fourth = await ws.next("offer.created")
     assert fourth["conversation_id"] == customers[3].conversation_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, routing_settled
 
 Clients = dict[str, Any]
 
@@ -88,6 +88,14 @@ async def test_rules_route_new_work_and_the_trace_explains_it(server: LiveServer
     ben_ws, _ = await ben.connect()
     await ben.presence("available")
     lee = await clients["customer"]().start(question="I need a refund please")  # widget queue: Sales
+    # The work needs the refunds skill, which nobody has yet: it waits, and the trace says why.
+    await routing_settled(server)
+    waiting = (await sam.http.get(f"/api/v1/admin/conversations/{lee.conversation_id}/routing-trace")).json()
+    assert any("waiting: nobody with room has the required skills" in step for step in waiting["steps"])
+    skills = await sam.http.put(
+        f"/api/v1/admin/agents/{ben.user_id}/skills", json={"skills": {"refunds": 5}}, headers=sam.headers()
+    )
+    assert skills.status_code == 200
     offer = await ben_ws.next("offer.created", conversation_id=lee.conversation_id)
     assert offer["queue_name"] == "Support"
 
@@ -95,18 +103,25 @@ async def test_rules_route_new_work_and_the_trace_explains_it(server: LiveServer
     assert trace["required_skills"] == {"refunds": 4}
     assert trace["priority"] == 7
     assert trace["config_version"] == 1
-    assert trace["steps"][:4] == [
-        "routing configuration version 1",
-        "ruleset 'topic': rule 'refund questions' matched",
-        "route rule 'refunds to support' sent it to 'Support'",
-        "queued in 'Support'",
+    steps = [step.split(" ", 1)[1] for step in trace["steps"]]  # without the timestamps
+    assert steps[:4] == [
+        "prior: routing configuration version 1",
+        "prior: ruleset 'topic': rule 'refund questions' matched",
+        "prior: route rule 'refunds to support' sent it to 'Support'",
+        "prior: queued in 'Support'",
     ]
-    assert trace["steps"][4].startswith(f"offered to agent {ben.user_id}")
+    assert "waiting: nobody with room has the required skills" in steps
+    assert steps[-1].startswith(f"offered {ben.user_id}:")
     rejected = await ben.post(f"/api/v1/offers/{offer['session_id']}/reject")
     assert rejected.status_code == 204, rejected.text
+    await routing_settled(server)
     trace = (await sam.http.get(f"/api/v1/admin/conversations/{lee.conversation_id}/routing-trace")).json()
-    assert trace["steps"][-1] == f"offer to agent {ben.user_id} closed: rejected"
-    assert [(s["agent_id"], s["closure_reason"]) for s in trace["sessions"]] == [(ben.user_id, "rejected")]
+    assert any(step.split(" ", 1)[1].startswith(f"rejected {ben.user_id}") for step in trace["steps"])
+    # Ben is the only one with the skill: the next attempt is his again (up to the decline limit).
+    assert [(s["agent_id"], s["closure_reason"]) for s in trace["sessions"]] == [
+        (ben.user_id, "rejected"),
+        (ben.user_id, None),
+    ]
     r = await ben.http.get(f"/api/v1/admin/conversations/{lee.conversation_id}/routing-trace")
     assert r.status_code == 403
 

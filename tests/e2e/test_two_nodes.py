@@ -21,7 +21,7 @@ from omniroute.core.bus.redis import RedisBus
 from omniroute.core.clock import ManualClock
 from omniroute.demo import load_demo
 from omniroute.routing.store import sessions
-from tests.e2e.conftest import Agent, Customer, LiveServer, free_port, node_settings, serve
+from tests.e2e.conftest import Agent, Customer, LiveServer, free_port, node_settings, routing_settled, serve
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -102,12 +102,18 @@ async def test_concurrent_work_on_two_nodes_never_overloads_or_double_offers(
 ) -> None:
     a, b = nodes
     async with people(a, b) as (ana, ben, _):
+        ana_ws, _ = await ana.connect()
+        ben_ws, _ = await ben.connect()
         await ana.presence("available")
         await ben.presence("available")
         customers = [Customer(node, httpx.AsyncClient(base_url=node.base_url)) for node in (a, b) * 6]
         try:
             # Twelve chats start at once on both nodes for two agents of capacity 3.
             await asyncio.gather(*(c.start(name=f"C{i}", queue="Support") for i, c in enumerate(customers)))
+            for ws in (ana_ws, ben_ws):
+                for _ in range(3):
+                    await ws.next("offer.created")
+            await routing_settled(a)
             async with a.container.db.read() as conn:
                 rows = (
                     await conn.execute(

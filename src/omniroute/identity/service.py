@@ -117,6 +117,10 @@ class IdentityService:
         user, scopes = found
         return Principal(user=user, via_token=True, scopes=scopes)
 
+    async def get_user(self, user_id: str) -> User | None:
+        async with self.db.read() as conn:
+            return await store.get_user(conn, user_id)
+
     async def list_users(self) -> list[User]:
         async with self.db.read() as conn:
             return await store.list_users(conn)

@@ -616,3 +616,83 @@ async def queue_stats(conn: AsyncConnection, queue_id: str, waiting: int, histor
     durations = [(closed - accepted).total_seconds() for accepted, closed in recent if closed and accepted]
     mean = sum(durations) / len(durations) if durations else None
     return QueueStats(waiting=int(waiting), staffed=int(staffed), mean_handle_seconds=mean)
+
+
+async def open_session_for(
+    conn: AsyncConnection, conversation_id: str, agent_id: str, status: SessionStatus
+) -> Session | None:
+    query = (
+        sa.select(sessions)
+        .where(
+            sessions.c.conversation_id == conversation_id,
+            sessions.c.agent_id == agent_id,
+            sessions.c.status == status.value,
+        )
+        .order_by(sessions.c.offered_at.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return _session(row) if row else None
+
+
+async def open_sessions(conn: AsyncConnection) -> list[Session]:
+    query = sa.select(sessions).where(
+        sessions.c.status.in_([SessionStatus.OFFERED.value, SessionStatus.ACTIVE.value])
+    )
+    return [_session(r) for r in await conn.execute(query)]
+
+
+async def all_agents(conn: AsyncConnection) -> dict[str, AgentRow]:
+    rows = {}
+    for row in await conn.execute(sa.select(agent_status)):
+        m = row._mapping
+        rows[m["user_id"]] = AgentRow(m["user_id"], Presence(m["presence"]), m["idle_since"])
+    return rows
+
+
+async def all_memberships(conn: AsyncConnection) -> dict[str, set[str]]:
+    members: dict[str, set[str]] = {}
+    for queue_id, user_id in await conn.execute(sa.select(queue_members.c.queue_id, queue_members.c.user_id)):
+        members.setdefault(user_id, set()).add(queue_id)
+    return members
+
+
+async def work_items_for(conn: AsyncConnection, conversation_ids: Iterable[str]) -> dict[str, WorkItemRow]:
+    ids = list(conversation_ids)
+    found: dict[str, WorkItemRow] = {}
+    for start in range(0, len(ids), 500):
+        query = sa.select(work_items).where(work_items.c.conversation_id.in_(ids[start : start + 500]))
+        for row in await conn.execute(query):
+            m = row._mapping
+            found[m["conversation_id"]] = WorkItemRow(
+                conversation_id=m["conversation_id"],
+                priority=m["priority"],
+                required_skills=dict(m["required_skills"]),
+                capacity_units=m["capacity_units"],
+                attributes=dict(m["attributes"]),
+                trace=list(m["trace"]),
+                config_version=m["config_version"],
+            )
+    return found
+
+
+async def decline_counts(conn: AsyncConnection, since: dict[str, datetime]) -> dict[str, dict[str, int]]:
+    """Per conversation, how often each agent declined or missed it in its current queue attempt."""
+    counts: dict[str, dict[str, int]] = {}
+    ids = list(since)
+    for start in range(0, len(ids), 500):
+        query = sa.select(sessions.c.conversation_id, sessions.c.agent_id, sessions.c.offered_at).where(
+            sessions.c.conversation_id.in_(ids[start : start + 500]),
+            sessions.c.closure_reason.in_([ClosureReason.REJECTED.value, ClosureReason.TIMED_OUT.value]),
+        )
+        for conversation_id, agent_id, offered_at in await conn.execute(query):
+            if offered_at >= since[conversation_id]:
+                per = counts.setdefault(conversation_id, {})
+                per[agent_id] = per.get(agent_id, 0) + 1
+    return counts
+
+
+async def replace_trace(conn: AsyncConnection, conversation_id: str, lines: list[str]) -> None:
+    await conn.execute(
+        work_items.update().where(work_items.c.conversation_id == conversation_id).values(trace=lines)
+    )

@@ -134,6 +134,7 @@ async def restore_version(number: int, c: ContainerDep, who: Admin) -> VersionOu
 @router.post("/queues", response_model=QueueOut, status_code=201)
 async def create_queue(body: QueueIn, c: ContainerDep, who: Admin) -> QueueOut:
     q = await c.routing.create_queue(body.name, body.description)
+    await c.routing.kick()  # routing learns the new queue
     return QueueOut(id=q.id, name=q.name, description=q.description)
 
 
@@ -154,7 +155,9 @@ async def agent_skills(user_id: str, c: ContainerDep, who: Supervisor) -> Skills
 
 @router.put("/agents/{user_id}/skills", response_model=SkillsOut)
 async def set_agent_skills(user_id: str, body: SkillsIn, c: ContainerDep, who: Supervisor) -> SkillsOut:
-    return SkillsOut(user_id=user_id, skills=await c.routing_configs.set_agent_skills(user_id, body.skills))
+    skills = await c.routing_configs.set_agent_skills(user_id, body.skills)
+    await c.routing.agents_changed([user_id])
+    return SkillsOut(user_id=user_id, skills=skills)
 
 
 @router.get("/conversations/{conversation_id}/routing-trace", response_model=TraceOut)

@@ -78,7 +78,7 @@ async def offers(c: ContainerDep, who: AgentRead) -> list[OfferOut]:
 
 @router.post("/offers/{session_id}/accept", response_model=ConversationOut)
 async def accept(session_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
-    conv = await c.routing.accept(who.user.id, session_id, who.user.display_name)
+    conv = await c.routing.accept(who.user.id, session_id)
     return ConversationOut.of(conv)
 
 

@@ -1,0 +1,543 @@
+"""The routing leader: the one place where the routing engine runs and its decisions are stored.
+
+Only the node holding the lease (``core.lease``) runs it. It applies routing commands in order
+(``routing.commands``) and the engine's timers; each one runs the pure engine, then stores the
+outcome (offer rows, assignments, presence) in the same transaction as the command's result, and the
+events go out only after the commit. If storing fails, the engine has run ahead of the store, so it is
+rebuilt from the store before anything else happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from omniroute.conversations.model import Conversation, ConversationState, SenderKind
+from omniroute.conversations.service import ConversationService
+from omniroute.core.errors import Conflict, DomainError, Forbidden, NotFound
+from omniroute.core.ids import new_id
+from omniroute.core.timers import DueTimers
+from omniroute.core.uow import Publisher, UnitOfWork
+from omniroute.customers import service as customers
+from omniroute.routing import engine as eng
+from omniroute.routing import store
+from omniroute.routing.commands import Command
+from omniroute.routing.config import CapacityProfile as ConfigProfile
+from omniroute.routing.config import RoutingConfig
+from omniroute.routing.config_service import RoutingConfigService
+from omniroute.routing.events import (
+    AgentPresenceChanged,
+    ConversationAssigned,
+    OfferClosed,
+    OfferCreated,
+    SessionClosed,
+)
+from omniroute.routing.model import ClosureReason, Presence, SessionStatus
+from omniroute.routing.store import Session
+
+log = logging.getLogger(__name__)
+
+TIMER_KEY = "routing-engine"
+AgentNames = Callable[[str], Awaitable[str]]
+Payload = dict[str, Any]
+
+CLOSURE = {
+    eng.OfferEnd.REJECTED: ClosureReason.REJECTED,
+    eng.OfferEnd.TIMED_OUT: ClosureReason.TIMED_OUT,
+    eng.OfferEnd.WITHDRAWN: ClosureReason.WITHDRAWN,
+}
+ENGINE_ERRORS: dict[type[Exception], Callable[[str], DomainError]] = {
+    eng.UnknownItem: lambda m: NotFound(f"no routed work {m}"),
+    eng.UnknownAgent: lambda m: NotFound(f"agent {m} is not known to routing"),
+    eng.UnknownQueue: lambda m: NotFound(f"no queue {m}"),
+    eng.NotPending: lambda _m: Conflict("the offer is no longer pending"),
+    eng.InvalidState: Conflict,
+}
+
+
+def engine_profile(profile: ConfigProfile | None, default_units: int) -> eng.CapacityProfile:
+    if profile is None:
+        return eng.CapacityProfile(total_units=default_units)
+    return eng.CapacityProfile(
+        total_units=profile.total_units,
+        channel_units=dict(profile.channel_units),
+        channel_limits=dict(profile.channel_limits),
+        wrap_up=eng.WrapUpBlocking(profile.wrap_up_blocking.value),
+        wrap_up_seconds=float(profile.wrap_up_seconds),
+    )
+
+
+class RoutingLeader:
+    def __init__(
+        self,
+        *,
+        publisher: Publisher,
+        conversations: ConversationService,
+        configs: RoutingConfigService,
+        timers: DueTimers,
+        default_capacity: int,
+        default_offer_timeout: timedelta,
+        agent_names: AgentNames,
+    ) -> None:
+        self.publisher = publisher
+        self.db = publisher.db
+        self.conversations = conversations
+        self.configs = configs
+        self.timers = timers
+        self.default_capacity = default_capacity
+        self.default_offer_timeout = default_offer_timeout
+        self.agent_names = agent_names
+        self.engine: eng.RoutingEngine | None = None
+        self._lock = asyncio.Lock()
+        self._config: RoutingConfig | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Build the engine from the store and store what it decides (expired offers, new offers)."""
+        async with self.publisher.unit_of_work() as uow, self._lock:
+            self.engine = None
+            self.engine = await self._build(uow)
+            outcome = await self._restore(uow, self.engine)
+            await self._persist(uow, outcome)
+        self._schedule()
+
+    async def stop(self) -> None:
+        async with self._lock:
+            self.engine = None
+        self.timers.cancel(TIMER_KEY)
+
+    async def rebuild(self) -> None:
+        log.warning("rebuilding the routing engine from the store")
+        await self.start()
+
+    # -- commands -----------------------------------------------------------------------------------
+
+    async def handle(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Apply one routing command inside the command's transaction (see ``CommandQueue``)."""
+        async with self._lock:
+            if self.engine is None:
+                raise DomainError("routing is starting; try again")
+            try:
+                result = await self._dispatch(uow, self.engine, command)
+            except eng.EngineError as exc:
+                # The engine refused before changing anything: a clean, explainable answer.
+                for kind, make in ENGINE_ERRORS.items():
+                    if isinstance(exc, kind):
+                        raise make(str(exc)) from exc
+                raise Conflict(str(exc)) from exc
+            except BaseException:
+                # The engine may have moved ahead of the store, which is rolling back.
+                self.engine = None
+                raise
+        self._schedule()
+        return result
+
+    async def _dispatch(self, uow: UnitOfWork, engine: eng.RoutingEngine, command: Command) -> dict[str, Any]:
+        handlers = {
+            "submit": self._submit,
+            "accept": self._accept,
+            "reject": self._reject,
+            "presence": self._presence,
+            "ended": self._ended,
+            "closed": self._closed,
+            "agent_changed": self._agents_changed,
+            "config_changed": self._config_changed,
+        }
+        handler = handlers.get(command.kind)
+        if handler is None:
+            msg = f"unknown routing command {command.kind!r}"
+            raise DomainError(msg)
+        return await handler(uow, engine, command.payload, uow.clock.now())
+
+    async def _submit(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
+        conv = await self.conversations.load(uow, p["conversation_id"])
+        if conv.state is not ConversationState.OPEN or engine.item_status(conv.id) is not None:
+            return {"skipped": "not waiting"}
+        item = await self._work_item(uow, conv)
+        await self._persist(uow, engine.submit(item, now), touched=(conv.id,))
+        return {}
+
+    async def _accept(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
+        session = await self._own_offer(uow, p["agent_id"], p["session_id"])
+        outcome = engine.accept(session.conversation_id, p["agent_id"], now)
+        await self._persist(uow, outcome, touched=(session.conversation_id,))
+        if outcome.refused:
+            return {"refused": outcome.refused}
+        return {"conversation_id": session.conversation_id}
+
+    async def _reject(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
+        session = await self._own_offer(uow, p["agent_id"], p["session_id"])
+        outcome = engine.reject(session.conversation_id, p["agent_id"], now)
+        await self._persist(uow, outcome, touched=(session.conversation_id,))
+        return {}
+
+    async def _presence(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        await self._ensure_agent(uow, engine, p["agent_id"], now)
+        await self._record_presence(uow, p["agent_id"], p["presence"], "agent")
+        await self._persist(uow, engine.set_presence(p["agent_id"], p["presence"], now))
+        return {"presence": p["presence"]}
+
+    async def _ended(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
+        item_id = p["conversation_id"]
+        if engine.item_status(item_id) is eng.ItemStatus.ASSIGNED:
+            await self._persist(uow, engine.end_work(item_id, now))
+            return {}
+        # A customer who leaves before anyone accepted takes pending offers with them.
+        left = ClosureReason.CUSTOMER_LEFT if p.get("by") == "customer" else ClosureReason.WITHDRAWN
+        await self._persist(uow, engine.close(item_id, now), left)
+        return {}
+
+    async def _closed(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
+        await self._persist(uow, engine.close(p["conversation_id"], now))
+        return {}
+
+    async def _agents_changed(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        for agent_id in p["agent_ids"]:
+            await self._persist(uow, engine.add_agent(await self._load_agent(uow, agent_id), now))
+        return {}
+
+    async def _config_changed(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, _p: Payload, now: datetime
+    ) -> Payload:
+        self._config = (await self.configs.active()).config
+        for queue in await store.list_queues(uow.conn):
+            await self._persist(uow, engine.set_queue(self._queue_config(queue), now))
+        for agent_id in list(engine.world.agents):
+            await self._persist(uow, engine.add_agent(await self._load_agent(uow, agent_id), now))
+        return {}
+
+    async def tick(self, _key: str = TIMER_KEY) -> None:
+        """Timer callback: offer timeouts, wrap-up ends and relaxation steps that are due."""
+        try:
+            async with self.publisher.unit_of_work() as uow, self._lock:
+                if self.engine is None:
+                    return
+                try:
+                    await self._persist(uow, self.engine.advance(uow.clock.now()))
+                except BaseException:
+                    self.engine = None
+                    raise
+        except Exception:
+            log.exception("routing timers failed")
+            await self.rebuild()
+            return
+        self._schedule()
+
+    def _schedule(self) -> None:
+        due = self.engine.next_due() if self.engine is not None else None
+        if due is None:
+            self.timers.cancel(TIMER_KEY)
+        else:
+            self.timers.schedule(TIMER_KEY, due)
+
+    # -- building the engine from the store ---------------------------------------------------------
+
+    async def _build(self, uow: UnitOfWork) -> eng.RoutingEngine:
+        self._config = (await self.configs.active()).config
+        queues = [self._queue_config(q) for q in await store.list_queues(uow.conn)]
+        custom = {p.id: eng.Presence(p.base.value) for p in self._config.custom_presences}
+        return eng.RoutingEngine(queues, custom_presences=custom)
+
+    def _queue_config(self, queue: store.Queue) -> eng.QueueConfig:
+        config = self._config or RoutingConfig()
+        settings = config.settings_for(queue.name)
+        configured = any(q.queue == queue.name for q in config.queues)
+        timeout = settings.offer_timeout_seconds if configured else self.default_offer_timeout.total_seconds()
+        return eng.QueueConfig(
+            queue_id=queue.id,
+            priority=settings.priority,
+            method=eng.AssignmentMethod(settings.assignment_method.value),
+            skill_match=eng.SkillMatch(settings.skill_match.value),
+            offer_timeout_seconds=float(timeout),
+            auto_accept=settings.auto_accept,
+            decline_limit=settings.decline_limit,
+            relaxation=tuple(
+                eng.RelaxationStep(
+                    after_seconds=float(s.after_seconds),
+                    lower_proficiency_by=s.lower_proficiency_by,
+                    drop_skills=frozenset(s.drop_skills),
+                    any_skill=s.any_skill,
+                )
+                for s in settings.relaxation
+            ),
+            service_level_seconds=float(settings.service_level_seconds),
+        )
+
+    async def _load_agent(self, uow: UnitOfWork, agent_id: str) -> eng.Agent:
+        conn = uow.conn
+        row = await store.get_agent(conn, agent_id)
+        queues = {q.id for q in await store.queues_of(conn, agent_id)}
+        skills = (await store.agent_skill_map(conn, [agent_id])).get(agent_id, {})
+        profile_id = (await store.agent_profile_map(conn, [agent_id])).get(agent_id)
+        return self._agent(agent_id, row, queues, skills, profile_id)
+
+    def _agent(
+        self,
+        agent_id: str,
+        row: store.AgentRow | None,
+        queues: set[str],
+        skills: dict[str, int],
+        profile_id: str | None,
+    ) -> eng.Agent:
+        config = self._config or RoutingConfig()
+        profiles = {p.id: p for p in config.capacity_profiles}
+        profile = profiles.get(profile_id or config.default_capacity_profile or "")
+        return eng.Agent(
+            agent_id=agent_id,
+            presence=row.presence.value if row else Presence.OFFLINE.value,
+            skills=skills,
+            queues=frozenset(queues),
+            capacity=engine_profile(profile, self.default_capacity),
+            idle_since=row.idle_since if row else None,
+        )
+
+    async def _ensure_agent(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, agent_id: str, now: datetime
+    ) -> None:
+        if agent_id not in engine.world.agents:
+            await self._persist(uow, engine.add_agent(await self._load_agent(uow, agent_id), now))
+
+    async def _work_item(self, uow: UnitOfWork, conv: Conversation) -> eng.WorkItem:
+        row = await store.get_work_item(uow.conn, conv.id)
+        return self._item_from(conv, row)
+
+    def _item_from(self, conv: Conversation, row: store.WorkItemRow | None) -> eng.WorkItem:
+        return eng.WorkItem(
+            item_id=conv.id,
+            queue_id=conv.queue_id,
+            channel=conv.channel,
+            enqueued_at=conv.queued_at or conv.created_at,
+            skills=row.required_skills if row else {},
+            priority=row.priority if row else 0,
+            capacity_units=row.capacity_units if row else None,
+            trace=tuple(row.trace) if row else (),
+        )
+
+    async def _restore(self, uow: UnitOfWork, engine: eng.RoutingEngine) -> eng.Outcome:
+        conn = uow.conn
+        now = uow.clock.now()
+        rows = await store.all_agents(conn)
+        memberships = await store.all_memberships(conn)
+        agent_ids = set(rows) | set(memberships)
+        skills = await store.agent_skill_map(conn, agent_ids)
+        profiles = await store.agent_profile_map(conn, agent_ids)
+        agents = [
+            self._agent(a, rows.get(a), memberships.get(a, set()), skills.get(a, {}), profiles.get(a))
+            for a in sorted(agent_ids)
+        ]
+        convs = await self.conversations.routable(conn)
+        items = await store.work_items_for(conn, [c.id for c in convs])
+        sessions = await store.open_sessions(conn)
+        offers = {s.conversation_id: s for s in sessions if s.status is SessionStatus.OFFERED}
+        declines = await store.decline_counts(
+            conn, {c.id: c.queued_at or c.created_at for c in convs if c.state is ConversationState.OPEN}
+        )
+        by_id = {a.agent_id: a for a in agents}
+        snapshots = []
+        for conv in convs:
+            item = self._item_from(conv, items.get(conv.id))
+            if conv.state is ConversationState.OPEN:
+                offer = offers.get(conv.id)
+                snapshots.append(
+                    eng.ItemSnapshot(
+                        item=item,
+                        state="waiting",
+                        declines=declines.get(conv.id, {}),
+                        offer=eng.OfferState(offer.agent_id, offer.offered_at, offer.expires_at)
+                        if offer
+                        else None,
+                    )
+                )
+            elif conv.agent_id is not None and conv.agent_id in by_id:
+                if conv.state is ConversationState.WRAP_UP:
+                    until = self._wrap_up_until(by_id[conv.agent_id], conv)
+                    snapshots.append(
+                        eng.ItemSnapshot(
+                            item=item, state="wrap_up", agent_id=conv.agent_id, wrap_up_until=until
+                        )
+                    )
+                else:
+                    snapshots.append(eng.ItemSnapshot(item=item, state="assigned", agent_id=conv.agent_id))
+        return engine.restore(agents, snapshots, now)
+
+    @staticmethod
+    def _wrap_up_until(agent: eng.Agent, conv: Conversation) -> datetime | None:
+        ended = conv.ended_at or conv.updated_at
+        match agent.capacity.wrap_up:
+            case eng.WrapUpBlocking.NEVER:
+                return ended
+            case eng.WrapUpBlocking.SECONDS:
+                return ended + timedelta(seconds=agent.capacity.wrap_up_seconds)
+        return None
+
+    # -- storing what the engine decided ------------------------------------------------------------
+
+    async def _persist(
+        self,
+        uow: UnitOfWork,
+        outcome: eng.Outcome,
+        withdrawn: ClosureReason = ClosureReason.WITHDRAWN,
+        touched: tuple[str, ...] = (),
+    ) -> None:
+        for decision in outcome.decisions:
+            match decision:
+                case eng.Offered():
+                    await self._offered(uow, decision)
+                case eng.Assigned():
+                    await self._assigned(uow, decision)
+                case eng.OfferClosed():
+                    await self._offer_closed(uow, decision, withdrawn)
+                case eng.PresenceChanged():
+                    await self._record_presence(uow, decision.agent_id, decision.presence, decision.reason)
+                case eng.CapacityReleased():
+                    await self._released(uow, decision)
+                case eng.Relaxed():
+                    await store.append_trace(
+                        uow.conn,
+                        decision.item_id,
+                        [
+                            f"relaxed to stage {decision.stage}: skills {dict(decision.skills)}"
+                            + (" or any member" if decision.any_skill else "")
+                        ],
+                    )
+                case _:
+                    pass  # wrap-up start, consults and external choices change no stored state yet
+        # The engine's own trace is the explanation; keep the stored one in step with it.
+        for item_id in ({getattr(d, "item_id", None) for d in outcome.decisions} | set(touched)) - {None}:
+            assert isinstance(item_id, str)
+            if self.engine is not None and self.engine.item_status(item_id) is not None:
+                await store.replace_trace(uow.conn, item_id, self.engine.trace(item_id).lines())
+
+    async def _offered(self, uow: UnitOfWork, d: eng.Offered) -> None:
+        session = Session(
+            id=new_id(),
+            conversation_id=d.item_id,
+            queue_id=d.queue_id,
+            agent_id=d.agent_id,
+            channel=d.channel,
+            status=SessionStatus.OFFERED,
+            offered_at=d.offered_at,
+            expires_at=d.expires_at,
+        )
+        await store.insert_session(uow.conn, session)
+        if d.expires_at is not None:
+            uow.emit(await self.offer_event(uow.conn, session, d.offered_at))
+
+    async def _assigned(self, uow: UnitOfWork, d: eng.Assigned) -> None:
+        session = await store.open_session_for(uow.conn, d.item_id, d.agent_id, SessionStatus.OFFERED)
+        if session is None:
+            msg = f"no offer row for {d.item_id} to {d.agent_id}"
+            raise DomainError(msg)
+        await store.update_session(uow.conn, session.id, status=SessionStatus.ACTIVE, accepted_at=d.at)
+        await store.set_idle_since(uow.conn, d.agent_id, d.at)
+        conv = await self.conversations.load(uow, d.item_id)
+        conv = await self.conversations.assign(uow, conv, d.agent_id)
+        uow.emit(
+            ConversationAssigned(
+                occurred_at=d.at,
+                session_id=session.id,
+                conversation_id=conv.id,
+                agent_id=d.agent_id,
+                queue_id=d.queue_id,
+            )
+        )
+        name = await self.agent_names(d.agent_id)
+        await self.conversations.append(
+            uow,
+            conv,
+            sender_kind=SenderKind.SYSTEM,
+            sender_id=None,
+            sender_name="Omniroute",
+            text=f"{name} joined the conversation.",
+        )
+
+    async def _offer_closed(self, uow: UnitOfWork, d: eng.OfferClosed, withdrawn: ClosureReason) -> None:
+        session = await store.open_session_for(uow.conn, d.item_id, d.agent_id, SessionStatus.OFFERED)
+        if session is None:
+            return
+        reason = withdrawn if d.reason is eng.OfferEnd.WITHDRAWN else CLOSURE[d.reason]
+        await store.update_session(
+            uow.conn, session.id, status=SessionStatus.CLOSED, closed_at=d.at, closure_reason=reason
+        )
+        uow.emit(
+            OfferClosed(
+                occurred_at=d.at,
+                session_id=session.id,
+                conversation_id=d.item_id,
+                agent_id=d.agent_id,
+                reason=reason.value,
+            )
+        )
+
+    async def _released(self, uow: UnitOfWork, d: eng.CapacityReleased) -> None:
+        session = await store.open_session_for(uow.conn, d.item_id, d.agent_id, SessionStatus.ACTIVE)
+        await store.set_idle_since(uow.conn, d.agent_id, d.at)
+        if session is None:
+            return
+        reason = ClosureReason.TRANSFERRED if d.reason is eng.Release.TRANSFERRED else ClosureReason.ENDED
+        await store.update_session(
+            uow.conn, session.id, status=SessionStatus.CLOSED, closed_at=d.at, closure_reason=reason
+        )
+        uow.emit(
+            SessionClosed(
+                occurred_at=d.at,
+                session_id=session.id,
+                conversation_id=d.item_id,
+                agent_id=d.agent_id,
+                reason=reason.value,
+            )
+        )
+
+    async def _record_presence(self, uow: UnitOfWork, agent_id: str, presence: str, reason: str) -> None:
+        now = uow.clock.now()
+        current = await store.get_agent(uow.conn, agent_id, for_update=True)
+        previous = current.presence if current else Presence.OFFLINE
+        value = Presence(presence) if presence in Presence.__members__.values() else previous
+        await store.upsert_presence(uow.conn, agent_id, value, now, existed=current is not None)
+        if previous is not value:
+            await store.insert_presence_history(uow.conn, new_id(), agent_id, value, previous, now)
+            uow.emit(
+                AgentPresenceChanged(
+                    occurred_at=now, agent_id=agent_id, presence=value.value, previous=previous.value
+                )
+            )
+
+    async def _own_offer(self, uow: UnitOfWork, agent_id: str, session_id: str) -> Session:
+        session = await store.get_session(uow.conn, session_id)
+        if session is None:
+            msg = f"no offer {session_id}"
+            raise NotFound(msg)
+        if session.agent_id != agent_id:
+            raise Forbidden("this offer was made to another agent")
+        if session.status is not SessionStatus.OFFERED:
+            msg = f"the offer is no longer pending ({session.closure_reason or 'accepted'})"
+            raise Conflict(msg)
+        return session
+
+    async def offer_event(self, conn: AsyncConnection, session: Session, now: datetime) -> OfferCreated:
+        conv = await self.conversations.get_in(conn, session.conversation_id)
+        customer = await customers.get_customer(conn, conv.customer_id)
+        queue = await store.get_queue(conn, session.queue_id)
+        return OfferCreated(
+            occurred_at=now,
+            session_id=session.id,
+            conversation_id=conv.id,
+            agent_id=session.agent_id,
+            queue_id=session.queue_id,
+            queue_name=queue.name if queue else "",
+            channel=conv.channel,
+            customer_name=customer.display_name if customer else "Customer",
+            preview=conv.subject[:200],
+            prechat=conv.prechat,
+            expires_at=session.expires_at or now,
+        )
