@@ -204,22 +204,26 @@ class ChannelService:
         """Store verified items as receipts (deduplicated) and wake the worker; returns how many
         were new. For trusted in-process intake too (IMAP polling), which has no webhook to sign."""
         now = self.clock.now()
+        receipts = []
+        for item in items:  # ids in arrival order: the worker processes receipts in id order
+            kind, key, payload = codec.encode(item)
+            receipts.append(
+                Receipt(
+                    id=new_id(),
+                    account_id=account_id,
+                    dedupe_key=key or f"{kind}:{new_id()}",
+                    kind=kind,
+                    payload=payload,
+                    received_at=now,
+                    attempts=0,
+                )
+            )
         new = 0
         async with self.db.write() as conn:
-            for item in items:
-                kind, key, payload = codec.encode(item)
-                new += await store.insert_receipt(
-                    conn,
-                    Receipt(
-                        id=new_id(),
-                        account_id=account_id,
-                        dedupe_key=key or f"{kind}:{new_id()}",
-                        kind=kind,
-                        payload=payload,
-                        received_at=now,
-                        attempts=0,
-                    ),
-                )
+            # Inserting in key order means two deliveries of overlapping batches wait for each
+            # other on PostgreSQL instead of deadlocking.
+            for receipt in sorted(receipts, key=lambda r: r.dedupe_key):
+                new += await store.insert_receipt(conn, receipt)
         self._wake.set()
         return new
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import metadata
@@ -207,33 +209,25 @@ async def list_accounts(conn: AsyncConnection) -> list[AccountRow]:
 async def insert_receipt(conn: AsyncConnection, receipt: Receipt) -> bool:
     """Store a receipt unless its dedupe key was seen; True when it is new.
 
-    The unique index decides, inside a savepoint so a duplicate does not spoil the transaction.
+    One ``INSERT … ON CONFLICT DO NOTHING``: the unique index decides, in a single round trip,
+    and a duplicate neither raises nor spoils the transaction.
     """
-    exists = (
-        await conn.execute(
-            sa.select(inbound_receipts.c.id).where(
-                inbound_receipts.c.account_id == receipt.account_id,
-                inbound_receipts.c.dedupe_key == receipt.dedupe_key,
-            )
-        )
-    ).first()
-    if exists is not None:
-        return False
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                inbound_receipts.insert().values(
-                    id=receipt.id,
-                    account_id=receipt.account_id,
-                    dedupe_key=receipt.dedupe_key,
-                    kind=receipt.kind,
-                    payload=receipt.payload,
-                    received_at=receipt.received_at,
-                )
-            )
-    except sa.exc.IntegrityError:
-        return False
-    return True
+    values = {
+        "id": receipt.id,
+        "account_id": receipt.account_id,
+        "dedupe_key": receipt.dedupe_key,
+        "kind": receipt.kind,
+        "payload": receipt.payload,
+        "received_at": receipt.received_at,
+    }
+    dialect = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect(inbound_receipts)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
+    )
+    result = await conn.execute(statement)
+    return bool(result.rowcount == 1)
 
 
 async def pending_receipts(conn: AsyncConnection, limit: int, *, skip_locked: bool) -> list[Receipt]:
