@@ -42,7 +42,7 @@ def start_chat(page: Page, base_url: str) -> None:
     page.get_by_label("Email (optional)").fill("jane@example.com")
     page.get_by_label("How can we help?").fill(QUESTION)
     page.get_by_test_id("widget-start").click()
-    expect(page.get_by_test_id("widget-status")).to_contain_text("Waiting for an agent")
+    expect(page.get_by_test_id("widget-status")).to_contain_text("in the queue")
     expect(widget_message(page, QUESTION)).to_be_visible()
 
 

@@ -212,12 +212,17 @@ class Customer:
         return {"Origin": self.server.origin, "Authorization": f"Bearer {self.token}"}
 
     async def start(
-        self, name: str = "Lee", question: str = "Where is my order?", queue: str | None = None
+        self,
+        name: str = "Lee",
+        question: str = "Where is my order?",
+        queue: str | None = None,
+        visitor_id: str | None = None,
     ) -> Customer:
+        body = {"name": name, "email": "lee@example.com", "question": question, "queue": queue}
+        if visitor_id is not None:
+            body["visitor_id"] = visitor_id
         r = await self.http.post(
-            f"{self.prefix}/conversations",
-            json={"name": name, "email": "lee@example.com", "question": question, "queue": queue},
-            headers={"Origin": self.server.origin},
+            f"{self.prefix}/conversations", json=body, headers={"Origin": self.server.origin}
         )
         assert r.status_code == 201, r.text
         self.token, self.conversation_id = r.json()["token"], r.json()["conversation"]["id"]

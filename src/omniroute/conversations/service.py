@@ -360,6 +360,12 @@ class ConversationService:
                 conn, agent_id, frozenset({S.ACTIVE, S.WAITING, S.WRAP_UP})
             )
 
+    async def last_agent_for_customer(self, conn: AsyncConnection, customer_id: str) -> str | None:
+        return await store.last_agent_for_customer(conn, customer_id)
+
+    async def waiting_in(self, conn: AsyncConnection, queue_id: str) -> list[Conversation]:
+        return await store.list_waiting_in(conn, queue_id)
+
     async def routable(self, conn: AsyncConnection) -> list[Conversation]:
         return await store.list_routable(conn)
 

@@ -333,3 +333,25 @@ async def last_customer_message(conn: AsyncConnection, conversation_id: str) -> 
     )
     row = (await conn.execute(query)).first()
     return _message(row) if row else None
+
+
+async def last_agent_for_customer(conn: AsyncConnection, customer_id: str) -> str | None:
+    """Who last worked with this customer, on any channel (for "keep the same agent")."""
+    query = (
+        sa.select(conversations.c.agent_id)
+        .where(conversations.c.customer_id == customer_id, conversations.c.agent_id.is_not(None))
+        .order_by(conversations.c.updated_at.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return str(row[0]) if row else None
+
+
+async def list_waiting_in(conn: AsyncConnection, queue_id: str, limit: int = 500) -> list[Conversation]:
+    query = (
+        sa.select(conversations)
+        .where(conversations.c.queue_id == queue_id, conversations.c.state == ConversationState.OPEN.value)
+        .order_by(conversations.c.queued_at, conversations.c.id)
+        .limit(limit)
+    )
+    return [_conversation(r) for r in await conn.execute(query)]

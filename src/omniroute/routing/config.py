@@ -306,6 +306,13 @@ class RoutingConfig(Strict):
             names.add(self.fallback_queue)
         return names
 
+    def workstream_for(self, channel: str) -> Workstream | None:
+        """The first workstream that serves ``channel`` (workstreams are matched in order)."""
+        for stream in self.workstreams:
+            if channel in stream.channels:
+                return stream
+        return None
+
     def settings_for(self, queue_name: str) -> QueueSettings:
         for q in self.queues:
             if q.queue == queue_name:

@@ -38,7 +38,7 @@ from omniroute.routing.events import (
     SessionClosed,
 )
 from omniroute.routing.model import ClosureReason, Presence, SessionStatus
-from omniroute.routing.store import Session
+from omniroute.routing.store import ROUTING_KEY, Session
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,8 @@ class RoutingLeader:
             "closed": self._closed,
             "agent_changed": self._agents_changed,
             "config_changed": self._config_changed,
+            "pick": self._pick,
+            "position": self._position,
         }
         handler = handlers.get(command.kind)
         if handler is None:
@@ -184,6 +186,26 @@ class RoutingLeader:
         await self._record_presence(uow, p["agent_id"], p["presence"], "agent")
         await self._persist(uow, engine.set_presence(p["agent_id"], p["presence"], now))
         return {"presence": p["presence"]}
+
+    async def _pick(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
+        await self._ensure_agent(uow, engine, p["agent_id"], now)
+        outcome = engine.pick(p["conversation_id"], p["agent_id"], now)
+        await self._persist(uow, outcome, touched=(p["conversation_id"],))
+        return {"conversation_id": p["conversation_id"]}
+
+    async def _position(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        """Read-only: where a waiting item stands and how long it may wait."""
+        if engine.item_status(p["conversation_id"]) not in (eng.ItemStatus.WAITING, eng.ItemStatus.OFFERED):
+            return {"waiting": False}
+        spot = engine.position(p["conversation_id"], now)
+        return {
+            "waiting": True,
+            "position": spot.position,
+            "queue_length": spot.waiting,
+            "estimated_wait_seconds": spot.estimated_wait_seconds,
+        }
 
     async def _ended(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
         item_id = p["conversation_id"]
@@ -312,6 +334,12 @@ class RoutingLeader:
         return self._item_from(conv, row)
 
     def _item_from(self, conv: Conversation, row: store.WorkItemRow | None) -> eng.WorkItem:
+        routing = row.attributes.get(ROUTING_KEY) if row else None
+        asks: dict[str, Any] = routing if isinstance(routing, dict) else {}
+        allowed = frozenset(asks.get("allowed_presences") or eng.DEFAULT_ALLOWED_PRESENCES) - {
+            "offline",
+            "inactive",
+        }
         return eng.WorkItem(
             item_id=conv.id,
             queue_id=conv.queue_id,
@@ -320,6 +348,9 @@ class RoutingLeader:
             skills=row.required_skills if row else {},
             priority=row.priority if row else 0,
             capacity_units=row.capacity_units if row else None,
+            allowed_presences=allowed or eng.DEFAULT_ALLOWED_PRESENCES,
+            push=bool(asks.get("push", True)),
+            affinity_agent=asks.get("affinity_agent"),
             trace=tuple(row.trace) if row else (),
         )
 

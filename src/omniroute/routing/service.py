@@ -36,7 +36,7 @@ from omniroute.routing.leader import RoutingLeader
 from omniroute.routing.model import Presence
 from omniroute.routing.overflow import BEFORE_QUEUEING, QueueLoad, first_overflow
 from omniroute.routing.rules import time_attributes
-from omniroute.routing.store import Queue, Session, WorkItemRow
+from omniroute.routing.store import ROUTING_KEY, Queue, Session, WorkItemRow
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,30 @@ class RoutingService:
             requested_queue=requested_queue,
             is_overflowing=lambda name: name in overflowing,
         )
-        queue = await self.resolve_queue(uow, classified.queue, fallback_queue_id)
+        stream = config.workstream_for(channel)
+        fallback = classified.queue or (stream.fallback_queue if stream else None)
+        queue = await self.resolve_queue(uow, fallback, fallback_queue_id)
         trace = list(classified.trace)
         if active.version is not None:
             trace.insert(0, f"routing configuration version {active.version}")
-        found = classified.attributes
+        found = dict(classified.attributes)
+        capacity_units = classified.capacity_units
+        if stream is not None:
+            trace.append(f"workstream {stream.id!r} ({stream.mode})")
+            if capacity_units is None and stream.capacity_units:
+                capacity_units = stream.capacity_units
+            affinity = None
+            customer_id = (attributes.get("customer") or {}).get("id")
+            if stream.keep_same_agent and isinstance(customer_id, str):
+                affinity = await self.conversations.last_agent_for_customer(uow.conn, customer_id)
+                if affinity:
+                    trace.append(f"keep same agent: {affinity} served this customer last")
+            found[ROUTING_KEY] = {
+                "workstream": stream.id,
+                "push": stream.mode == "push",
+                "allowed_presences": [p.value for p in stream.allowed_presences],
+                "affinity_agent": affinity,
+            }
         end_message: str | None = None
         seen = {queue.name}
         while (rule := overflowing.get(queue.name)) is not None:
@@ -159,7 +178,7 @@ class RoutingService:
             queue=queue,
             priority=classified.priority,
             skills=classified.skills,
-            capacity_units=classified.capacity_units,
+            capacity_units=capacity_units,
             attributes=found,
             trace=trace,
             config_version=active.version,
@@ -236,6 +255,19 @@ class RoutingService:
 
     async def reject(self, agent_id: str, session_id: str) -> None:
         await self.commands.submit("reject", {"agent_id": agent_id, "session_id": session_id})
+
+    async def pick(self, agent_id: str, conversation_id: str) -> Conversation:
+        """An agent takes waiting work themselves (pick-mode workstreams, or from the queue view)."""
+        await self.commands.submit("pick", {"agent_id": agent_id, "conversation_id": conversation_id})
+        return await self.conversations.get(conversation_id)
+
+    async def position(self, conversation_id: str) -> dict[str, Any]:
+        """Queue position and estimated wait of waiting work (for the customer)."""
+        return await self.commands.submit("position", {"conversation_id": conversation_id})
+
+    async def waiting_in(self, queue_id: str) -> list[Conversation]:
+        async with self.db.read() as conn:
+            return await self.conversations.waiting_in(conn, queue_id)
 
     async def agents_changed(self, agent_ids: list[str]) -> None:
         """Skills, membership or capacity changed in the store: routing reloads those agents."""

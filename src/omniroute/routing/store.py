@@ -426,6 +426,10 @@ agent_profiles = sa.Table(
     sa.Column("custom_presence", sa.String(63), nullable=True),
 )
 
+#: Where a work item's attributes keep what its workstream asks of routing (presences, push or
+#: pick, the agent to keep).
+ROUTING_KEY = "_routing"
+
 work_items = sa.Table(
     "work_items",
     metadata,

@@ -70,6 +70,21 @@ async def queues(c: ContainerDep, who: AgentRead) -> list[QueueOut]:
     return [QueueOut(id=q.id, name=q.name, description=q.description) for q in await c.routing.queues()]
 
 
+@router.get("/queues/{queue_id}/waiting", response_model=list[ConversationOut])
+async def waiting(queue_id: str, c: ContainerDep, who: AgentRead) -> list[ConversationOut]:
+    """Work waiting in a queue (members and supervisors): the pick list."""
+    state = await c.routing.agent_state(who.user.id)
+    if queue_id not in {q.id for q in state.queues} and not who.user.has_role(Role.SUPERVISOR):
+        raise NotFound(f"no queue {queue_id}")
+    return [ConversationOut.of(x) for x in await c.routing.waiting_in(queue_id)]
+
+
+@router.post("/conversations/{conversation_id}/pick", response_model=ConversationOut)
+async def pick(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
+    """Take waiting work yourself (pick-mode workstreams, or from the queue view)."""
+    return ConversationOut.of(await c.routing.pick(who.user.id, conversation_id))
+
+
 @router.get("/offers", response_model=list[OfferOut])
 async def offers(c: ContainerDep, who: AgentRead) -> list[OfferOut]:
     state = await c.routing.agent_state(who.user.id)

@@ -17,6 +17,7 @@ from omniroute.web.schemas import (
     ConversationOut,
     CustomerConversationOut,
     MessageOut,
+    PositionOut,
     PostMessageIn,
     QueueOut,
     StartChatIn,
@@ -94,6 +95,12 @@ async def current(
         customer_name=conv.prechat.get("name", ""),
         messages=[MessageOut.of(m) for m in msgs],
     )
+
+
+@router.get("/conversation/position", response_model=PositionOut)
+async def position(conversation_id: CustomerConversationId, c: ContainerDep) -> PositionOut:
+    """Where the customer stands in the queue and how long they may wait (while waiting)."""
+    return PositionOut.model_validate(await c.routing.position(conversation_id))
 
 
 @router.post("/conversation/messages", response_model=MessageOut, status_code=201)

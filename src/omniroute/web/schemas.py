@@ -26,7 +26,8 @@ class MessageOut(BaseModel):
     text: str
     created_at: datetime
     delivery_status: str | None = Field(
-        default=None, description="for replies on provider channels: queued, sent, delivered, read, failed")
+        default=None, description="for replies on provider channels: queued, sent, delivered, read, failed"
+    )
     delivery_error: str | None = None
 
     @classmethod
@@ -168,6 +169,15 @@ class CustomerConversationOut(BaseModel):
     last_seq: int
     customer_name: str
     messages: list[MessageOut]
+
+
+class PositionOut(BaseModel):
+    waiting: bool = Field(description="false once an agent has the conversation (or it ended)")
+    position: int | None = Field(default=None, description="1 = next in line")
+    queue_length: int | None = None
+    estimated_wait_seconds: float | None = Field(
+        default=None, description="null while nobody who could take it is signed in"
+    )
 
 
 class WidgetConfigOut(BaseModel):

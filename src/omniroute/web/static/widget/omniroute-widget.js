@@ -81,6 +81,7 @@
     agentName: '',
     connection: 'idle', // idle | connecting | live | reconnecting
     unread: 0,
+    place: null, // { position, queue_length, estimated_wait_seconds } while the chat waits in the queue
   };
   if (saved.chat && typeof saved.chat.token === 'string') {
     const chat = saved.chat;
@@ -448,7 +449,7 @@
     if (state.connection === 'connecting') return ['Connecting…', ''];
     switch (state.chat.state) {
       case 'open':
-        return ['Waiting for an agent… you are in the queue.', ''];
+        return [placeText(), ''];
       case 'waiting':
         return ['Your agent will be right back.', ''];
       default:
@@ -701,6 +702,51 @@
     state.chat.state = next;
     persist();
     renderStatus();
+    watchPlace();
+  }
+
+  // -- place in the queue ----------------------------------------------------------------------
+
+  const PLACE_REFRESH_MS = 15000;
+  let placeTimer = null;
+
+  /** While the chat waits in the queue, ask now and then where it stands (position, estimate). */
+  function watchPlace() {
+    const waiting = Boolean(state.chat) && state.chat.state === 'open';
+    if (!waiting) {
+      state.place = null;
+      if (placeTimer) clearTimeout(placeTimer);
+      placeTimer = null;
+      return;
+    }
+    if (!placeTimer) refreshPlace();
+  }
+
+  async function refreshPlace() {
+    const chat = state.chat;
+    if (!chat || chat.state !== 'open') {
+      placeTimer = null;
+      return;
+    }
+    try {
+      const place = await request('GET', '/conversation/position', undefined, chat.token);
+      state.place = place && place.waiting ? place : null;
+      renderStatus();
+    } catch {
+      // Keep the last known place; the next refresh tries again.
+    }
+    placeTimer = setTimeout(refreshPlace, PLACE_REFRESH_MS);
+  }
+
+  function placeText() {
+    const place = state.place;
+    if (!place || !place.position) return 'Waiting for an agent… you are in the queue.';
+    const ahead = place.position === 1 ? 'You are next in the queue.'
+      : `You are number ${place.position} in the queue.`;
+    const seconds = place.estimated_wait_seconds;
+    if (seconds === null || seconds === undefined) return `${ahead} Waiting for an agent to sign in…`;
+    const minutes = Math.max(1, Math.round(seconds / 60));
+    return `${ahead} Estimated wait: about ${minutes} minute${minutes === 1 ? '' : 's'}.`;
   }
 
   // -- the socket ----------------------------------------------------------------------------

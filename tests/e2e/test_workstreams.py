@@ -1,0 +1,102 @@
+"""Workstreams shape how work is routed: pick mode, allowed presences, keeping the same agent;
+customers see their place in the queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import LiveServer, routing_settled
+
+Clients = dict[str, Any]
+
+
+async def configure(clients: Clients, workstream: dict[str, Any]) -> None:
+    ada = await clients["agent"]("admin")
+    r = await ada.http.put(
+        "/api/v1/admin/routing-config", json={"config": {"workstreams": [workstream]}}, headers=ada.headers()
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_pick_mode_waits_for_an_agent_to_take_the_work(server: LiveServer, clients: Clients) -> None:
+    await configure(clients, {"id": "chat", "name": "Chat", "channels": ["webchat"], "mode": "pick"})
+    ana = await clients["agent"]("ana")
+    ws, snapshot = await ana.connect()
+    await ana.presence("available")
+    lee = await clients["customer"]().start()
+    await routing_settled(server)
+    assert (await ana.http.get("/api/v1/offers")).json() == []  # nothing is pushed in pick mode
+    sales = next(q["id"] for q in snapshot["queues"] if q["name"] == "Sales")
+    waiting = (await ana.http.get(f"/api/v1/queues/{sales}/waiting")).json()
+    assert [c["id"] for c in waiting] == [lee.conversation_id]
+    picked = await ana.post(f"/api/v1/conversations/{lee.conversation_id}/pick")
+    assert picked.status_code == 200, picked.text
+    assert picked.json()["state"] == "active"
+    assert picked.json()["agent_id"] == ana.user_id
+    await ws.next("conversation.assigned", conversation_id=lee.conversation_id)
+    again = await ana.post(f"/api/v1/conversations/{lee.conversation_id}/pick")
+    assert again.status_code == 409
+
+
+async def test_workstream_can_allow_busy_agents(server: LiveServer, clients: Clients) -> None:
+    ana = await clients["agent"]("ana")
+    ws, _ = await ana.connect()
+    await ana.presence("busy")
+    first = await clients["customer"]().start(name="First")
+    await routing_settled(server)
+    assert (await ana.http.get("/api/v1/offers")).json() == []  # busy: no pushed work by default
+    await configure(
+        clients,
+        {"id": "chat", "name": "Chat", "channels": ["webchat"], "allowed_presences": ["available", "busy"]},
+    )
+    second = await clients["customer"]().start(name="Second")
+    offer = await ws.next("offer.created")
+    assert offer["conversation_id"] == second.conversation_id  # planned under the new workstream
+    assert first.conversation_id != second.conversation_id
+
+
+async def test_returning_customer_goes_back_to_the_same_agent(server: LiveServer, clients: Clients) -> None:
+    await configure(clients, {"id": "chat", "name": "Chat", "channels": ["webchat"], "keep_same_agent": True})
+    ana, chloe = await clients["agent"]("ana"), await clients["agent"]("chloe")
+    sockets = {
+        ana.user_id: (ana, (await ana.connect())[0]),
+        chloe.user_id: (chloe, (await chloe.connect())[0]),
+    }
+    await ana.presence("available")
+    await chloe.presence("available")
+    lee = await clients["customer"]().start(visitor_id="visitor-lee")
+    await routing_settled(server)
+    holders = [a for a, (p, _) in sockets.items() if (await p.http.get("/api/v1/offers")).json()]
+    assert len(holders) == 1
+    holder_id = holders[0]
+    holder, holder_ws = sockets[holder_id]
+    offer = await holder_ws.next("offer.created", conversation_id=lee.conversation_id)
+    await holder.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    await holder.post(f"/api/v1/conversations/{lee.conversation_id}/end")
+    await holder.post(f"/api/v1/conversations/{lee.conversation_id}/close")
+
+    back = await clients["customer"]().start(visitor_id="visitor-lee", question="Me again")
+    offer = await holder_ws.next("offer.created", conversation_id=back.conversation_id)
+    assert offer["agent_id"] == holder_id
+    sam = await clients["agent"]("sam")
+    trace = (await sam.http.get(f"/api/v1/admin/conversations/{back.conversation_id}/routing-trace")).json()
+    assert any(f"keep same agent: {holder_id}" in step for step in trace["steps"])
+
+
+async def test_customers_see_their_place_in_the_queue(server: LiveServer, clients: Clients) -> None:
+    first = await clients["customer"]().start(name="First")
+    second = await clients["customer"]().start(name="Second")
+    await routing_settled(server)
+    place = (await second.http.get(f"{second.prefix}/conversation/position", headers=second.headers())).json()
+    assert place == {"waiting": True, "position": 2, "queue_length": 2, "estimated_wait_seconds": None}
+    ana = await clients["agent"]("ana")
+    ws, _ = await ana.connect()
+    await ana.presence("available")
+    offer = await ws.next("offer.created", conversation_id=first.conversation_id)
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    await routing_settled(server)
+    place = (await first.http.get(f"{first.prefix}/conversation/position", headers=first.headers())).json()
+    assert place["waiting"] is False
+    place = (await second.http.get(f"{second.prefix}/conversation/position", headers=second.headers())).json()
+    assert place["position"] == 1
+    assert place["estimated_wait_seconds"] is not None  # someone who could take it is signed in
