@@ -86,6 +86,8 @@ class RoutingService:
         self.commands = commands
         self.leader = leader
         self.lease = lease
+        #: Set while this node is the routing leader (health checks, tests).
+        self.leading = asyncio.Event()
         publisher.add_listener(self._after_commit)
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -101,8 +103,10 @@ class RoutingService:
     async def _lead(self) -> None:
         await self.leader.start()
         self.commands.serve(self.leader.handle, on_crash=self.leader.rebuild)
+        self.leading.set()
 
     async def _follow(self) -> None:
+        self.leading.clear()
         await self.commands.stop_serving()
         await self.leader.stop()
 
