@@ -19,7 +19,7 @@ def verify(secret: str, body: bytes, header: str | None, now_unix: float) -> str
     """None when valid, else the reason it is not."""
     if not header:
         return "missing Omniroute-Signature header"
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    parts = dict(p.strip().split("=", 1) for p in header.split(",") if "=" in p)
     try:
         timestamp = int(parts.get("t", ""))
     except ValueError:
