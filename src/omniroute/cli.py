@@ -115,6 +115,19 @@ def cmd_create_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from omniroute.routing.simulate import ScenarioError, load_scenario, simulate
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except (OSError, ScenarioError) as exc:
+        print(f"omniroute simulate: {exc}", file=sys.stderr)
+        return 2
+    report = simulate(scenario, args.seed)
+    print(report.to_json() if args.json else report.table())
+    return 0
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -142,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--email", required=True)
     t.add_argument("--name", required=True)
     t.add_argument("--scope", action="append", choices=[s.value for s in Scope], required=True)
+    m = sub.add_parser("simulate", help="what-if: run a routing scenario in virtual time")
+    m.add_argument("scenario", help="scenario YAML file (see docs/ROUTING.md)")
+    m.add_argument("--seed", type=int, default=None, help="override the scenario's random seed")
+    m.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return p
 
 
@@ -152,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_migrate(args)
         if args.command in ("run", "demo"):
             return cmd_run(args, demo=args.command == "demo")
+        if args.command == "simulate":
+            return cmd_simulate(args)
         if args.command == "create-user":
             return cmd_create_user(args)
         return cmd_create_token(args)

@@ -1,0 +1,259 @@
+"""Routing decision latency: the indexed engine against a brute-force scan, in one run.
+
+For 100, 1,000 and 10,000 agents (50 skills, items needing 1-3 of them, four channels with unit
+costs, ten queues with mixed assignment methods) two engines get the same commands in lockstep:
+the indexed ``RoutingEngine`` and the same engine with the reference scan selector. Every timed
+command is a routing decision: new work arriving (pick an agent) or an agent freeing capacity
+(pick work). Their outcomes must be identical (asserted); the figure is the latency of each and
+the ratio between them. Prints one JSON line; progress on stderr.
+
+    .venv/bin/python bench/routing_decisions.py [--sizes 100,1000,10000] [--ops N] [--timeout S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from omniroute.routing.engine import (
+    Agent,
+    AssignmentMethod,
+    CapacityProfile,
+    Outcome,
+    QueueConfig,
+    RoutingEngine,
+    WorkItem,
+    WrapUpBlocking,
+)
+
+SKILLS = [f"skill-{n:02d}" for n in range(50)]
+TEAMS = 10  # skills 0-4 are team 0's core, 5-9 team 1's, ...
+CHANNELS = {"chat": 2, "email": 1, "sms": 1, "voice": 6}  # unit cost of each channel
+METHODS = [
+    AssignmentMethod.LONGEST_IDLE,
+    AssignmentMethod.HIGHEST_CAPACITY,
+    AssignmentMethod.ROUND_ROBIN,
+    AssignmentMethod.MOST_SKILLED,
+]
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def queues() -> list[QueueConfig]:
+    return [QueueConfig(f"team-{t}", method=METHODS[t % len(METHODS)]) for t in range(TEAMS)]
+
+
+def agents(count: int, rng: random.Random) -> list[Agent]:
+    """Each agent belongs to a team (its queue, its core skills) and knows a few skills besides."""
+    result = []
+    for n in range(count):
+        team = n % TEAMS
+        core = SKILLS[team * 5 : team * 5 + 5]
+        skills = {s: rng.randint(3, 10) for s in rng.sample(core, rng.randint(3, 5))}
+        for s in rng.sample(SKILLS, rng.randint(0, 3)):
+            skills.setdefault(s, rng.randint(1, 10))
+        member_of = {f"team-{team}"}
+        if rng.random() < 0.3:
+            member_of.add(f"team-{rng.randrange(TEAMS)}")
+        profile = CapacityProfile(total_units=6, channel_units=dict(CHANNELS), wrap_up=WrapUpBlocking.NEVER)
+        result.append(Agent(f"agent-{n:05d}", "available", skills, frozenset(member_of), profile))
+    return result
+
+
+def work(n: int, rng: random.Random, at: datetime) -> WorkItem:
+    team = rng.randrange(TEAMS)
+    core = SKILLS[team * 5 : team * 5 + 5]
+    needs = {s: rng.randint(1, 6) for s in rng.sample(core, rng.choice((1, 1, 2, 2, 3)))}
+    channel = rng.choices(list(CHANNELS), weights=(5, 2, 2, 1))[0]
+    priority = rng.choice((0, 0, 0, 1))
+    return WorkItem(f"item-{n:07d}", f"team-{team}", channel, at, skills=needs, priority=priority)
+
+
+def percentile(values: list[int], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1000.0  # ns -> us
+
+
+def run_size(size: int, ops: int, seed: int, deadline: float) -> dict[str, float | int]:
+    rng = random.Random(seed)  # the same commands for both engines
+    engines = [RoutingEngine(queues(), selector="indexed"), RoutingEngine(queues(), selector="scan")]
+    staff = agents(size, rng)
+    for engine in engines:
+        for agent in staff:
+            engine.add_agent(agent, T0)
+    timings: list[list[int]] = [[], []]
+    clock = time.perf_counter_ns
+    now = T0
+    counter = 0
+    assigned: list[str] = []
+    offers = 0
+
+    def both(command: str, *args: object) -> Outcome:
+        results = []
+        for index, engine in enumerate(engines):
+            method = getattr(engine, command)
+            started = clock()
+            outcome = method(*args)
+            timings[index].append(clock() - started)
+            results.append(outcome)
+        if results[0] != results[1]:
+            raise AssertionError(f"indexed and scan disagree on {command}{args}:\n{results}")
+        return results[0]
+
+    def settle(outcome: Outcome) -> None:
+        nonlocal offers
+        for offer in outcome.offers:
+            offers += 1
+            for engine in engines:  # accepting is not a routing decision: not timed
+                engine.accept(offer.item_id, offer.agent_id, now)
+            assigned.append(offer.item_id)
+
+    # Warm up to about two-thirds of the capacity in use, then alternate arrivals and releases.
+    target = size * 4 // CHANNELS["chat"]
+    warm = 0
+    while len(assigned) < target * 2 // 3 and warm < size * 5:
+        counter += 1
+        warm += 1
+        item = work(counter, rng, now)
+        for engine in engines:
+            outcome = engine.submit(item, now)
+        settle(outcome)
+    timings = [[], []]
+    offers = 0
+    for op in range(ops):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"--timeout reached at {size} agents after {op} decisions")
+        now += timedelta(milliseconds=200)
+        if assigned and rng.random() < 0.5:
+            victim = assigned.pop(rng.randrange(len(assigned)))
+            settle(both("close", victim, now))
+        else:
+            counter += 1
+            settle(both("submit", work(counter, rng, now), now))
+    indexed, scan = timings
+    indexed_total, scan_total = sum(indexed) / 1e9, sum(scan) / 1e9
+    result: dict[str, float | int] = {
+        "agents": size,
+        "decisions": len(indexed),
+        "offers": offers,
+        "waiting": sum(1 for i in engines[0].world.items.values() if i.status.value == "waiting"),
+        "p50_us": percentile(indexed, 0.50),
+        "p99_us": percentile(indexed, 0.99),
+        "decisions_per_s": round(len(indexed) / indexed_total, 1),
+        "scan_p50_us": percentile(scan, 0.50),
+        "scan_p99_us": percentile(scan, 0.99),
+        "scan_decisions_per_s": round(len(scan) / scan_total, 1),
+    }
+    result["ratio_p50"] = round(float(result["scan_p50_us"]) / float(result["p50_us"]), 2)
+    throughput = float(result["decisions_per_s"]) / float(result["scan_decisions_per_s"])
+    result["ratio_throughput"] = round(throughput, 2)
+    log(f"{size} agents: {json.dumps(result)}")
+    return result
+
+
+def erlang_check(items: int, seeds: int) -> dict[str, object]:
+    """Full-size simulator check against Erlang C: 10 agents, 8 Erlangs, 180 s, 20 s target.
+
+    Runs the same engine through ``omniroute simulate`` with Poisson arrivals and exponential
+    handle times; prints simulated against exact figures and whether they are within
+    +-2 points (P(wait), service level) and +-5 % (ASA) for the mean of the seeds.
+    """
+    from omniroute.routing.simulate import parse_scenario, simulate
+    from omniroute.workforce.erlang import average_speed_of_answer, erlang_c, service_level
+
+    agents_n, traffic, aht, threshold = 10, 8.0, 180.0, 20.0
+    rate = traffic / aht
+    scenario = parse_scenario(
+        {
+            "name": "erlang",
+            "duration": items / rate,
+            "warmup": items / rate * 0.02,
+            "queues": [
+                {"id": "q", "method": "longest_idle", "auto_accept": True, "service_level": threshold}
+            ],
+            "agents": [{"name": "a", "count": agents_n, "queues": ["q"], "capacity": {"total_units": 1}}],
+            "streams": [
+                {
+                    "name": "s",
+                    "queue": "q",
+                    "arrivals": {"poisson": {"per_second": rate}},
+                    "handle_time": {"exponential": aht},
+                }
+            ],
+        }
+    )
+    runs = [simulate(scenario, seed=seed).queue("q") for seed in range(1, seeds + 1)]
+    mean = {
+        "p_wait": sum(r.p_wait or 0.0 for r in runs) / seeds,
+        "service_level": sum(r.service_level or 0.0 for r in runs) / seeds,
+        "asa_seconds": sum(r.asa_seconds or 0.0 for r in runs) / seeds,
+    }
+    exact = {
+        "p_wait": erlang_c(traffic, agents_n),
+        "service_level": service_level(traffic, agents_n, aht, threshold),
+        "asa_seconds": average_speed_of_answer(traffic, agents_n, aht),
+    }
+    within = (
+        abs(mean["p_wait"] - exact["p_wait"]) <= 0.02
+        and abs(mean["service_level"] - exact["service_level"]) <= 0.02
+        and abs(mean["asa_seconds"] / exact["asa_seconds"] - 1) <= 0.05
+    )
+    result = {
+        "items_per_seed": items,
+        "seeds": seeds,
+        "simulated": {k: round(v, 4) for k, v in mean.items()},
+        "erlang_c": {k: round(v, 4) for k, v in exact.items()},
+        "per_seed_asa": [round(r.asa_seconds or 0.0, 2) for r in runs],
+        "within_tolerance": within,
+    }
+    log(f"erlang check: {json.dumps(result)}")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--ops", type=int, default=4000, help="timed decisions per size")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--erlang-items", type=int, default=100_000, help="items per seed (0: skip)")
+    parser.add_argument("--erlang-seeds", type=int, default=3)
+    args = parser.parse_args()
+    deadline = time.monotonic() + args.timeout
+    runs = []
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            runs.append(run_size(size, args.ops, args.seed, deadline))
+    except TimeoutError as exc:
+        log(f"routing_decisions: {exc}")
+        return 2
+    erlang = erlang_check(args.erlang_items, args.erlang_seeds) if args.erlang_items else None
+    largest = runs[-1]
+    print(
+        json.dumps(
+            {
+                "bench": "routing_decisions",
+                "skills": len(SKILLS),
+                "runs": runs,
+                "p99_us_at_largest": largest["p99_us"],
+                "decisions_per_s_at_largest": largest["decisions_per_s"],
+                "erlang": erlang,
+                "target_met": float(largest["p99_us"]) <= 20.0
+                and float(largest["decisions_per_s"]) >= 20_000,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
