@@ -72,6 +72,21 @@ def engine_profile(profile: ConfigProfile | None, default_units: int) -> eng.Cap
     )
 
 
+class _ExternalQueues:
+    """The engine's chooser for ``external`` queues: park the item and ask the endpoint later, so
+    an HTTP call never blocks the single writer. Without an endpoint, the ranking decides."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, str] = {}
+
+    def choose(self, request: eng.ChoiceRequest) -> str | eng.Defer | None:
+        return eng.DEFER if request.queue_id in self.endpoints else None
+
+
+#: Called with a parked item and the endpoint to ask; the service answers through a command.
+AskChooser = Callable[[eng.ChoiceRequested, str], None]
+
+
 class RoutingLeader:
     def __init__(
         self,
@@ -93,6 +108,8 @@ class RoutingLeader:
         self.default_offer_timeout = default_offer_timeout
         self.agent_names = agent_names
         self.engine: eng.RoutingEngine | None = None
+        self.ask_chooser: AskChooser | None = None
+        self._external = _ExternalQueues()
         self._lock = asyncio.Lock()
         self._config: RoutingConfig | None = None
 
@@ -149,6 +166,7 @@ class RoutingLeader:
             "agent_changed": self._agents_changed,
             "config_changed": self._config_changed,
             "pick": self._pick,
+            "choose": self._choose,
             "position": self._position,
         }
         handler = handlers.get(command.kind)
@@ -193,6 +211,13 @@ class RoutingLeader:
         await self._persist(uow, outcome, touched=(p["conversation_id"],))
         return {"conversation_id": p["conversation_id"]}
 
+    async def _choose(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
+        if engine.item_status(p["conversation_id"]) is not eng.ItemStatus.CHOOSING:
+            return {"skipped": "not waiting for a choice"}  # it ended or was rebuilt meanwhile
+        outcome = engine.choose(p["conversation_id"], p.get("agent_id"), now)
+        await self._persist(uow, outcome, touched=(p["conversation_id"],))
+        return {}
+
     async def _position(
         self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
     ) -> Payload:
@@ -232,6 +257,7 @@ class RoutingLeader:
         self, uow: UnitOfWork, engine: eng.RoutingEngine, _p: Payload, now: datetime
     ) -> Payload:
         self._config = (await self.configs.active()).config
+        await self._learn_endpoints(uow)
         for queue in await store.list_queues(uow.conn):
             await self._persist(uow, engine.set_queue(self._queue_config(queue), now))
         for agent_id in list(engine.world.agents):
@@ -268,7 +294,17 @@ class RoutingLeader:
         self._config = (await self.configs.active()).config
         queues = [self._queue_config(q) for q in await store.list_queues(uow.conn)]
         custom = {p.id: eng.Presence(p.base.value) for p in self._config.custom_presences}
-        return eng.RoutingEngine(queues, custom_presences=custom)
+        await self._learn_endpoints(uow)
+        return eng.RoutingEngine(queues, custom_presences=custom, chooser=self._external)
+
+    async def _learn_endpoints(self, uow: UnitOfWork) -> None:
+        config = self._config or RoutingConfig()
+        names = {q.name: q.id for q in await store.list_queues(uow.conn)}
+        self._external.endpoints = {
+            names[q.queue]: q.external_endpoint
+            for q in config.queues
+            if q.assignment_method.value == "external" and q.external_endpoint and q.queue in names
+        }
 
     def _queue_config(self, queue: store.Queue) -> eng.QueueConfig:
         config = self._config or RoutingConfig()
@@ -432,6 +468,10 @@ class RoutingLeader:
                     await self._record_presence(uow, decision.agent_id, decision.presence, decision.reason)
                 case eng.CapacityReleased():
                     await self._released(uow, decision)
+                case eng.ChoiceRequested():
+                    endpoint = self._external.endpoints.get(decision.queue_id)
+                    if endpoint is not None and self.ask_chooser is not None:
+                        self.ask_chooser(decision, endpoint)
                 case eng.Relaxed():
                     await store.append_trace(
                         uow.conn,

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy.exc import IntegrityError
 
 from omniroute.conversations.events import ConversationQueued, ConversationStateChanged
 from omniroute.conversations.model import Conversation
 from omniroute.conversations.service import ConversationService
 from omniroute.core.db import Database
-from omniroute.core.errors import Conflict, InvalidInput, NotFound
+from omniroute.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from omniroute.core.events import DomainEvent
 from omniroute.core.ids import new_id
 from omniroute.core.lease import Lease
@@ -31,12 +33,18 @@ from omniroute.routing.commands import CommandQueue
 from omniroute.routing.commands import enqueue as enqueue_command
 from omniroute.routing.config import OverflowAction, OverflowRule, RoutingConfig
 from omniroute.routing.config_service import RoutingConfigService
+from omniroute.routing.engine import ChoiceRequested
 from omniroute.routing.events import OfferCreated
 from omniroute.routing.leader import RoutingLeader
 from omniroute.routing.model import Presence
 from omniroute.routing.overflow import BEFORE_QUEUEING, QueueLoad, first_overflow
 from omniroute.routing.rules import time_attributes
 from omniroute.routing.store import ROUTING_KEY, Queue, Session, WorkItemRow
+
+log = logging.getLogger(__name__)
+
+#: How long an external chooser may think before the ranking decides instead.
+CHOOSER_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,9 @@ class RoutingService:
         #: Set while this node is the routing leader (health checks, tests).
         self.leading = asyncio.Event()
         publisher.add_listener(self._after_commit)
+        leader.ask_chooser = self._ask_chooser
+        self._http: httpx.AsyncClient | None = None
+        self._asks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -98,7 +109,44 @@ class RoutingService:
 
     async def stop(self) -> None:
         await self.lease.stop()
+        for task in list(self._asks):
+            task.cancel()
+        await asyncio.gather(*self._asks, return_exceptions=True)
         await self.commands.stop()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- the external assignment method --------------------------------------------------------
+
+    def _ask_chooser(self, request: ChoiceRequested, endpoint: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._ask(request, endpoint))
+        self._asks.add(task)
+        task.add_done_callback(self._asks.discard)
+
+    async def _ask(self, request: ChoiceRequested, endpoint: str) -> None:
+        """POST the candidates to the queue's endpoint; its answer (or none) goes back as a command."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(CHOOSER_TIMEOUT))
+        agent_id: str | None = None
+        try:
+            response = await self._http.post(
+                endpoint,
+                json={
+                    "conversation_id": request.item_id,
+                    "queue_id": request.queue_id,
+                    "candidates": list(request.candidates),
+                },
+            )
+            answer = response.json() if response.status_code == 200 else {}
+            chosen = answer.get("agent_id") if isinstance(answer, dict) else None
+            agent_id = chosen if isinstance(chosen, str) else None
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("external chooser %s failed for %s: %r", endpoint, request.item_id, exc)
+        try:
+            await self.commands.submit("choose", {"conversation_id": request.item_id, "agent_id": agent_id})
+        except DomainError as exc:
+            log.warning("could not apply the chooser's answer for %s: %s", request.item_id, exc.reason)
 
     async def _lead(self) -> None:
         await self.leader.start()
