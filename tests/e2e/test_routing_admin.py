@@ -220,3 +220,67 @@ async def test_busy_queue_overflows_to_another(server: LiveServer, clients: Clie
     }
     names = {q.id: q.name for q in await server.container.routing.queues()}
     assert [names[queues[c.conversation_id]] for c in (first, second, third)] == ["Sales", "Sales", "Support"]
+
+
+async def test_waiting_too_long_moves_work_to_another_queue(server: LiveServer, clients: Clients) -> None:
+    ada = await clients["agent"]("admin")
+    config = {
+        "queues": [
+            {
+                "queue": "Sales",
+                "overflow": [
+                    {
+                        "when": "waited_longer_than",
+                        "seconds": 120,
+                        "action": "transfer_to_queue",
+                        "queue": "Support",
+                    }
+                ],
+            }
+        ]
+    }
+    assert (
+        await ada.http.put("/api/v1/admin/routing-config", json={"config": config}, headers=ada.headers())
+    ).status_code == 200
+    ben = await clients["agent"]("ben")  # Support only: nobody in Sales is signed in
+    ben_ws, _ = await ben.connect()
+    await ben.presence("available")
+    lee = await clients["customer"]().start()
+    await routing_settled(server)
+    assert (await ben.http.get("/api/v1/offers")).json() == []
+    await server.clock.advance(121)
+    offer = await ben_ws.next("offer.created", conversation_id=lee.conversation_id)
+    assert offer["queue_name"] == "Support"
+    sam = await clients["agent"]("sam")
+    trace = (await sam.http.get(f"/api/v1/admin/conversations/{lee.conversation_id}/routing-trace")).json()
+    assert any("waited longer than 120 s in its queue: transfer_to_queue" in step for step in trace["steps"])
+
+
+async def test_waiting_too_long_can_end_with_a_message(server: LiveServer, clients: Clients) -> None:
+    ada = await clients["agent"]("admin")
+    config = {
+        "queues": [
+            {
+                "queue": "Sales",
+                "overflow": [
+                    {
+                        "when": "waited_longer_than",
+                        "seconds": 60,
+                        "action": "end_with_message",
+                        "message": "Sorry, everyone is busy. Please try again later.",
+                    }
+                ],
+            }
+        ]
+    }
+    assert (
+        await ada.http.put("/api/v1/admin/routing-config", json={"config": config}, headers=ada.headers())
+    ).status_code == 200
+    lee = await clients["customer"]().start()
+    customer_ws, _ = await lee.connect()
+    await routing_settled(server)
+    await server.clock.advance(61)
+    sorry = await customer_ws.next("message.posted", seq=2)
+    assert sorry["message"]["text"] == "Sorry, everyone is busy. Please try again later."
+    state = await customer_ws.next("conversation.state_changed")
+    assert state["state"] == "closed"

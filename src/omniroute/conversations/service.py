@@ -378,6 +378,14 @@ class ConversationService:
     async def assign(self, uow: UnitOfWork, conv: Conversation, agent_id: str) -> Conversation:
         return await self.change_state(uow, conv, model.accept(conv, agent_id, uow.clock.now()), "accepted")
 
+    async def move_to_queue(self, uow: UnitOfWork, conv: Conversation, queue_id: str) -> Conversation:
+        """Waiting work moves to another queue (overflow, transfer); it waits there afresh."""
+        now = uow.clock.now()
+        moved = replace(conv, queue_id=queue_id, queued_at=now, updated_at=now)
+        await store.save_conversation(uow.conn, moved)
+        uow.emit(ConversationQueued(occurred_at=now, conversation_id=conv.id, queue_id=queue_id))
+        return moved
+
     async def requeue(self, uow: UnitOfWork, conv: Conversation) -> Conversation:
         now = uow.clock.now()
         after = replace(model.transition(conv, S.OPEN, now), agent_id=None, queued_at=now)

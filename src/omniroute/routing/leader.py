@@ -28,7 +28,7 @@ from omniroute.routing import engine as eng
 from omniroute.routing import store
 from omniroute.routing.commands import Command
 from omniroute.routing.config import CapacityProfile as ConfigProfile
-from omniroute.routing.config import RoutingConfig
+from omniroute.routing.config import OverflowAction, OverflowRule, OverflowWhen, RoutingConfig
 from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.events import (
     AgentPresenceChanged,
@@ -43,6 +43,7 @@ from omniroute.routing.store import ROUTING_KEY, Session
 log = logging.getLogger(__name__)
 
 TIMER_KEY = "routing-engine"
+OVERFLOW_PREFIX = "overflow:"
 AgentNames = Callable[[str], Awaitable[str]]
 Payload = dict[str, Any]
 
@@ -110,6 +111,8 @@ class RoutingLeader:
         self.engine: eng.RoutingEngine | None = None
         self.ask_chooser: AskChooser | None = None
         self._external = _ExternalQueues()
+        self._waited_rules: dict[str, OverflowRule] = {}
+        self._queue_names: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._config: RoutingConfig | None = None
 
@@ -181,6 +184,7 @@ class RoutingLeader:
             return {"skipped": "not waiting"}
         item = await self._work_item(uow, conv)
         await self._persist(uow, engine.submit(item, now), touched=(conv.id,))
+        self._watch_wait(conv.id, conv.queue_id, item.enqueued_at)
         return {}
 
     async def _accept(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
@@ -264,14 +268,18 @@ class RoutingLeader:
             await self._persist(uow, engine.add_agent(await self._load_agent(uow, agent_id), now))
         return {}
 
-    async def tick(self, _key: str = TIMER_KEY) -> None:
-        """Timer callback: offer timeouts, wrap-up ends and relaxation steps that are due."""
+    async def tick(self, key: str = TIMER_KEY) -> None:
+        """Timer callback: the engine's timers (offer timeouts, wrap-up ends, relaxation steps),
+        or a queue's "waited longer than" overflow for one item."""
         try:
             async with self.publisher.unit_of_work() as uow, self._lock:
                 if self.engine is None:
                     return
                 try:
-                    await self._persist(uow, self.engine.advance(uow.clock.now()))
+                    if key.startswith(OVERFLOW_PREFIX):
+                        await self._overflow(uow, self.engine, key.removeprefix(OVERFLOW_PREFIX))
+                    else:
+                        await self._persist(uow, self.engine.advance(uow.clock.now()))
                 except BaseException:
                     self.engine = None
                     raise
@@ -280,6 +288,46 @@ class RoutingLeader:
             await self.rebuild()
             return
         self._schedule()
+
+    def _watch_wait(self, item_id: str, queue_id: str, since: datetime) -> None:
+        rule = self._waited_rules.get(queue_id)
+        if rule is not None and rule.seconds is not None:
+            self.timers.schedule(OVERFLOW_PREFIX + item_id, since + timedelta(seconds=rule.seconds))
+
+    async def _overflow(self, uow: UnitOfWork, engine: eng.RoutingEngine, item_id: str) -> None:
+        """The item waited longer than its queue allows: apply the queue's overflow action."""
+        if engine.item_status(item_id) not in (eng.ItemStatus.WAITING, eng.ItemStatus.OFFERED):
+            return  # taken, ended or being chosen meanwhile
+        queue_id = engine.world.items[item_id].queue_id
+        rule = self._waited_rules.get(queue_id)
+        if rule is None:
+            return
+        now = uow.clock.now()
+        note = f"waited longer than {rule.seconds} s in its queue: {rule.action.value}"
+        conv = await self.conversations.load(uow, item_id)
+        if rule.action is OverflowAction.TRANSFER_TO_QUEUE and rule.queue in self._queue_names:
+            target = self._queue_names[rule.queue]
+            await self.conversations.move_to_queue(uow, conv, target)
+            await self._persist(uow, engine.transfer_to_queue(item_id, target, now), touched=(item_id,))
+            self._watch_wait(item_id, target, now)
+        elif rule.action is OverflowAction.ASSIGN_ANYWAY:
+            outcome = engine.transfer_to_queue(item_id, queue_id, now, skills={})
+            await self._persist(uow, outcome, touched=(item_id,))
+        elif rule.action is OverflowAction.END_WITH_MESSAGE:
+            await self.conversations.append(
+                uow,
+                conv,
+                sender_kind=SenderKind.BOT,
+                sender_id=None,
+                sender_name="Omniroute",
+                text=rule.message or "",
+            )
+            await self.conversations.end_in(
+                uow, await self.conversations.load(uow, item_id), SenderKind.SYSTEM, "Omniroute"
+            )
+        elif rule.action is OverflowAction.OFFER_CALLBACK:
+            await store.mark_callback(uow.conn, item_id)
+        await store.append_trace(uow.conn, item_id, [f"{now.isoformat()} overflow: {note}"])
 
     def _schedule(self) -> None:
         due = self.engine.next_due() if self.engine is not None else None
@@ -300,6 +348,12 @@ class RoutingLeader:
     async def _learn_endpoints(self, uow: UnitOfWork) -> None:
         config = self._config or RoutingConfig()
         names = {q.name: q.id for q in await store.list_queues(uow.conn)}
+        self._queue_names = names
+        self._waited_rules = {}
+        for settings in config.queues:
+            waited = [r for r in settings.overflow if r.when is OverflowWhen.WAITED_LONGER_THAN]
+            if waited and settings.queue in names:
+                self._waited_rules[names[settings.queue]] = waited[0]
         self._external.endpoints = {
             names[q.queue]: q.external_endpoint
             for q in config.queues
@@ -435,6 +489,9 @@ class RoutingLeader:
                     )
                 else:
                     snapshots.append(eng.ItemSnapshot(item=item, state="assigned", agent_id=conv.agent_id))
+        for snapshot in snapshots:
+            if snapshot.state == "waiting":
+                self._watch_wait(snapshot.item.item_id, snapshot.item.queue_id, snapshot.item.enqueued_at)
         return engine.restore(agents, snapshots, now)
 
     @staticmethod

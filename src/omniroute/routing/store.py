@@ -700,3 +700,14 @@ async def replace_trace(conn: AsyncConnection, conversation_id: str, lines: list
     await conn.execute(
         work_items.update().where(work_items.c.conversation_id == conversation_id).values(trace=lines)
     )
+
+
+async def mark_callback(conn: AsyncConnection, conversation_id: str) -> None:
+    """Record that the customer was offered a callback (the voice provider places it)."""
+    item = await get_work_item(conn, conversation_id)
+    if item is not None:
+        await conn.execute(
+            work_items.update()
+            .where(work_items.c.conversation_id == conversation_id)
+            .values(attributes={**item.attributes, "callback_offered": True})
+        )
