@@ -386,7 +386,10 @@ class ConversationService:
         uow.emit(ConversationQueued(occurred_at=now, conversation_id=conv.id, queue_id=queue_id))
         return moved
 
-    async def requeue(self, uow: UnitOfWork, conv: Conversation) -> Conversation:
+    async def requeue(
+        self, uow: UnitOfWork, conv: Conversation, queue_id: str, reason: str = "transferred"
+    ) -> Conversation:
+        """Back to waiting (a transfer): no agent, the given queue, queued again from now."""
         now = uow.clock.now()
-        after = replace(model.transition(conv, S.OPEN, now), agent_id=None, queued_at=now)
-        return await self.change_state(uow, conv, after, "requeued")
+        after = replace(model.transition(conv, S.OPEN, now), agent_id=None, queue_id=queue_id, queued_at=now)
+        return await self.change_state(uow, conv, after, reason)

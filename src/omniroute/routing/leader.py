@@ -170,6 +170,7 @@ class RoutingLeader:
             "config_changed": self._config_changed,
             "pick": self._pick,
             "choose": self._choose,
+            "transfer": self._transfer,
             "position": self._position,
         }
         handler = handlers.get(command.kind)
@@ -214,6 +215,47 @@ class RoutingLeader:
         outcome = engine.pick(p["conversation_id"], p["agent_id"], now)
         await self._persist(uow, outcome, touched=(p["conversation_id"],))
         return {"conversation_id": p["conversation_id"]}
+
+    async def _transfer(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        """The agent holding a conversation hands it to a queue or to a colleague."""
+        conv = await self.conversations.load(uow, p["conversation_id"])
+        if conv.state not in (ConversationState.ACTIVE, ConversationState.WAITING):
+            raise Conflict("only a conversation in progress can be transferred")
+        if conv.agent_id != p["actor_id"] and not p.get("supervisor"):
+            raise Forbidden("only the agent handling the conversation can transfer it")
+        actor = await self.agent_names(p["actor_id"])
+        target_agent = p.get("agent_id")
+        queue_id = p.get("queue_id") or conv.queue_id
+        if await store.get_queue(uow.conn, queue_id) is None:
+            msg = f"no queue {queue_id}"
+            raise NotFound(msg)
+        if target_agent is not None:
+            await self._ensure_agent(uow, engine, target_agent, now)
+            colleague = await self.agent_names(target_agent)
+            text = f"{actor} is transferring the conversation to {colleague}."
+        else:
+            queue = await store.get_queue(uow.conn, queue_id)
+            text = f"{actor} transferred the conversation to {queue.name if queue else 'another queue'}."
+        await self.conversations.append(
+            uow, conv, sender_kind=SenderKind.SYSTEM, sender_id=None, sender_name="Omniroute", text=text
+        )
+        conv = await self.conversations.requeue(uow, await self.conversations.load(uow, conv.id), queue_id)
+        if target_agent is not None:
+            if queue_id != engine.world.items[conv.id].queue_id:
+                await self._persist(uow, engine.transfer_to_queue(conv.id, queue_id, now))
+            outcome = engine.transfer_to_agent(conv.id, target_agent, now)
+        else:
+            outcome = engine.transfer_to_queue(conv.id, queue_id, now)
+        note = str(p.get("note") or "").strip()
+        await self._persist(uow, outcome, touched=(conv.id,))
+        if note:
+            await store.append_trace(
+                uow.conn, conv.id, [f"{now.isoformat()} transfer note from {actor}: {note}"]
+            )
+        self._watch_wait(conv.id, queue_id, now)
+        return {"conversation_id": conv.id}
 
     async def _choose(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
         if engine.item_status(p["conversation_id"]) is not eng.ItemStatus.CHOOSING:

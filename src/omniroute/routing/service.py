@@ -308,6 +308,30 @@ class RoutingService:
     async def reject(self, agent_id: str, session_id: str) -> None:
         await self.commands.submit("reject", {"agent_id": agent_id, "session_id": session_id})
 
+    async def transfer(
+        self,
+        actor_id: str,
+        conversation_id: str,
+        *,
+        queue_id: str | None,
+        agent_id: str | None,
+        note: str,
+        supervisor: bool = False,
+    ) -> Conversation:
+        """Hand a conversation in progress to a queue or to one colleague (who may decline)."""
+        await self.commands.submit(
+            "transfer",
+            {
+                "actor_id": actor_id,
+                "conversation_id": conversation_id,
+                "queue_id": queue_id,
+                "agent_id": agent_id,
+                "note": note[:2000],
+                "supervisor": supervisor,
+            },
+        )
+        return await self.conversations.get(conversation_id)
+
     async def pick(self, agent_id: str, conversation_id: str) -> Conversation:
         """An agent takes waiting work themselves (pick-mode workstreams, or from the queue view)."""
         await self.commands.submit("pick", {"agent_id": agent_id, "conversation_id": conversation_id})

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from omniroute.conversations.model import Conversation, SenderKind
-from omniroute.core.errors import NotFound
+from omniroute.core.errors import InvalidInput, NotFound
 from omniroute.identity.model import Principal, Role
 from omniroute.web.schemas import (
     ConversationOut,
@@ -19,6 +19,7 @@ from omniroute.web.schemas import (
     PresenceOut,
     QueueOut,
     SessionOut,
+    TransferIn,
     TypingIn,
 )
 from omniroute.web.security import AgentRead, AgentWrite, ContainerDep, PresenceWrite
@@ -83,6 +84,26 @@ async def waiting(queue_id: str, c: ContainerDep, who: AgentRead) -> list[Conver
 async def pick(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
     """Take waiting work yourself (pick-mode workstreams, or from the queue view)."""
     return ConversationOut.of(await c.routing.pick(who.user.id, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/transfer", response_model=ConversationOut)
+async def transfer(
+    conversation_id: str, body: TransferIn, c: ContainerDep, who: AgentWrite
+) -> ConversationOut:
+    """Hand the conversation to a queue, or to a colleague (who gets an offer and may decline)."""
+    await visible(c, who, conversation_id)
+    if body.queue_id is None and body.agent_id is None:
+        raise InvalidInput("name a queue_id, an agent_id, or both")
+    return ConversationOut.of(
+        await c.routing.transfer(
+            who.user.id,
+            conversation_id,
+            queue_id=body.queue_id,
+            agent_id=body.agent_id,
+            note=body.note,
+            supervisor=who.user.has_role(Role.SUPERVISOR),
+        )
+    )
 
 
 @router.get("/offers", response_model=list[OfferOut])

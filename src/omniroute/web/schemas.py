@@ -145,6 +145,14 @@ class PostMessageIn(Strict):
     )
 
 
+class TransferIn(Strict):
+    queue_id: str | None = Field(default=None, description="the queue to wait in (default: the current one)")
+    agent_id: str | None = Field(default=None, description="offer it to this colleague first")
+    note: str = Field(
+        default="", max_length=2000, description="for the record (routing trace), not the customer"
+    )
+
+
 class TypingIn(Strict):
     is_typing: bool = True
 
