@@ -100,3 +100,38 @@ async def test_customers_see_their_place_in_the_queue(server: LiveServer, client
     place = (await second.http.get(f"{second.prefix}/conversation/position", headers=second.headers())).json()
     assert place["position"] == 1
     assert place["estimated_wait_seconds"] is not None  # someone who could take it is signed in
+
+
+async def test_preferred_agents_are_tried_first(server: LiveServer, clients: Clients) -> None:
+    ana = await clients["agent"]("ana")
+    chloe = await clients["agent"]("chloe")
+    sam = await clients["agent"]("sam")
+    sockets = {
+        ana.user_id: (ana, (await ana.connect())[0]),
+        chloe.user_id: (chloe, (await chloe.connect())[0]),
+    }
+    await ana.presence("available")
+    await chloe.presence("available")
+    first = await clients["customer"]().start(visitor_id="visitor-pref")
+    await routing_settled(server)
+    holders = [a for a, (p, _) in sockets.items() if (await p.http.get("/api/v1/offers")).json()]
+    assert len(holders) == 1
+    other = next(a for a in sockets if a != holders[0])  # whom the ranking did not pick
+    customer_id = (await sam.http.get(f"/api/v1/conversations/{first.conversation_id}")).json()["customer_id"]
+    await first.http.post(f"{first.prefix}/conversation/end", headers=first.headers())
+    url = f"/api/v1/admin/customers/{customer_id}/preferred-agents"
+    r = await sam.http.put(url, json={"agent_ids": [other]}, headers=sam.headers())
+    assert r.json() == {"customer_id": customer_id, "agent_ids": [other]}
+    too_many = await sam.http.put(url, json={"agent_ids": ["a", "b", "c", "d"]}, headers=sam.headers())
+    assert too_many.status_code == 422
+    unknown = await sam.http.put(
+        "/api/v1/admin/customers/nobody/preferred-agents", json={"agent_ids": [other]}, headers=sam.headers()
+    )
+    assert unknown.status_code == 404
+
+    again = await clients["customer"]().start(visitor_id="visitor-pref", question="It's me again")
+    offer = await sockets[other][1].next("offer.created", conversation_id=again.conversation_id)
+    assert offer["agent_id"] == other
+    await routing_settled(server)
+    trace = (await sam.http.get(f"/api/v1/admin/conversations/{again.conversation_id}/routing-trace")).json()
+    assert any(f"offered {other}: preferred agent" in step for step in trace["steps"])

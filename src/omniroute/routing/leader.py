@@ -483,6 +483,7 @@ class RoutingLeader:
             allowed_presences=allowed or eng.DEFAULT_ALLOWED_PRESENCES,
             push=bool(asks.get("push", True)),
             affinity_agent=asks.get("affinity_agent"),
+            preferred_agents=tuple(asks.get("preferred_agents") or ())[:3],
             trace=tuple(row.trace) if row else (),
         )
 

@@ -43,6 +43,8 @@ from omniroute.routing.store import ROUTING_KEY, Queue, Session, WorkItemRow
 
 log = logging.getLogger(__name__)
 
+MAX_PREFERRED_AGENTS = 3
+
 #: How long an external chooser may think before the ranking decides instead.
 CHOOSER_TIMEOUT = 3.0
 
@@ -196,17 +198,24 @@ class RoutingService:
             trace.insert(0, f"routing configuration version {active.version}")
         found = dict(classified.attributes)
         capacity_units = classified.capacity_units
+        customer_id = (attributes.get("customer") or {}).get("id")
+        preferred = (
+            await store.preferred_agents(uow.conn, customer_id) if isinstance(customer_id, str) else []
+        )
+        if preferred:
+            trace.append(f"preferred agents: {', '.join(preferred)}")
+            found[ROUTING_KEY] = {"preferred_agents": preferred}
         if stream is not None:
             trace.append(f"workstream {stream.id!r} ({stream.mode})")
             if capacity_units is None and stream.capacity_units:
                 capacity_units = stream.capacity_units
             affinity = None
-            customer_id = (attributes.get("customer") or {}).get("id")
             if stream.keep_same_agent and isinstance(customer_id, str):
                 affinity = await self.conversations.last_agent_for_customer(uow.conn, customer_id)
                 if affinity:
                     trace.append(f"keep same agent: {affinity} served this customer last")
             found[ROUTING_KEY] = {
+                **found.get(ROUTING_KEY, {}),
                 "workstream": stream.id,
                 "push": stream.mode == "push",
                 "allowed_presences": [p.value for p in stream.allowed_presences],
@@ -331,6 +340,23 @@ class RoutingService:
             },
         )
         return await self.conversations.get(conversation_id)
+
+    async def preferred_agents(self, customer_id: str) -> list[str]:
+        async with self.db.read() as conn:
+            return await store.preferred_agents(conn, customer_id)
+
+    async def set_preferred_agents(self, customer_id: str, agent_ids: list[str]) -> list[str]:
+        """Up to three agents, in order, tried first for this customer's new work."""
+        wanted = list(dict.fromkeys(agent_ids))
+        if len(wanted) > MAX_PREFERRED_AGENTS:
+            msg = f"at most {MAX_PREFERRED_AGENTS} preferred agents"
+            raise InvalidInput(msg)
+        try:
+            async with self.db.write() as conn:
+                await store.replace_preferred_agents(conn, customer_id, wanted)
+        except IntegrityError as exc:
+            raise NotFound("unknown customer or agent") from exc
+        return wanted
 
     async def pick(self, agent_id: str, conversation_id: str) -> Conversation:
         """An agent takes waiting work themselves (pick-mode workstreams, or from the queue view)."""

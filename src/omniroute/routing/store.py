@@ -426,6 +426,16 @@ agent_profiles = sa.Table(
     sa.Column("custom_presence", sa.String(63), nullable=True),
 )
 
+customer_preferred_agents = sa.Table(
+    "customer_preferred_agents",
+    metadata,
+    sa.Column(
+        "customer_id", sa.String(36), sa.ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("position", sa.Integer(), primary_key=True),
+    sa.Column("agent_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+)
+
 #: Where a work item's attributes keep what its workstream asks of routing (presences, push or
 #: pick, the agent to keep).
 ROUTING_KEY = "_routing"
@@ -710,4 +720,24 @@ async def mark_callback(conn: AsyncConnection, conversation_id: str) -> None:
             work_items.update()
             .where(work_items.c.conversation_id == conversation_id)
             .values(attributes={**item.attributes, "callback_offered": True})
+        )
+
+
+async def preferred_agents(conn: AsyncConnection, customer_id: str) -> list[str]:
+    query = (
+        sa.select(customer_preferred_agents.c.agent_id)
+        .where(customer_preferred_agents.c.customer_id == customer_id)
+        .order_by(customer_preferred_agents.c.position)
+    )
+    return [str(r[0]) for r in await conn.execute(query)]
+
+
+async def replace_preferred_agents(conn: AsyncConnection, customer_id: str, agent_ids: list[str]) -> None:
+    await conn.execute(
+        customer_preferred_agents.delete().where(customer_preferred_agents.c.customer_id == customer_id)
+    )
+    if agent_ids:
+        await conn.execute(
+            customer_preferred_agents.insert(),
+            [{"customer_id": customer_id, "position": i, "agent_id": a} for i, a in enumerate(agent_ids)],
         )

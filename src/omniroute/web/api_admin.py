@@ -160,6 +160,29 @@ async def set_agent_skills(user_id: str, body: SkillsIn, c: ContainerDep, who: S
     return SkillsOut(user_id=user_id, skills=skills)
 
 
+class PreferredIn(Strict):
+    agent_ids: list[str] = Field(max_length=3, description="tried first, in this order")
+
+
+class PreferredOut(BaseModel):
+    customer_id: str
+    agent_ids: list[str]
+
+
+@router.get("/customers/{customer_id}/preferred-agents", response_model=PreferredOut)
+async def preferred_agents(customer_id: str, c: ContainerDep, who: Supervisor) -> PreferredOut:
+    return PreferredOut(customer_id=customer_id, agent_ids=await c.routing.preferred_agents(customer_id))
+
+
+@router.put("/customers/{customer_id}/preferred-agents", response_model=PreferredOut)
+async def set_preferred_agents(
+    customer_id: str, body: PreferredIn, c: ContainerDep, who: Supervisor
+) -> PreferredOut:
+    return PreferredOut(
+        customer_id=customer_id, agent_ids=await c.routing.set_preferred_agents(customer_id, body.agent_ids)
+    )
+
+
 @router.get("/conversations/{conversation_id}/routing-trace", response_model=TraceOut)
 async def routing_trace(conversation_id: str, c: ContainerDep, who: Supervisor) -> TraceOut:
     conv = await c.conversations.get(conversation_id)
