@@ -135,3 +135,33 @@ async def test_preferred_agents_are_tried_first(server: LiveServer, clients: Cli
     await routing_settled(server)
     trace = (await sam.http.get(f"/api/v1/admin/conversations/{again.conversation_id}/routing-trace")).json()
     assert any(f"offered {other}: preferred agent" in step for step in trace["steps"])
+
+
+async def test_custom_presences_map_to_a_base_one(server: LiveServer, clients: Clients) -> None:
+    ada = await clients["agent"]("admin")
+    config = {
+        "custom_presences": [
+            {"id": "lunch", "name": "At lunch", "base": "away"},
+            {"id": "chats-only", "name": "Chats only", "base": "available"},
+        ]
+    }
+    assert (
+        await ada.http.put("/api/v1/admin/routing-config", json={"config": config}, headers=ada.headers())
+    ).status_code == 200
+    ana = await clients["agent"]("ana")
+    ws, _ = await ana.connect()
+    r = await ana.http.put("/api/v1/me/presence", json={"presence": "lunch"}, headers=ana.headers())
+    assert r.json() == {"presence": "away", "custom_presence": "lunch"}
+    lee = await clients["customer"]().start()
+    await routing_settled(server)
+    assert (await ana.http.get("/api/v1/offers")).json() == []  # away: no pushed work
+    r = await ana.http.put("/api/v1/me/presence", json={"presence": "chats-only"}, headers=ana.headers())
+    assert r.json() == {"presence": "available", "custom_presence": "chats-only"}
+    await ws.next("offer.created", conversation_id=lee.conversation_id)
+    me = (await ana.http.get("/api/v1/me")).json()
+    assert (me["presence"], me["custom_presence"]) == ("available", "chats-only")
+    bad = await ana.http.put("/api/v1/me/presence", json={"presence": "napping"}, headers=ana.headers())
+    assert bad.status_code == 422
+    assert "unknown presence 'napping'" in bad.json()["detail"]
+    r = await ana.http.put("/api/v1/me/presence", json={"presence": "busy"}, headers=ana.headers())
+    assert r.json() == {"presence": "busy", "custom_presence": None}

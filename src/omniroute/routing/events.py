@@ -55,3 +55,4 @@ class AgentPresenceChanged(DomainEvent):
     agent_id: str
     presence: str
     previous: str
+    custom_presence: str | None = None

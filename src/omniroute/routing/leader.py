@@ -206,9 +206,14 @@ class RoutingLeader:
         self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
     ) -> Payload:
         await self._ensure_agent(uow, engine, p["agent_id"], now)
-        await self._record_presence(uow, p["agent_id"], p["presence"], "agent")
-        await self._persist(uow, engine.set_presence(p["agent_id"], p["presence"], now))
-        return {"presence": p["presence"]}
+        chosen = str(p["presence"])
+        custom_map = {c.id: c.base for c in (self._config or RoutingConfig()).custom_presences}
+        base = custom_map.get(chosen) or Presence(chosen)
+        custom = chosen if chosen in custom_map else None
+        await store.set_custom_presence(uow.conn, p["agent_id"], custom)
+        await self._record_presence(uow, p["agent_id"], base.value, "agent", custom=custom)
+        await self._persist(uow, engine.set_presence(p["agent_id"], chosen, now))
+        return {"presence": base.value, "custom_presence": custom}
 
     async def _pick(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
         await self._ensure_agent(uow, engine, p["agent_id"], now)
@@ -304,6 +309,8 @@ class RoutingLeader:
     ) -> Payload:
         self._config = (await self.configs.active()).config
         await self._learn_endpoints(uow)
+        custom = {p.id: eng.Presence(p.base.value) for p in self._config.custom_presences}
+        await self._persist(uow, engine.set_custom_presences(custom, now))
         for queue in await store.list_queues(uow.conn):
             await self._persist(uow, engine.set_queue(self._queue_config(queue), now))
         for agent_id in list(engine.world.agents):
@@ -433,7 +440,8 @@ class RoutingLeader:
         queues = {q.id for q in await store.queues_of(conn, agent_id)}
         skills = (await store.agent_skill_map(conn, [agent_id])).get(agent_id, {})
         profile_id = (await store.agent_profile_map(conn, [agent_id])).get(agent_id)
-        return self._agent(agent_id, row, queues, skills, profile_id)
+        custom = await store.custom_presence_of(conn, agent_id)
+        return self._agent(agent_id, row, queues, skills, profile_id, custom)
 
     def _agent(
         self,
@@ -442,13 +450,17 @@ class RoutingLeader:
         queues: set[str],
         skills: dict[str, int],
         profile_id: str | None,
+        custom_presence: str | None = None,
     ) -> eng.Agent:
         config = self._config or RoutingConfig()
         profiles = {p.id: p for p in config.capacity_profiles}
         profile = profiles.get(profile_id or config.default_capacity_profile or "")
+        known_custom = {c.id for c in config.custom_presences}
+        base = row.presence.value if row else Presence.OFFLINE.value
         return eng.Agent(
             agent_id=agent_id,
-            presence=row.presence.value if row else Presence.OFFLINE.value,
+            # A custom presence removed from the configuration falls back to its stored base.
+            presence=custom_presence if custom_presence in known_custom else base,
             skills=skills,
             queues=frozenset(queues),
             capacity=engine_profile(profile, self.default_capacity),
@@ -495,8 +507,11 @@ class RoutingLeader:
         agent_ids = set(rows) | set(memberships)
         skills = await store.agent_skill_map(conn, agent_ids)
         profiles = await store.agent_profile_map(conn, agent_ids)
+        customs = await store.custom_presences(conn, agent_ids)
         agents = [
-            self._agent(a, rows.get(a), memberships.get(a, set()), skills.get(a, {}), profiles.get(a))
+            self._agent(
+                a, rows.get(a), memberships.get(a, set()), skills.get(a, {}), profiles.get(a), customs.get(a)
+            )
             for a in sorted(agent_ids)
         ]
         convs = await self.conversations.routable(conn)
@@ -669,7 +684,9 @@ class RoutingLeader:
             )
         )
 
-    async def _record_presence(self, uow: UnitOfWork, agent_id: str, presence: str, reason: str) -> None:
+    async def _record_presence(
+        self, uow: UnitOfWork, agent_id: str, presence: str, reason: str, custom: str | None = None
+    ) -> None:
         now = uow.clock.now()
         current = await store.get_agent(uow.conn, agent_id, for_update=True)
         previous = current.presence if current else Presence.OFFLINE
@@ -679,7 +696,11 @@ class RoutingLeader:
             await store.insert_presence_history(uow.conn, new_id(), agent_id, value, previous, now)
             uow.emit(
                 AgentPresenceChanged(
-                    occurred_at=now, agent_id=agent_id, presence=value.value, previous=previous.value
+                    occurred_at=now,
+                    agent_id=agent_id,
+                    presence=value.value,
+                    previous=previous.value,
+                    custom_presence=custom,
                 )
             )
 

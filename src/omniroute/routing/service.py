@@ -304,9 +304,19 @@ class RoutingService:
 
     # -- agent commands ----------------------------------------------------------------------------
 
-    async def set_presence(self, agent_id: str, presence: Presence) -> Presence:
-        result = await self.commands.submit("presence", {"agent_id": agent_id, "presence": presence.value})
-        return Presence(result["presence"])
+    async def set_presence(self, agent_id: str, presence: str) -> tuple[Presence, str | None]:
+        """A base presence, or a custom one from the configuration (which maps to a base one).
+
+        Returns (base presence, custom presence or None)."""
+        config = (await self.configs.active()).config
+        custom = {p.id for p in config.custom_presences}
+        base_values = {p.value for p in Presence} - {Presence.INACTIVE.value}
+        if presence not in base_values and presence not in custom:
+            options = ", ".join(sorted(base_values | custom))
+            msg = f"unknown presence {presence!r}; choose one of {options}"
+            raise InvalidInput(msg)
+        result = await self.commands.submit("presence", {"agent_id": agent_id, "presence": presence})
+        return Presence(result["presence"]), result.get("custom_presence")
 
     async def accept(self, agent_id: str, session_id: str) -> Conversation:
         result = await self.commands.submit("accept", {"agent_id": agent_id, "session_id": session_id})
@@ -381,6 +391,10 @@ class RoutingService:
         await self.commands.submit("config_changed", {})
 
     # -- queries and administration ------------------------------------------------------------
+
+    async def custom_presence(self, agent_id: str) -> str | None:
+        async with self.db.read() as conn:
+            return await store.custom_presence_of(conn, agent_id)
 
     async def agent_state(self, agent_id: str) -> AgentState:
         async with self.db.read() as conn:

@@ -527,8 +527,17 @@ async def replace_agent_skills(conn: AsyncConnection, user_id: str, skills: dict
 
 
 async def set_agent_profile(conn: AsyncConnection, user_id: str, capacity_profile: str | None) -> None:
-    await conn.execute(agent_profiles.delete().where(agent_profiles.c.user_id == user_id))
-    await conn.execute(agent_profiles.insert().values(user_id=user_id, capacity_profile=capacity_profile))
+    exists = (
+        await conn.execute(sa.select(agent_profiles.c.user_id).where(agent_profiles.c.user_id == user_id))
+    ).first()
+    if exists is None:
+        await conn.execute(agent_profiles.insert().values(user_id=user_id, capacity_profile=capacity_profile))
+    else:
+        await conn.execute(
+            agent_profiles.update()
+            .where(agent_profiles.c.user_id == user_id)
+            .values(capacity_profile=capacity_profile)
+        )
 
 
 async def agent_profile_map(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, str | None]:
@@ -741,3 +750,35 @@ async def replace_preferred_agents(conn: AsyncConnection, customer_id: str, agen
             customer_preferred_agents.insert(),
             [{"customer_id": customer_id, "position": i, "agent_id": a} for i, a in enumerate(agent_ids)],
         )
+
+
+async def set_custom_presence(conn: AsyncConnection, user_id: str, custom: str | None) -> None:
+    exists = (
+        await conn.execute(sa.select(agent_profiles.c.user_id).where(agent_profiles.c.user_id == user_id))
+    ).first()
+    if exists is None:
+        await conn.execute(
+            agent_profiles.insert().values(user_id=user_id, capacity_profile=None, custom_presence=custom)
+        )
+    else:
+        await conn.execute(
+            agent_profiles.update().where(agent_profiles.c.user_id == user_id).values(custom_presence=custom)
+        )
+
+
+async def custom_presence_of(conn: AsyncConnection, user_id: str) -> str | None:
+    row = (
+        await conn.execute(
+            sa.select(agent_profiles.c.custom_presence).where(agent_profiles.c.user_id == user_id)
+        )
+    ).first()
+    return str(row[0]) if row and row[0] else None
+
+
+async def custom_presences(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, str]:
+    result = await conn.execute(
+        sa.select(agent_profiles.c.user_id, agent_profiles.c.custom_presence).where(
+            agent_profiles.c.user_id.in_(list(user_ids)), agent_profiles.c.custom_presence.is_not(None)
+        )
+    )
+    return {row[0]: row[1] for row in result}

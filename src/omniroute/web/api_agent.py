@@ -46,6 +46,7 @@ async def me(c: ContainerDep, who: AgentRead) -> MeOut:
         display_name=who.user.display_name,
         role=who.user.role.value,
         presence=state.presence,
+        custom_presence=await c.routing.custom_presence(who.user.id),
         queues=[QueueOut(id=q.id, name=q.name, description=q.description) for q in state.queues],
     )
 
@@ -63,7 +64,8 @@ async def session(who: AgentRead) -> SessionOut:
 
 @router.put("/me/presence", response_model=PresenceOut)
 async def set_presence(body: PresenceIn, c: ContainerDep, who: PresenceWrite) -> PresenceOut:
-    return PresenceOut(presence=await c.routing.set_presence(who.user.id, body.presence))
+    base, custom = await c.routing.set_presence(who.user.id, body.presence)
+    return PresenceOut(presence=base, custom_presence=custom)
 
 
 @router.get("/queues", response_model=list[QueueOut])

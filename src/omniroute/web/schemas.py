@@ -114,7 +114,8 @@ class MeOut(BaseModel):
     email: str
     display_name: str
     role: str
-    presence: Presence
+    presence: Presence = Field(description="the base presence routing works with")
+    custom_presence: str | None = Field(default=None, description="the custom presence chosen, if any")
     queues: list[QueueOut]
 
 
@@ -129,11 +130,17 @@ class SessionOut(BaseModel):
 
 
 class PresenceIn(Strict):
-    presence: Presence
+    presence: str = Field(
+        min_length=1,
+        max_length=63,
+        description="a base presence (available, busy, busy_dnd, away, offline) or a custom presence id "
+        "from the routing configuration",
+    )
 
 
 class PresenceOut(BaseModel):
     presence: Presence
+    custom_presence: str | None = None
 
 
 class PostMessageIn(Strict):

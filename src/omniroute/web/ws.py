@@ -92,6 +92,7 @@ async def agent_socket(ws: WebSocket) -> None:
                     "role": who.user.role.value,
                 },
                 "presence": state.presence.value,
+                "custom_presence": await c.routing.custom_presence(agent_id),
                 "queues": [{"id": q.id, "name": q.name} for q in state.queues],
                 "offers": [o.model_dump(mode="json") for o in offers],
                 "conversations": [ConversationOut.of(x).model_dump(mode="json") for x in convs],
