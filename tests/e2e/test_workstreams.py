@@ -165,3 +165,27 @@ async def test_custom_presences_map_to_a_base_one(server: LiveServer, clients: C
     assert "unknown presence 'napping'" in bad.json()["detail"]
     r = await ana.http.put("/api/v1/me/presence", json={"presence": "busy"}, headers=ana.headers())
     assert r.json() == {"presence": "busy", "custom_presence": None}
+
+
+async def test_capacity_profiles_limit_concurrent_work(server: LiveServer, clients: Clients) -> None:
+    ada, sam = await clients["agent"]("admin"), await clients["agent"]("sam")
+    config = {"capacity_profiles": [{"id": "one-chat", "name": "One chat", "channel_limits": {"webchat": 1}}]}
+    assert (
+        await ada.http.put("/api/v1/admin/routing-config", json={"config": config}, headers=ada.headers())
+    ).status_code == 200
+    chloe = await clients["agent"]("chloe")
+    url = f"/api/v1/admin/agents/{chloe.user_id}/capacity-profile"
+    r = await sam.http.put(url, json={"profile": "one-chat"}, headers=sam.headers())
+    assert r.json() == {"user_id": chloe.user_id, "profile": "one-chat"}
+    assert (await sam.http.put(url, json={"profile": "nine-chats"}, headers=sam.headers())).status_code == 422
+    nobody = await sam.http.put(
+        "/api/v1/admin/agents/nobody/capacity-profile", json={"profile": None}, headers=sam.headers()
+    )
+    assert nobody.status_code == 404
+    ws, _ = await chloe.connect()
+    await chloe.presence("available")
+    first = await clients["customer"]().start(name="First")
+    await clients["customer"]().start(name="Second")
+    await ws.next("offer.created", conversation_id=first.conversation_id)
+    await routing_settled(server)
+    assert len((await chloe.http.get("/api/v1/offers")).json()) == 1  # one chat at a time

@@ -372,9 +372,6 @@ class ConversationService:
     async def count_waiting(self, conn: AsyncConnection, queue_id: str) -> int:
         return await store.count_waiting(conn, queue_id)
 
-    async def waiting(self, uow: UnitOfWork) -> list[Conversation]:
-        return await store.list_waiting(uow.conn)
-
     async def assign(self, uow: UnitOfWork, conv: Conversation, agent_id: str) -> Conversation:
         return await self.change_state(uow, conv, model.accept(conv, agent_id, uow.clock.now()), "accepted")
 

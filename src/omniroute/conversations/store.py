@@ -251,16 +251,6 @@ async def list_agent_conversations(
     return [_conversation(r) for r in await conn.execute(query)]
 
 
-async def list_waiting(conn: AsyncConnection, limit: int = 1000) -> list[Conversation]:
-    query = (
-        sa.select(conversations)
-        .where(conversations.c.state == ConversationState.OPEN.value)
-        .order_by(conversations.c.queued_at, conversations.c.id)
-        .limit(limit)
-    )
-    return [_conversation(r) for r in await conn.execute(query)]
-
-
 async def count_waiting(conn: AsyncConnection, queue_id: str) -> int:
     query = (
         sa.select(sa.func.count())

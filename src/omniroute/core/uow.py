@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.bus import EventBus
@@ -29,14 +28,6 @@ class UnitOfWork:
 
     def emit(self, event: DomainEvent) -> None:
         self.events.append(event)
-
-    async def lock(self, key: int) -> None:
-        """Serialise a decision across nodes until this transaction ends.
-
-        SQLite has a single writer already; PostgreSQL takes a transaction-scoped advisory lock.
-        """
-        if not self.is_sqlite:
-            await self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 class Publisher:

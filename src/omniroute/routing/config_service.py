@@ -128,6 +128,21 @@ class RoutingConfigService:
             await store.replace_agent_skills(conn, user_id, skills)
         return dict(sorted(skills.items()))
 
+    async def set_capacity_profile(self, user_id: str, profile: str | None) -> str | None:
+        """Which capacity profile an agent works with (None: the configuration's default)."""
+        config = (await self.active()).config
+        known = {p.id for p in config.capacity_profiles}
+        if profile is not None and profile not in known:
+            msg = f"unknown capacity profile {profile!r}; add it to the routing configuration first"
+            raise InvalidInput(msg)
+        try:
+            async with self.db.write() as conn:
+                await store.set_agent_profile(conn, user_id, profile)
+        except IntegrityError as exc:
+            msg = f"no user {user_id}"
+            raise NotFound(msg) from exc
+        return profile
+
     async def agent_skills(self, user_id: str) -> dict[str, int]:
         async with self.db.read() as conn:
             return (await store.agent_skill_map(conn, [user_id])).get(user_id, {})

@@ -46,14 +46,6 @@ agent_status = sa.Table(
     sa.Column("idle_since", UTCDateTime(), nullable=True),
 )
 
-agent_capacity = sa.Table(
-    "agent_capacity",
-    metadata,
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("channel", sa.String(40), primary_key=True),
-    sa.Column("max_concurrent", sa.Integer(), nullable=False),
-)
-
 presence_history = sa.Table(
     "presence_history",
     metadata,
@@ -235,15 +227,6 @@ async def get_agent(conn: AsyncConnection, user_id: str, *, for_update: bool = F
     return AgentRow(m["user_id"], Presence(m["presence"]), m["idle_since"])
 
 
-async def agents(conn: AsyncConnection, user_ids: Iterable[str]) -> dict[str, AgentRow]:
-    result = await conn.execute(sa.select(agent_status).where(agent_status.c.user_id.in_(list(user_ids))))
-    rows = {}
-    for row in result:
-        m = row._mapping
-        rows[m["user_id"]] = AgentRow(m["user_id"], Presence(m["presence"]), m["idle_since"])
-    return rows
-
-
 async def upsert_presence(
     conn: AsyncConnection, user_id: str, presence: Presence, now: datetime, *, existed: bool
 ) -> None:
@@ -284,38 +267,6 @@ async def insert_presence_history(
     )
 
 
-async def set_capacity(conn: AsyncConnection, user_id: str, channel: str, limit: int) -> None:
-    await conn.execute(
-        agent_capacity.delete().where(
-            agent_capacity.c.user_id == user_id, agent_capacity.c.channel == channel
-        )
-    )
-    await conn.execute(agent_capacity.insert().values(user_id=user_id, channel=channel, max_concurrent=limit))
-
-
-async def capacities(conn: AsyncConnection, user_ids: Iterable[str], channel: str) -> dict[str, int]:
-    result = await conn.execute(
-        sa.select(agent_capacity.c.user_id, agent_capacity.c.max_concurrent).where(
-            agent_capacity.c.user_id.in_(list(user_ids)), agent_capacity.c.channel == channel
-        )
-    )
-    return {user_id: int(limit) for user_id, limit in result}
-
-
-async def loads(conn: AsyncConnection, user_ids: Iterable[str], channel: str) -> dict[str, int]:
-    """Sessions holding capacity: pending offers and accepted work (including wrap-up)."""
-    result = await conn.execute(
-        sa.select(sessions.c.agent_id, sa.func.count())
-        .where(
-            sessions.c.agent_id.in_(list(user_ids)),
-            sessions.c.channel == channel,
-            sessions.c.status.in_([SessionStatus.OFFERED.value, SessionStatus.ACTIVE.value]),
-        )
-        .group_by(sessions.c.agent_id)
-    )
-    return {agent_id: int(n) for agent_id, n in result}
-
-
 async def insert_session(conn: AsyncConnection, s: Session) -> None:
     await conn.execute(
         sessions.insert().values(
@@ -354,14 +305,6 @@ async def update_session(
     await conn.execute(sessions.update().where(sessions.c.id == session_id).values(**values))
 
 
-async def open_sessions_for_conversation(conn: AsyncConnection, conversation_id: str) -> list[Session]:
-    query = sa.select(sessions).where(
-        sessions.c.conversation_id == conversation_id,
-        sessions.c.status.in_([SessionStatus.OFFERED.value, SessionStatus.ACTIVE.value]),
-    )
-    return [_session(r) for r in await conn.execute(query)]
-
-
 async def sessions_for_conversation(conn: AsyncConnection, conversation_id: str) -> list[Session]:
     query = (
         sa.select(sessions)
@@ -369,27 +312,6 @@ async def sessions_for_conversation(conn: AsyncConnection, conversation_id: str)
         .order_by(sessions.c.offered_at, sessions.c.id)
     )
     return [_session(r) for r in await conn.execute(query)]
-
-
-async def conversations_with_open_offers(conn: AsyncConnection) -> set[str]:
-    query = sa.select(sessions.c.conversation_id).where(sessions.c.status == SessionStatus.OFFERED.value)
-    return {row[0] for row in await conn.execute(query)}
-
-
-async def declined_by(
-    conn: AsyncConnection, conversation_ids: Iterable[str], since: dict[str, datetime]
-) -> dict[str, set[str]]:
-    """Agents who rejected or missed each conversation during its current queue attempt."""
-    query = sa.select(sessions.c.conversation_id, sessions.c.agent_id, sessions.c.offered_at).where(
-        sessions.c.conversation_id.in_(list(conversation_ids)),
-        sessions.c.closure_reason.in_([ClosureReason.REJECTED.value, ClosureReason.TIMED_OUT.value]),
-    )
-    declined: dict[str, set[str]] = {}
-    for conversation_id, agent_id, offered_at in await conn.execute(query):
-        start = since.get(conversation_id)
-        if start is None or offered_at >= start:
-            declined.setdefault(conversation_id, set()).add(agent_id)
-    return declined
 
 
 async def pending_offers(conn: AsyncConnection, agent_id: str | None = None) -> list[Session]:

@@ -160,6 +160,26 @@ async def set_agent_skills(user_id: str, body: SkillsIn, c: ContainerDep, who: S
     return SkillsOut(user_id=user_id, skills=skills)
 
 
+class CapacityProfileIn(Strict):
+    profile: str | None = Field(
+        description="a capacity profile id from the routing configuration; null: the default"
+    )
+
+
+class CapacityProfileOut(BaseModel):
+    user_id: str
+    profile: str | None
+
+
+@router.put("/agents/{user_id}/capacity-profile", response_model=CapacityProfileOut)
+async def set_capacity_profile(
+    user_id: str, body: CapacityProfileIn, c: ContainerDep, who: Supervisor
+) -> CapacityProfileOut:
+    profile = await c.routing_configs.set_capacity_profile(user_id, body.profile)
+    await c.routing.agents_changed([user_id])
+    return CapacityProfileOut(user_id=user_id, profile=profile)
+
+
 class PreferredIn(Strict):
     agent_ids: list[str] = Field(max_length=3, description="tried first, in this order")
 
