@@ -189,3 +189,35 @@ async def test_capacity_profiles_limit_concurrent_work(server: LiveServer, clien
     await ws.next("offer.created", conversation_id=first.conversation_id)
     await routing_settled(server)
     assert len((await chloe.http.get("/api/v1/offers")).json()) == 1  # one chat at a time
+
+
+async def test_inactive_conversations_auto_close_after_the_workstreams_limit(
+    server: LiveServer, clients: Clients
+) -> None:
+    await configure(
+        clients,
+        {"id": "chat", "name": "Chat", "channels": ["webchat"], "auto_close_after_seconds": 300},
+    )
+    ana = await clients["agent"]("ana")
+    ws, _ = await ana.connect()
+    await ana.presence("available")
+    lee = await clients["customer"]().start()
+    customer_ws, _ = await lee.connect()
+    offer = await ws.next("offer.created", conversation_id=lee.conversation_id)
+    assert (await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")).status_code == 200
+    await server.clock.advance(240)
+    await routing_settled(server)
+    # Activity moves the deadline on: 240 s later nothing has closed yet.
+    assert (await lee.say("still there?")).status_code == 201
+    await server.clock.advance(240)
+    await routing_settled(server)
+    conv = (await ana.http.get(f"/api/v1/conversations/{lee.conversation_id}")).json()
+    assert conv["state"] == "active"
+    await server.clock.advance(61)
+    ended = await customer_ws.next("conversation.state_changed", state="wrap_up")
+    assert ended["conversation_id"] == lee.conversation_id
+    said = [m["message"]["text"] for m in customer_ws.frames if m.get("type") == "message.posted"]
+    assert said[-2:] == [
+        "This conversation was closed after 5 minutes without activity.",
+        "Omniroute ended the conversation.",
+    ]

@@ -65,3 +65,17 @@ class TypingChanged(DomainEvent):
     is_typing: bool
     agent_id: str | None
     durable: ClassVar[bool] = False
+
+
+class NoteAdded(DomainEvent):
+    """An internal note: agents on the conversation see it, the customer never does."""
+
+    type: Literal["note.added"] = "note.added"
+    conversation_id: str
+    note_id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+    #: The assigned agent when the note was stored (consultants get it through their watch).
+    agent_id: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,11 +15,12 @@ from omniroute.conversations.events import (
     ConversationStateChanged,
     MessageDeliveryChanged,
     MessagePosted,
+    NoteAdded,
     TypingChanged,
 )
 from omniroute.conversations.model import Conversation, ConversationState, SenderKind
 from omniroute.conversations.ports import AssignmentHooks, MessageHooks
-from omniroute.conversations.store import Message
+from omniroute.conversations.store import Message, Note
 from omniroute.core.db import Database
 from omniroute.core.errors import Conflict, NotFound
 from omniroute.core.ids import new_id
@@ -290,6 +292,68 @@ class ConversationService:
                 idempotency_key=idempotency_key,
                 claimed_seq=conv.last_seq,
             )
+
+    async def add_note(
+        self,
+        conversation_id: str,
+        *,
+        author_id: str,
+        author_name: str,
+        text: str,
+        idempotency_key: str | None = None,
+    ) -> tuple[Note, bool]:
+        """An internal note for the agents on a conversation (never shown to the customer).
+
+        Returns (note, created): a retry with the same idempotency key gets the first note back.
+        """
+        body = model.check_text(text, self.max_message_bytes)
+        async with self.publisher.unit_of_work() as uow:
+            conv = await self.load(uow, conversation_id)
+            before = len(uow.events)
+            note = await self.add_note_in(uow, conv, author_id, author_name, body, idempotency_key)
+            return note, len(uow.events) > before
+
+    async def add_note_in(
+        self,
+        uow: UnitOfWork,
+        conv: Conversation,
+        author_id: str,
+        author_name: str,
+        text: str,
+        idempotency_key: str | None = None,
+    ) -> Note:
+        note = Note(
+            id=new_id(),
+            conversation_id=conv.id,
+            author_id=author_id,
+            author_name=author_name,
+            text=text,
+            created_at=uow.clock.now(),
+        )
+        stored = await store.insert_note(uow.conn, note, idempotency_key)
+        if stored.id == note.id:
+            uow.emit(
+                NoteAdded(
+                    occurred_at=note.created_at,
+                    conversation_id=conv.id,
+                    note_id=note.id,
+                    author_id=author_id,
+                    author_name=author_name,
+                    text=text,
+                    created_at=note.created_at,
+                    agent_id=conv.agent_id,
+                )
+            )
+        return stored
+
+    async def last_activity(self, conn: AsyncConnection, conv: Conversation) -> datetime:
+        """When anyone last wrote in the conversation (its creation if nobody has)."""
+        last = await store.list_messages(conn, conv.id, max(conv.last_seq - 1, 0), 1)
+        return last[-1].created_at if last else conv.created_at
+
+    async def notes(self, conversation_id: str) -> list[Note]:
+        async with self.db.read() as conn:
+            return await store.list_notes(conn, conversation_id)
 
     async def typing(self, conversation_id: str, sender_kind: SenderKind, is_typing: bool) -> None:
         """Typing is a signal, not state: published, never stored."""

@@ -61,6 +61,37 @@ messages = sa.Table(
     sa.UniqueConstraint("conversation_id", "idempotency_key"),
 )
 
+#: Internal notes: agent-only remarks on a conversation (consults whisper here). They are not
+#: messages: they take no sequence number, never reach the customer or a channel's outbox.
+notes = sa.Table(
+    "conversation_notes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("author_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("author_name", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("idempotency_key", sa.String(300), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_conversation_notes_conversation", "conversation_id", "created_at"),
+    sa.UniqueConstraint("conversation_id", "idempotency_key"),
+)
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    conversation_id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+
 
 @dataclass(frozen=True)
 class Message:
@@ -345,3 +376,48 @@ async def list_waiting_in(conn: AsyncConnection, queue_id: str, limit: int = 500
         .limit(limit)
     )
     return [_conversation(r) for r in await conn.execute(query)]
+
+
+def _note(row: AnyRow) -> Note:
+    return Note(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        author_id=row.author_id,
+        author_name=row.author_name,
+        text=row.text,
+        created_at=row.created_at,
+    )
+
+
+async def insert_note(conn: AsyncConnection, note: Note, idempotency_key: str | None) -> Note:
+    """Store a note once per idempotency key; a retry gets the note stored the first time."""
+    if idempotency_key is not None:
+        found = await conn.execute(
+            sa.select(notes).where(
+                notes.c.conversation_id == note.conversation_id, notes.c.idempotency_key == idempotency_key
+            )
+        )
+        row = found.first()
+        if row is not None:
+            return _note(row)
+    await conn.execute(
+        notes.insert().values(
+            id=note.id,
+            conversation_id=note.conversation_id,
+            author_id=note.author_id,
+            author_name=note.author_name,
+            text=note.text,
+            idempotency_key=idempotency_key,
+            created_at=note.created_at,
+        )
+    )
+    return note
+
+
+async def list_notes(conn: AsyncConnection, conversation_id: str) -> list[Note]:
+    rows = await conn.execute(
+        sa.select(notes)
+        .where(notes.c.conversation_id == conversation_id)
+        .order_by(notes.c.created_at, notes.c.id)
+    )
+    return [_note(r) for r in rows]

@@ -56,3 +56,22 @@ class AgentPresenceChanged(DomainEvent):
     presence: str
     previous: str
     custom_presence: str | None = None
+
+
+class ConsultStarted(DomainEvent):
+    """Another agent joined a conversation to help (read-only, no capacity used)."""
+
+    type: Literal["consult.started"] = "consult.started"
+    session_id: str
+    conversation_id: str
+    agent_id: str  # the consultant
+    holder_id: str | None  # the agent handling the conversation
+
+
+class ConsultEnded(DomainEvent):
+    type: Literal["consult.ended"] = "consult.ended"
+    session_id: str
+    conversation_id: str
+    agent_id: str
+    holder_id: str | None
+    reason: str

@@ -32,6 +32,8 @@ from omniroute.routing.config import OverflowAction, OverflowRule, OverflowWhen,
 from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.events import (
     AgentPresenceChanged,
+    ConsultEnded,
+    ConsultStarted,
     ConversationAssigned,
     OfferClosed,
     OfferCreated,
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 TIMER_KEY = "routing-engine"
 OVERFLOW_PREFIX = "overflow:"
+IDLE_PREFIX = "idle:"
 AgentNames = Callable[[str], Awaitable[str]]
 Payload = dict[str, Any]
 
@@ -171,6 +174,9 @@ class RoutingLeader:
             "pick": self._pick,
             "choose": self._choose,
             "transfer": self._transfer,
+            "consult": self._consult,
+            "end_consult": self._end_consult,
+            "promote": self._promote,
             "position": self._position,
         }
         handler = handlers.get(command.kind)
@@ -259,8 +265,90 @@ class RoutingLeader:
             await store.append_trace(
                 uow.conn, conv.id, [f"{now.isoformat()} transfer note from {actor}: {note}"]
             )
+            # The next agent reads it beside the transcript; the customer never sees it.
+            await self.conversations.add_note_in(
+                uow,
+                await self.conversations.load(uow, conv.id),
+                p["actor_id"],
+                actor,
+                f"Transfer note: {note}",
+            )
         self._watch_wait(conv.id, queue_id, now)
         return {"conversation_id": conv.id}
+
+    async def _consult(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        """The holder (or a supervisor) brings a colleague in; the colleague joins at once."""
+        conv = await self._in_progress(uow, p["conversation_id"], p["actor_id"], p.get("supervisor", False))
+        await self._ensure_agent(uow, engine, p["agent_id"], now)
+        await self._persist(uow, engine.consult(conv.id, p["agent_id"], now), touched=(conv.id,))
+        return {"conversation_id": conv.id}
+
+    async def _end_consult(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        """The consultant leaves, or the holder or a supervisor lets them go."""
+        conv = await self.conversations.load(uow, p["conversation_id"])
+        actor, consultant = p["actor_id"], p["agent_id"]
+        if actor not in (consultant, conv.agent_id) and not p.get("supervisor"):
+            raise Forbidden("only the consultant, the agent handling the conversation or a supervisor")
+        if not await store.consult_sessions(uow.conn, conversation_id=conv.id, agent_id=consultant):
+            msg = f"agent {consultant} is not consulting on this conversation"
+            raise NotFound(msg)
+        await self._persist(uow, engine.end_consult(conv.id, consultant, now), touched=(conv.id,))
+        return {"conversation_id": conv.id}
+
+    async def _promote(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        """The consultant takes the conversation over: it is transferred to them and accepted.
+
+        If the consultant has no free capacity the transfer waits for them like any directed
+        transfer (the answer says so); the previous holder is released either way.
+        """
+        conv = await self._in_progress(uow, p["conversation_id"], p["actor_id"], p.get("supervisor", False))
+        consultant = p["agent_id"]
+        if not await store.consult_sessions(uow.conn, conversation_id=conv.id, agent_id=consultant):
+            msg = f"agent {consultant} is not consulting on this conversation"
+            raise NotFound(msg)
+        await self._persist(
+            uow,
+            engine.end_consult(conv.id, consultant, now),
+            touched=(conv.id,),
+            ended=ClosureReason.PROMOTED,
+        )
+        actor = await self.agent_names(p["actor_id"])
+        colleague = await self.agent_names(consultant)
+        await self.conversations.append(
+            uow,
+            conv,
+            sender_kind=SenderKind.SYSTEM,
+            sender_id=None,
+            sender_name="Omniroute",
+            text=f"{actor} handed the conversation to {colleague}.",
+        )
+        conv = await self.conversations.requeue(
+            uow, await self.conversations.load(uow, conv.id), conv.queue_id
+        )
+        await self._persist(uow, engine.transfer_to_agent(conv.id, consultant, now), touched=(conv.id,))
+        item = engine.world.items[conv.id]
+        if item.status is eng.ItemStatus.OFFERED and item.offer_agent == consultant:
+            await self._persist(uow, engine.accept(conv.id, consultant, now), touched=(conv.id,))
+        if item.status is eng.ItemStatus.ASSIGNED and item.agent_id == consultant:
+            return {"conversation_id": conv.id, "assigned": True}
+        self._watch_wait(conv.id, conv.queue_id, now)
+        return {"conversation_id": conv.id, "assigned": False}
+
+    async def _in_progress(
+        self, uow: UnitOfWork, conversation_id: str, actor_id: str, supervisor: bool
+    ) -> Conversation:
+        conv = await self.conversations.load(uow, conversation_id)
+        if conv.state not in (ConversationState.ACTIVE, ConversationState.WAITING):
+            raise Conflict("the conversation is not in progress")
+        if conv.agent_id != actor_id and not supervisor:
+            raise Forbidden("only the agent handling the conversation (or a supervisor) can do this")
+        return conv
 
     async def _choose(self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime) -> Payload:
         if engine.item_status(p["conversation_id"]) is not eng.ItemStatus.CHOOSING:
@@ -327,6 +415,8 @@ class RoutingLeader:
                 try:
                     if key.startswith(OVERFLOW_PREFIX):
                         await self._overflow(uow, self.engine, key.removeprefix(OVERFLOW_PREFIX))
+                    elif key.startswith(IDLE_PREFIX):
+                        await self._auto_close(uow, key.removeprefix(IDLE_PREFIX))
                     else:
                         await self._persist(uow, self.engine.advance(uow.clock.now()))
                 except BaseException:
@@ -337,6 +427,51 @@ class RoutingLeader:
             await self.rebuild()
             return
         self._schedule()
+
+    def _idle_limit(self, row: store.WorkItemRow | None) -> timedelta | None:
+        """The workstream's "auto-close after inactivity", if the conversation's workstream has one."""
+        routing = row.attributes.get(ROUTING_KEY) if row is not None else None
+        stream_id = routing.get("workstream") if isinstance(routing, dict) else None
+        for stream in self._config.workstreams if self._config is not None else []:
+            if stream.id == stream_id and stream.auto_close_after_seconds is not None:
+                return timedelta(seconds=stream.auto_close_after_seconds)
+        return None
+
+    async def _watch_idle(self, uow: UnitOfWork, conv: Conversation) -> None:
+        limit = self._idle_limit(await store.get_work_item(uow.conn, conv.id))
+        if limit is not None:
+            last = await self.conversations.last_activity(uow.conn, conv)
+            self.timers.schedule(IDLE_PREFIX + conv.id, last + limit)
+
+    async def _auto_close(self, uow: UnitOfWork, conversation_id: str) -> None:
+        """Nobody wrote for the workstream's inactivity limit: end the conversation.
+
+        The timer is armed from the last activity it knew of; a message since then moves it on
+        instead of ending anything, so posting never has to reach the leader.
+        """
+        conv = await self.conversations.load(uow, conversation_id)
+        if conv.state not in (ConversationState.ACTIVE, ConversationState.WAITING):
+            return
+        limit = self._idle_limit(await store.get_work_item(uow.conn, conv.id))
+        if limit is None:
+            return
+        due = await self.conversations.last_activity(uow.conn, conv) + limit
+        if uow.clock.now() < due:
+            self.timers.schedule(IDLE_PREFIX + conv.id, due)
+            return
+        minutes = round(limit.total_seconds() / 60)
+        await self.conversations.append(
+            uow,
+            conv,
+            sender_kind=SenderKind.SYSTEM,
+            sender_id=None,
+            sender_name="Omniroute",
+            text=f"This conversation was closed after {minutes} minutes without activity.",
+        )
+        await self.conversations.end_in(
+            uow, await self.conversations.load(uow, conv.id), SenderKind.SYSTEM, "Omniroute"
+        )
+        await store.append_trace(uow.conn, conv.id, [f"{uow.clock.now().isoformat()} auto-closed: inactive"])
 
     def _watch_wait(self, item_id: str, queue_id: str, since: datetime) -> None:
         rule = self._waited_rules.get(queue_id)
@@ -550,7 +685,29 @@ class RoutingLeader:
         for snapshot in snapshots:
             if snapshot.state == "waiting":
                 self._watch_wait(snapshot.item.item_id, snapshot.item.queue_id, snapshot.item.enqueued_at)
-        return engine.restore(agents, snapshots, now)
+        outcome = engine.restore(agents, snapshots, now)
+        await self._restore_consults(uow, engine, now)
+        for conv in convs:
+            limit = self._idle_limit(items.get(conv.id))
+            if limit is not None and conv.state in (ConversationState.ACTIVE, ConversationState.WAITING):
+                last = await self.conversations.last_activity(conn, conv)
+                self.timers.schedule(IDLE_PREFIX + conv.id, last + limit)
+        return outcome
+
+    async def _restore_consults(self, uow: UnitOfWork, engine: eng.RoutingEngine, now: datetime) -> None:
+        """Consults are stored as sessions: the engine learns them again, nothing is stored twice."""
+        for session in await store.consult_sessions(uow.conn):
+            if engine.item_status(session.conversation_id) is not eng.ItemStatus.ASSIGNED:
+                await self._consult_ended(
+                    uow, eng.ConsultEnded(session.conversation_id, session.agent_id, now), ClosureReason.ENDED
+                )
+                continue
+            try:
+                engine.consult(session.conversation_id, session.agent_id, now)
+            except eng.EngineError:
+                await self._consult_ended(
+                    uow, eng.ConsultEnded(session.conversation_id, session.agent_id, now), ClosureReason.ENDED
+                )
 
     @staticmethod
     def _wrap_up_until(agent: eng.Agent, conv: Conversation) -> datetime | None:
@@ -570,6 +727,7 @@ class RoutingLeader:
         outcome: eng.Outcome,
         withdrawn: ClosureReason = ClosureReason.WITHDRAWN,
         touched: tuple[str, ...] = (),
+        ended: ClosureReason = ClosureReason.CONSULT_ENDED,
     ) -> None:
         for decision in outcome.decisions:
             match decision:
@@ -584,20 +742,18 @@ class RoutingLeader:
                 case eng.CapacityReleased():
                     await self._released(uow, decision)
                 case eng.ChoiceRequested():
-                    endpoint = self._external.endpoints.get(decision.queue_id)
-                    if endpoint is not None and self.ask_chooser is not None:
-                        self.ask_chooser(decision, endpoint)
+                    self._ask_external(decision)
                 case eng.Relaxed():
-                    await store.append_trace(
-                        uow.conn,
-                        decision.item_id,
-                        [
-                            f"relaxed to stage {decision.stage}: skills {dict(decision.skills)}"
-                            + (" or any member" if decision.any_skill else "")
-                        ],
-                    )
+                    await self._relaxed(uow, decision)
+                case eng.ConsultStarted():
+                    await self._consult_started(uow, decision)
+                case eng.ConsultEnded():
+                    await self._consult_ended(uow, decision, ended)
                 case _:
-                    pass  # wrap-up start, consults and external choices change no stored state yet
+                    pass  # wrap-up start and external choices change no stored state
+        await self._sync_traces(uow, outcome, touched)
+
+    async def _sync_traces(self, uow: UnitOfWork, outcome: eng.Outcome, touched: tuple[str, ...]) -> None:
         # The engine's own trace is the explanation; keep the stored one in step with it.
         for item_id in ({getattr(d, "item_id", None) for d in outcome.decisions} | set(touched)) - {None}:
             assert isinstance(item_id, str)
@@ -637,6 +793,7 @@ class RoutingLeader:
                 queue_id=d.queue_id,
             )
         )
+        await self._watch_idle(uow, conv)
         name = await self.agent_names(d.agent_id)
         await self.conversations.append(
             uow,
@@ -664,6 +821,58 @@ class RoutingLeader:
                 reason=reason.value,
             )
         )
+
+    def _ask_external(self, d: eng.ChoiceRequested) -> None:
+        endpoint = self._external.endpoints.get(d.queue_id)
+        if endpoint is not None and self.ask_chooser is not None:
+            self.ask_chooser(d, endpoint)
+
+    async def _relaxed(self, uow: UnitOfWork, d: eng.Relaxed) -> None:
+        any_member = " or any member" if d.any_skill else ""
+        await store.append_trace(
+            uow.conn, d.item_id, [f"relaxed to stage {d.stage}: skills {dict(d.skills)}{any_member}"]
+        )
+
+    async def _consult_started(self, uow: UnitOfWork, d: eng.ConsultStarted) -> None:
+        conv = await self.conversations.get_in(uow.conn, d.item_id)
+        session = Session(
+            id=new_id(),
+            conversation_id=d.item_id,
+            queue_id=conv.queue_id,
+            agent_id=d.agent_id,
+            channel=conv.channel,
+            status=SessionStatus.CONSULTING,
+            offered_at=d.at,
+            expires_at=None,
+            accepted_at=d.at,
+        )
+        await store.insert_session(uow.conn, session)
+        uow.emit(
+            ConsultStarted(
+                occurred_at=d.at,
+                session_id=session.id,
+                conversation_id=d.item_id,
+                agent_id=d.agent_id,
+                holder_id=conv.agent_id,
+            )
+        )
+
+    async def _consult_ended(self, uow: UnitOfWork, d: eng.ConsultEnded, reason: ClosureReason) -> None:
+        for session in await store.consult_sessions(uow.conn, conversation_id=d.item_id, agent_id=d.agent_id):
+            await store.update_session(
+                uow.conn, session.id, status=SessionStatus.CLOSED, closed_at=d.at, closure_reason=reason
+            )
+            conv = await self.conversations.get_in(uow.conn, d.item_id)
+            uow.emit(
+                ConsultEnded(
+                    occurred_at=d.at,
+                    session_id=session.id,
+                    conversation_id=d.item_id,
+                    agent_id=d.agent_id,
+                    holder_id=conv.agent_id,
+                    reason=reason.value,
+                )
+            )
 
     async def _released(self, uow: UnitOfWork, d: eng.CapacityReleased) -> None:
         session = await store.open_session_for(uow.conn, d.item_id, d.agent_id, SessionStatus.ACTIVE)

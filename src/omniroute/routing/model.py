@@ -21,6 +21,7 @@ class SessionStatus(StrEnum):
     OFFERED = "offered"
     ACTIVE = "active"
     CLOSED = "closed"
+    CONSULTING = "consulting"  # helping the holder: sees the conversation, takes no capacity
 
 
 class ClosureReason(StrEnum):
@@ -29,4 +30,6 @@ class ClosureReason(StrEnum):
     TRANSFERRED = "transferred"
     CUSTOMER_LEFT = "customer_left"
     ENDED = "ended"  # the conversation reached wrap-up/closed with this agent
+    CONSULT_ENDED = "consult_ended"
+    PROMOTED = "promoted"  # the consultant took the conversation over
     WITHDRAWN = "withdrawn"  # the offer was taken back (agent went offline, conversation closed)

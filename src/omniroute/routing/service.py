@@ -351,6 +351,65 @@ class RoutingService:
         )
         return await self.conversations.get(conversation_id)
 
+    async def consult(
+        self, actor_id: str, conversation_id: str, agent_id: str, *, supervisor: bool = False
+    ) -> list[Session]:
+        """Bring a colleague into a conversation in progress; they see it and take no capacity."""
+        await self.commands.submit(
+            "consult",
+            {
+                "actor_id": actor_id,
+                "conversation_id": conversation_id,
+                "agent_id": agent_id,
+                "supervisor": supervisor,
+            },
+        )
+        return await self.consultants(conversation_id)
+
+    async def end_consult(
+        self, actor_id: str, conversation_id: str, agent_id: str, *, supervisor: bool = False
+    ) -> None:
+        await self.commands.submit(
+            "end_consult",
+            {
+                "actor_id": actor_id,
+                "conversation_id": conversation_id,
+                "agent_id": agent_id,
+                "supervisor": supervisor,
+            },
+        )
+
+    async def promote(
+        self, actor_id: str, conversation_id: str, agent_id: str, *, supervisor: bool = False
+    ) -> tuple[Conversation, bool]:
+        """Hand the conversation to its consultant. Returns (conversation, assigned now)."""
+        result = await self.commands.submit(
+            "promote",
+            {
+                "actor_id": actor_id,
+                "conversation_id": conversation_id,
+                "agent_id": agent_id,
+                "supervisor": supervisor,
+            },
+        )
+        return await self.conversations.get(conversation_id), bool(result.get("assigned"))
+
+    async def consultants(self, conversation_id: str) -> list[Session]:
+        async with self.db.read() as conn:
+            return await store.consult_sessions(conn, conversation_id=conversation_id)
+
+    async def consulting(self, agent_id: str) -> list[Conversation]:
+        """The conversations an agent is helping on (not holding)."""
+        async with self.db.read() as conn:
+            ids = [s.conversation_id for s in await store.consult_sessions(conn, agent_id=agent_id)]
+            return [await self.conversations.get_in(conn, conv_id) for conv_id in dict.fromkeys(ids)]
+
+    async def is_consulting(self, agent_id: str, conversation_id: str) -> bool:
+        async with self.db.read() as conn:
+            return bool(
+                await store.consult_sessions(conn, conversation_id=conversation_id, agent_id=agent_id)
+            )
+
     async def preferred_agents(self, customer_id: str) -> list[str]:
         async with self.db.read() as conn:
             return await store.preferred_agents(conn, customer_id)

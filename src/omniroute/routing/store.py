@@ -580,6 +580,18 @@ async def open_session_for(
     return _session(row) if row else None
 
 
+async def consult_sessions(
+    conn: AsyncConnection, *, conversation_id: str | None = None, agent_id: str | None = None
+) -> list[Session]:
+    """Consults in progress, for one conversation, one consultant, or all (at rebuild)."""
+    query = sa.select(sessions).where(sessions.c.status == SessionStatus.CONSULTING.value)
+    if conversation_id is not None:
+        query = query.where(sessions.c.conversation_id == conversation_id)
+    if agent_id is not None:
+        query = query.where(sessions.c.agent_id == agent_id)
+    return [_session(r) for r in await conn.execute(query.order_by(sessions.c.offered_at))]
+
+
 async def open_sessions(conn: AsyncConnection) -> list[Session]:
     query = sa.select(sessions).where(
         sessions.c.status.in_([SessionStatus.OFFERED.value, SessionStatus.ACTIVE.value])

@@ -7,16 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from omniroute.conversations.model import Conversation, SenderKind
-from omniroute.core.errors import InvalidInput, NotFound
+from omniroute.core.errors import Forbidden, InvalidInput, NotFound
 from omniroute.identity.model import Principal, Role
 from omniroute.web.schemas import (
+    ConsultIn,
+    ConsultOut,
     ConversationOut,
     MeOut,
     MessageOut,
+    NoteIn,
+    NoteOut,
     OfferOut,
     PostMessageIn,
     PresenceIn,
     PresenceOut,
+    PromoteOut,
     QueueOut,
     SessionOut,
     TransferIn,
@@ -28,12 +33,24 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 
 
 async def visible(c: ContainerDep, who: Principal, conversation_id: str) -> Conversation:
-    """Agents see conversations assigned to them; supervisors and admins see all."""
+    """Agents see conversations assigned to them or that they consult on; supervisors see all."""
     conv = await c.conversations.get(conversation_id)
-    if conv.agent_id != who.user.id and not who.user.has_role(Role.SUPERVISOR):
+    if (
+        conv.agent_id != who.user.id
+        and not who.user.has_role(Role.SUPERVISOR)
+        and not await c.routing.is_consulting(who.user.id, conversation_id)
+    ):
         # Not 403: do not reveal that someone else's conversation exists.
         msg = f"no conversation {conversation_id}"
         raise NotFound(msg)
+    return conv
+
+
+async def holding(c: ContainerDep, who: Principal, conversation_id: str) -> Conversation:
+    """Speaking to the customer is for the agent holding the conversation (or a supervisor)."""
+    conv = await visible(c, who, conversation_id)
+    if conv.agent_id != who.user.id and not who.user.has_role(Role.SUPERVISOR):
+        raise Forbidden("consultants add internal notes; ask to be promoted to reply")
     return conv
 
 
@@ -152,7 +169,7 @@ async def messages(
 async def post_message(
     conversation_id: str, body: PostMessageIn, response: Response, c: ContainerDep, who: AgentWrite
 ) -> MessageOut:
-    await visible(c, who, conversation_id)
+    await holding(c, who, conversation_id)
     msg, created = await c.conversations.post(
         conversation_id,
         sender_kind=SenderKind.AGENT,
@@ -185,3 +202,65 @@ async def end(conversation_id: str, c: ContainerDep, who: AgentWrite) -> Convers
 async def close(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
     await visible(c, who, conversation_id)
     return ConversationOut.of(await c.conversations.close(conversation_id, who.user.id))
+
+
+@router.get("/conversations/{conversation_id}/consults", response_model=list[ConsultOut])
+async def consults(conversation_id: str, c: ContainerDep, who: AgentRead) -> list[ConsultOut]:
+    await visible(c, who, conversation_id)
+    return [ConsultOut.of(s) for s in await c.routing.consultants(conversation_id)]
+
+
+@router.post("/conversations/{conversation_id}/consults", response_model=list[ConsultOut], status_code=201)
+async def start_consult(
+    conversation_id: str, body: ConsultIn, c: ContainerDep, who: AgentWrite
+) -> list[ConsultOut]:
+    """Bring a colleague in to help: they see the conversation live, read-only, using no capacity."""
+    await visible(c, who, conversation_id)
+    sessions = await c.routing.consult(
+        who.user.id, conversation_id, body.agent_id, supervisor=who.user.has_role(Role.SUPERVISOR)
+    )
+    return [ConsultOut.of(s) for s in sessions]
+
+
+@router.delete("/conversations/{conversation_id}/consults/{agent_id}", status_code=204)
+async def end_consult(conversation_id: str, agent_id: str, c: ContainerDep, who: AgentWrite) -> Response:
+    """The consultant leaves, or the holder (or a supervisor) ends the consult."""
+    await visible(c, who, conversation_id)
+    await c.routing.end_consult(
+        who.user.id, conversation_id, agent_id, supervisor=who.user.has_role(Role.SUPERVISOR)
+    )
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/consults/{agent_id}/promote", response_model=PromoteOut)
+async def promote(conversation_id: str, agent_id: str, c: ContainerDep, who: AgentWrite) -> PromoteOut:
+    """Hand the conversation to the consultant; it is theirs at once if they have free capacity."""
+    await visible(c, who, conversation_id)
+    conv, assigned = await c.routing.promote(
+        who.user.id, conversation_id, agent_id, supervisor=who.user.has_role(Role.SUPERVISOR)
+    )
+    return PromoteOut(conversation=ConversationOut.of(conv), assigned=assigned)
+
+
+@router.get("/conversations/{conversation_id}/notes", response_model=list[NoteOut])
+async def notes(conversation_id: str, c: ContainerDep, who: AgentRead) -> list[NoteOut]:
+    await visible(c, who, conversation_id)
+    return [NoteOut.of(n) for n in await c.conversations.notes(conversation_id)]
+
+
+@router.post("/conversations/{conversation_id}/notes", response_model=NoteOut, status_code=201)
+async def add_note(
+    conversation_id: str, body: NoteIn, response: Response, c: ContainerDep, who: AgentWrite
+) -> NoteOut:
+    """An internal note: the agents on the conversation see it, the customer and channels never do."""
+    await visible(c, who, conversation_id)
+    note, created = await c.conversations.add_note(
+        conversation_id,
+        author_id=who.user.id,
+        author_name=who.user.display_name,
+        text=body.text,
+        idempotency_key=body.client_note_id,
+    )
+    if not created:
+        response.status_code = 200
+    return NoteOut.of(note)

@@ -33,6 +33,10 @@ CONVERSATION_EVENTS = frozenset(
 AGENT_EVENTS = frozenset(
     {"offer.created", "offer.closed", "conversation.assigned", "session.closed", "presence.changed"}
 )
+#: Agent-only events about a conversation: its holder and whoever watches it (consultants).
+NOTE_EVENTS = frozenset({"note.added"})
+#: A consult concerns two agents: the consultant and the holder.
+CONSULT_EVENTS = frozenset({"consult.started", "consult.ended"})
 
 
 def customer_view(event: Message) -> Message | None:
@@ -178,6 +182,8 @@ class Gateway:
         self.conversations = conversations
         self.agents: dict[str, set[Connection]] = {}
         self.customers: dict[str, set[Connection]] = {}
+        #: Agent sockets following a conversation they do not hold (consults), by conversation id.
+        self.watchers: dict[str, set[Connection]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -208,8 +214,17 @@ class Gateway:
         targets: set[Connection] = set()
         if kind in CONVERSATION_EVENTS:
             targets |= self.customers.get(item["conversation_id"], set())
+            targets |= self.watchers.get(item["conversation_id"], set())
             if item.get("agent_id"):
                 targets |= self.agents.get(item["agent_id"], set())
+        elif kind in NOTE_EVENTS:
+            targets |= self.watchers.get(item["conversation_id"], set())
+            if item.get("agent_id"):
+                targets |= self.agents.get(item["agent_id"], set())
+        elif kind in CONSULT_EVENTS:
+            targets |= self.agents.get(item["agent_id"], set())
+            if item.get("holder_id"):
+                targets |= self.agents.get(item["holder_id"], set())
         elif kind in AGENT_EVENTS:
             targets |= self.agents.get(item["agent_id"], set())
         for conn in targets:
@@ -217,6 +232,11 @@ class Gateway:
 
     def register(self, index: dict[str, set[Connection]], key: str, conn: Connection) -> None:
         index.setdefault(key, set()).add(conn)
+
+    def forget(self, conn: Connection) -> None:
+        """A socket closed: stop every watch it held."""
+        for conversation_id in [k for k, conns in self.watchers.items() if conn in conns]:
+            self.unregister(self.watchers, conversation_id, conn)
 
     def unregister(self, index: dict[str, set[Connection]], key: str, conn: Connection) -> None:
         conns = index.get(key)

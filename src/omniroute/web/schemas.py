@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniroute.conversations.model import Conversation
-from omniroute.conversations.store import Message
+from omniroute.conversations.store import Message, Note
 from omniroute.routing.events import OfferCreated
 from omniroute.routing.model import Presence
+from omniroute.routing.store import Session
 
 
 class Strict(BaseModel):
@@ -158,6 +159,53 @@ class TransferIn(Strict):
     note: str = Field(
         default="", max_length=2000, description="for the record (routing trace), not the customer"
     )
+
+
+class ConsultIn(Strict):
+    agent_id: str = Field(description="the colleague (agent or supervisor) to bring in")
+
+
+class ConsultOut(BaseModel):
+    conversation_id: str
+    agent_id: str
+    session_id: str
+    started_at: datetime
+
+    @classmethod
+    def of(cls, s: Session) -> ConsultOut:
+        return cls(
+            conversation_id=s.conversation_id, agent_id=s.agent_id, session_id=s.id, started_at=s.offered_at
+        )
+
+
+class PromoteOut(BaseModel):
+    conversation: ConversationOut
+    assigned: bool = Field(description="false: the consultant had no free capacity; it waits for them")
+
+
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=28_000)
+    client_note_id: str | None = Field(default=None, max_length=300, description="idempotency key")
+
+
+class NoteOut(BaseModel):
+    id: str
+    conversation_id: str
+    author_id: str
+    author_name: str
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, n: Note) -> NoteOut:
+        return cls(
+            id=n.id,
+            conversation_id=n.conversation_id,
+            author_id=n.author_id,
+            author_name=n.author_name,
+            text=n.text,
+            created_at=n.created_at,
+        )
 
 
 class TypingIn(Strict):

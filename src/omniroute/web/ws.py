@@ -15,7 +15,14 @@ from omniroute.core.bus import Message
 from omniroute.core.errors import DomainError
 from omniroute.identity.model import Principal, Role
 from omniroute.web.container import Container
-from omniroute.web.gateway import Connection, Gateway, agent_view, customer_view, receive_json
+from omniroute.web.gateway import (
+    CONSULT_EVENTS,
+    Connection,
+    Gateway,
+    agent_view,
+    customer_view,
+    receive_json,
+)
 from omniroute.web.schemas import ConversationOut, OfferOut
 
 router = APIRouter()
@@ -82,6 +89,9 @@ async def agent_socket(ws: WebSocket) -> None:
         cursors: dict[str, Any] = raw if isinstance(raw, dict) else {}
         state = await c.routing.agent_state(agent_id)
         convs = await c.conversations.agent_conversations(agent_id)
+        consulting = await c.routing.consulting(agent_id)
+        for conv in consulting:
+            gateway.register(gateway.watchers, conv.id, conn)
         offers = [OfferOut.of(await c.routing.offer_view(s)) for s in state.pending_offers]
         await conn.send(
             {
@@ -96,9 +106,10 @@ async def agent_socket(ws: WebSocket) -> None:
                 "queues": [{"id": q.id, "name": q.name} for q in state.queues],
                 "offers": [o.model_dump(mode="json") for o in offers],
                 "conversations": [ConversationOut.of(x).model_dump(mode="json") for x in convs],
+                "consulting": [ConversationOut.of(x).model_dump(mode="json") for x in consulting],
             }
         )
-        for conv in convs:
+        for conv in [*convs, *consulting]:
             cursor = cursors.get(conv.id, 0)
             await conn.track(conv.id, cursor if isinstance(cursor, int) and cursor >= 0 else 0)
 
@@ -112,6 +123,8 @@ async def agent_socket(ws: WebSocket) -> None:
                 await conn.send(frame)
             if kind == "conversation.assigned" and event["conversation_id"] not in conn.cursors:
                 await conn.track(event["conversation_id"], 0)
+            if kind in CONSULT_EVENTS and event["agent_id"] == agent_id:
+                await _follow_consult(gateway, conn, event)
 
         pump = asyncio.create_task(conn.pump(on_event))
         while True:
@@ -121,10 +134,23 @@ async def agent_socket(ws: WebSocket) -> None:
             await _agent_frame(c, who, conn, frame)
     finally:
         gateway.unregister(gateway.agents, agent_id, conn)
+        gateway.forget(conn)
         if pump is not None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
+
+
+async def _follow_consult(gateway: Gateway, conn: Connection, event: Message) -> None:
+    """A consultant's socket follows the conversation while the consult lasts."""
+    conversation_id = event["conversation_id"]
+    if event["type"] == "consult.started":
+        gateway.register(gateway.watchers, conversation_id, conn)
+        await conn.track(conversation_id, 0)
+        return
+    gateway.unregister(gateway.watchers, conversation_id, conn)
+    if event.get("reason") != "promoted":  # a promoted consultant keeps it as its holder
+        conn.cursors.pop(conversation_id, None)
 
 
 async def _agent_frame(c: Container, who: Principal, conn: Connection, frame: Any) -> None:
