@@ -1,11 +1,12 @@
 """Routing decision latency: the indexed engine against a brute-force scan, in one run.
 
 For 100, 1,000 and 10,000 agents (50 skills, items needing 1-3 of them, four channels with unit
-costs, ten queues with mixed assignment methods) two engines get the same commands in lockstep:
-the indexed ``RoutingEngine`` and the same engine with the reference scan selector. Every timed
-command is a routing decision: new work arriving (pick an agent) or an agent freeing capacity
-(pick work). Their outcomes must be identical (asserted); the figure is the latency of each and
-the ratio between them. Prints one JSON line; progress on stderr.
+costs, ten queues with mixed assignment methods) two engines get the same commands: the indexed
+``RoutingEngine`` and the same engine with the reference scan selector. Every timed command is a
+routing decision: new work arriving (pick an agent) or an agent freeing capacity (pick work). The
+indexed engine runs the timed commands first, then the scan replays them; every outcome must be
+identical (asserted); the figure is the latency of each and the ratio between them. Prints one
+JSON line; progress on stderr.
 
     .venv/bin/python bench/routing_decisions.py [--sizes 100,1000,10000] [--ops N] [--timeout S]
 """
@@ -17,6 +18,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from omniroute.routing.engine import (
@@ -40,6 +42,11 @@ METHODS = [
     AssignmentMethod.MOST_SKILLED,
 ]
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+#: One timed command: ("submit", item, now) or ("close", item id, now).
+Command = tuple[str, WorkItem | str, datetime]
+#: The command, its outcome, and the offers then accepted (item, agent).
+Step = tuple[Command, Outcome, list[tuple[str, str]]]
 
 
 def log(message: str) -> None:
@@ -81,6 +88,82 @@ def percentile(values: list[int], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1000.0  # ns -> us
 
 
+@dataclass
+class Run:
+    """The state the timed commands start from and add to."""
+
+    engines: list[RoutingEngine]
+    rng: random.Random
+    now: datetime = T0
+    counter: int = 0
+    assigned: list[str] = field(default_factory=list)
+
+
+def warm_up(run: Run, size: int) -> None:
+    """Fill the agents to about two-thirds of their capacity, both engines in lockstep."""
+    target = size * 4 // CHANNELS["chat"]
+    warm = 0
+    while len(run.assigned) < target * 2 // 3 and warm < size * 5:
+        run.counter += 1
+        warm += 1
+        item = work(run.counter, run.rng, run.now)
+        outcomes = [engine.submit(item, run.now) for engine in run.engines]
+        if outcomes[0] != outcomes[1]:
+            raise AssertionError(f"indexed and scan disagree while warming up on {item}:\n{outcomes}")
+        for offer in outcomes[0].offers:
+            for engine in run.engines:
+                engine.accept(offer.item_id, offer.agent_id, run.now)
+            run.assigned.append(offer.item_id)
+
+
+def run_indexed(run: Run, ops: int, deadline: float) -> tuple[list[Step], list[int]]:
+    """The timed commands on the indexed engine: half new items (it picks an agent), half
+    finished items (the freed agent picks work). Accepting offers is not a decision: not timed."""
+    indexed = run.engines[0]
+    clock = time.perf_counter_ns
+    steps: list[Step] = []
+    timings: list[int] = []
+    for op in range(ops):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"--timeout reached after {op} decisions")
+        run.now += timedelta(milliseconds=200)
+        command: Command
+        if run.assigned and run.rng.random() < 0.5:
+            command = ("close", run.assigned.pop(run.rng.randrange(len(run.assigned))), run.now)
+        else:
+            run.counter += 1
+            command = ("submit", work(run.counter, run.rng, run.now), run.now)
+        method = getattr(indexed, command[0])
+        started = clock()
+        outcome = method(*command[1:])
+        timings.append(clock() - started)
+        accepts = [(o.item_id, o.agent_id) for o in outcome.offers]
+        for item_id, agent_id in accepts:
+            indexed.accept(item_id, agent_id, run.now)
+            run.assigned.append(item_id)
+        steps.append((command, outcome, accepts))
+    return steps, timings
+
+
+def replay_scan(scan: RoutingEngine, steps: list[Step], deadline: float) -> list[int]:
+    """The same commands on the scan engine; every outcome must equal the indexed engine's (the
+    commands only depend on the outcomes, so equal outcomes mean the same commands)."""
+    clock = time.perf_counter_ns
+    timings: list[int] = []
+    for number, (command, expected, accepts) in enumerate(steps):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"--timeout reached replaying the scan at decision {number}")
+        method = getattr(scan, command[0])
+        started = clock()
+        outcome = method(*command[1:])
+        timings.append(clock() - started)
+        if outcome != expected:
+            raise AssertionError(f"indexed and scan disagree on {command}:\n{expected}\n{outcome}")
+        for item_id, agent_id in accepts:
+            scan.accept(item_id, agent_id, command[2])
+    return timings
+
+
 def run_size(size: int, ops: int, seed: int, deadline: float) -> dict[str, float | int]:
     rng = random.Random(seed)  # the same commands for both engines
     engines = [RoutingEngine(queues(), selector="indexed"), RoutingEngine(queues(), selector="scan")]
@@ -88,61 +171,20 @@ def run_size(size: int, ops: int, seed: int, deadline: float) -> dict[str, float
     for engine in engines:
         for agent in staff:
             engine.add_agent(agent, T0)
-    timings: list[list[int]] = [[], []]
-    clock = time.perf_counter_ns
-    now = T0
-    counter = 0
-    assigned: list[str] = []
-    offers = 0
-
-    def both(command: str, *args: object) -> Outcome:
-        results = []
-        for index, engine in enumerate(engines):
-            method = getattr(engine, command)
-            started = clock()
-            outcome = method(*args)
-            timings[index].append(clock() - started)
-            results.append(outcome)
-        if results[0] != results[1]:
-            raise AssertionError(f"indexed and scan disagree on {command}{args}:\n{results}")
-        return results[0]
-
-    def settle(outcome: Outcome) -> None:
-        nonlocal offers
-        for offer in outcome.offers:
-            offers += 1
-            for engine in engines:  # accepting is not a routing decision: not timed
-                engine.accept(offer.item_id, offer.agent_id, now)
-            assigned.append(offer.item_id)
-
-    # Warm up to about two-thirds of the capacity in use, then alternate arrivals and releases.
-    target = size * 4 // CHANNELS["chat"]
-    warm = 0
-    while len(assigned) < target * 2 // 3 and warm < size * 5:
-        counter += 1
-        warm += 1
-        item = work(counter, rng, now)
-        for engine in engines:
-            outcome = engine.submit(item, now)
-        settle(outcome)
-    timings = [[], []]
-    offers = 0
-    for op in range(ops):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"--timeout reached at {size} agents after {op} decisions")
-        now += timedelta(milliseconds=200)
-        if assigned and rng.random() < 0.5:
-            victim = assigned.pop(rng.randrange(len(assigned)))
-            settle(both("close", victim, now))
-        else:
-            counter += 1
-            settle(both("submit", work(counter, rng, now), now))
-    indexed, scan = timings
+    run = Run(engines, rng)
+    warm_up(run, size)
+    # The indexed engine runs the timed commands first and the scan replays them after, so that
+    # neither pays in its timings for the other's memory traffic (a scan touches every agent).
+    try:
+        steps, indexed = run_indexed(run, ops, deadline)
+        scan = replay_scan(engines[1], steps, deadline)
+    except TimeoutError as exc:
+        raise TimeoutError(f"{size} agents: {exc}") from None
     indexed_total, scan_total = sum(indexed) / 1e9, sum(scan) / 1e9
     result: dict[str, float | int] = {
         "agents": size,
         "decisions": len(indexed),
-        "offers": offers,
+        "offers": sum(len(accepts) for _, _, accepts in steps),
         "waiting": sum(1 for i in engines[0].world.items.values() if i.status.value == "waiting"),
         "p50_us": percentile(indexed, 0.50),
         "p99_us": percentile(indexed, 0.99),

@@ -12,6 +12,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from omniroute import __version__
+from omniroute.cases.model import SlaPolicy
+from omniroute.cases.service import CaseService
 from omniroute.channels.catalog import installed_channels
 from omniroute.channels.service import ChannelService
 from omniroute.channels.webchat.service import WebchatService
@@ -25,13 +27,20 @@ from omniroute.core.lease import Lease, LocalLease, PostgresLease
 from omniroute.core.secretbox import SecretBox
 from omniroute.core.timers import DueTimers
 from omniroute.core.uow import Publisher
+from omniroute.customers.service import CustomerService
+from omniroute.desk.service import DeskService
 from omniroute.identity.passwords import Passwords
 from omniroute.identity.service import IdentityService
+from omniroute.knowledge.fts_postgres import PostgresArticleSearch
+from omniroute.knowledge.fts_sqlite import SqliteArticleSearch
+from omniroute.knowledge.search import ArticleSearch
+from omniroute.knowledge.service import KnowledgeService
 from omniroute.routing.commands import CommandQueue
 from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.leader import RoutingLeader
 from omniroute.routing.service import RoutingService
 from omniroute.settings import Settings
+from omniroute.voice.service import VoiceService
 from omniroute.web.app import build_app
 from omniroute.web.container import Container
 from omniroute.web.gateway import Gateway
@@ -44,6 +53,10 @@ def make_bus(settings: Settings) -> EventBus:
     if settings.redis_url:
         return RedisBus(settings.redis_url)
     return MemoryBus()
+
+
+def make_article_search(db: Database) -> ArticleSearch:
+    return SqliteArticleSearch() if db.is_sqlite else PostgresArticleSearch()
 
 
 def build_container(
@@ -95,7 +108,22 @@ def build_container(
         public_url=settings.effective_public_url,
     )
     conversations.on_message_stored(channels)
+    customers = CustomerService(db, publisher)
+    customers.on_merge(conversations)
+    customers.on_merge(routing)
+    cases = CaseService(db, publisher, conversations, identity, routing, SlaPolicy.default())
+    customers.on_merge(cases)
     webchat = WebchatService(db, publisher, conversations, routing)
+    voice = VoiceService(
+        db=db,
+        publisher=publisher,
+        clock=clock,
+        secrets=SecretBox(settings.secret_key),
+        conversations=conversations,
+        routing=routing,
+        customers=customers,
+        identity=identity,
+    )
     return Container(
         settings=settings,
         clock=clock,
@@ -109,6 +137,11 @@ def build_container(
         timers=timers,
         routing_configs=routing_configs,
         channels=channels,
+        customers=customers,
+        cases=cases,
+        knowledge=KnowledgeService(db, publisher, make_article_search(db)),
+        voice=voice,
+        desk=DeskService(db, publisher, conversations=conversations, routing=routing, customers=customers),
     )
 
 
@@ -127,12 +160,14 @@ def create_app(
         container.timers.start()
         await container.routing.start()  # the leader rebuilds routing from the store
         container.channels.start()
+        container.voice.start()
         try:
             yield
         finally:
             await container.routing.stop()
             await container.timers.stop()
             await container.channels.stop()
+            await container.voice.stop()
             await gateway.stop()
             await container.bus.close()
             await container.db.dispose()

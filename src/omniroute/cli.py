@@ -159,6 +159,9 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("scenario", help="scenario YAML file (see docs/ROUTING.md)")
     m.add_argument("--seed", type=int, default=None, help="override the scenario's random seed")
     m.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    from omniroute.voice.ccaas_sim import command as ccaas_sim  # light: argparse only until it runs
+
+    ccaas_sim.add_parser(sub)
     return p
 
 
@@ -171,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, demo=args.command == "demo")
         if args.command == "simulate":
             return cmd_simulate(args)
+        if args.command == "ccaas-sim":
+            from omniroute.voice.ccaas_sim import command as ccaas_sim
+
+            return ccaas_sim.run(args)
         if args.command == "create-user":
             return cmd_create_user(args)
         return cmd_create_token(args)

@@ -1,4 +1,4 @@
-"""Demo data: two queues, three agents, a supervisor, an admin and a web chat widget.
+"""Demo data: two queues, three agents, a supervisor, an admin, a web chat widget and knowledge articles.
 
 Loading is idempotent: running it again leaves existing demo records as they are.
 """
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from omniroute.core.ids import new_id
 from omniroute.identity.model import Role
+from omniroute.knowledge.demo_articles import load_demo_articles
 from omniroute.routing import store as routing_store
 from omniroute.routing.store import Queue
 from omniroute.web.container import Container
@@ -53,4 +54,6 @@ async def load_demo(c: Container, allowed_origins: list[str]) -> list[DemoUser]:
                 await routing_store.add_member(conn, queue_ids[queue_name], user.id)
     if not await c.webchat.list_widgets():
         await c.webchat.create_widget("Demo website", allowed_origins, queue_ids["Sales"])
+    sam = await c.identity.get_user_by_email("sam@demo.omniroute.dev")
+    await load_demo_articles(c.knowledge, sam.id if sam else None)
     return list(DEMO_USERS)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from omniroute.bots import store as bots_store
+from omniroute.cases import store as cases_store
 from omniroute.channels import store as channels_store
 from omniroute.channels.webchat import store as webchat_store
 from omniroute.conversations import store as conversations_store
 from omniroute.core import eventlog
 from omniroute.core.db import metadata
 from omniroute.customers import store as customers_store
+from omniroute.desk import store as desk_store
 from omniroute.identity import store as identity_store
+from omniroute.knowledge import store as knowledge_store
 from omniroute.routing import commands as routing_commands
 from omniroute.routing import store as routing_store
+from omniroute.voice import store as voice_store
 
 SLICE_STORES = (
     eventlog,
@@ -23,6 +28,11 @@ SLICE_STORES = (
     webchat_store,
     channels_store,
     routing_commands,
+    cases_store,
+    knowledge_store,
+    voice_store,
+    bots_store,
+    desk_store,
 )
 
 

@@ -331,3 +331,35 @@ def test_people_are_shown_by_id_without_the_users_list(
     expect(members).to_have_count(6)
     expect(page.get_by_test_id("skills-agent").locator("option")).to_have_count(6)
     no_js_errors(page)
+
+
+def test_admin_connects_a_channel_and_disables_it(
+    live_server: str, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    page = new_page(browser, contexts)
+    open_admin(page, live_server, ADMIN)
+    section = page.locator("#channels")
+    expect(section).to_have_attribute("data-ready", "true")
+    page.get_by_test_id("channel-kind").select_option("custom")
+    page.get_by_test_id("channel-name").fill("Acme chat")
+    page.get_by_test_id("channel-settings-outbound_url").fill("http://127.0.0.1:9/outbound")
+    page.get_by_test_id("channel-secrets-inbound_secret").fill("in-secret")
+    page.get_by_test_id("channel-secrets-outbound_secret").fill("out-secret")
+    page.get_by_test_id("channel-create").click()
+    account = page.get_by_test_id("channel-account").filter(has_text="Acme chat")
+    expect(account).to_contain_text("inbound_secret, outbound_secret")
+    expect(account).to_contain_text("/webhooks/")
+    expect(account).not_to_contain_text("in-secret")
+    expect(account.get_by_test_id("channel-state")).to_have_text("enabled")
+    account.get_by_role("button", name="Disable Acme chat").click()
+    expect(account.get_by_test_id("channel-state")).to_have_text("disabled")
+    # A bad account is refused with the server's reason and nothing is added.
+    page.get_by_test_id("channel-kind").select_option("custom")
+    page.get_by_test_id("channel-name").fill("Acme chat")
+    page.get_by_test_id("channel-settings-outbound_url").fill("http://127.0.0.1:9/outbound")
+    page.get_by_test_id("channel-secrets-inbound_secret").fill("x")
+    page.get_by_test_id("channel-secrets-outbound_secret").fill("y")
+    page.get_by_test_id("channel-create").click()
+    expect(page.get_by_test_id("channel-create-error")).to_contain_text("exists already")
+    expect(page.get_by_test_id("channel-account")).to_have_count(1)
+    no_js_errors(page)

@@ -212,8 +212,17 @@ def test_every_route_declares_who_may_call_it(server: LiveServer) -> None:
         "/api/docs",
         "/api/docs/oauth2-redirect",
         "/webhooks/{account_id}",  # authenticated by each provider's signature (tests/e2e/channels)
+        "/kb/{slug}",  # published public articles: the page a shared link opens
+        "/webhooks/voice/{provider_id}",  # the CCaaS vendor's signature (tests/e2e/test_voice_webhooks.py)
     }
-    guarded = {"principal", "optional_principal", "allowed_widget", "customer_conversation"}
+    # calling_provider: a CCaaS provider's own API token (tests/e2e/test_voice_presence.py)
+    guarded = {
+        "principal",
+        "optional_principal",
+        "allowed_widget",
+        "customer_conversation",
+        "calling_provider",
+    }
     checked = 0
     for route in all_routes(list(app.routes)):
         if isinstance(route, APIWebSocketRoute):

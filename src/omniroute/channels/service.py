@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 
 from omniroute.channels import codec, store
+from omniroute.channels.events import ChannelAccountChanged
 from omniroute.channels.port import (
     STATUS_RANK,
     ChannelAdapter,
@@ -44,12 +46,13 @@ from omniroute.channels.store import AccountRow, OutboxRow, Receipt
 from omniroute.conversations.model import Conversation, SenderKind
 from omniroute.conversations.service import ConversationService
 from omniroute.conversations.store import Message
+from omniroute.core.bus import BusReset
 from omniroute.core.clock import Clock
 from omniroute.core.db import Database
-from omniroute.core.errors import InvalidInput, NotFound
+from omniroute.core.errors import Conflict, InvalidInput, NotFound
 from omniroute.core.ids import new_id
 from omniroute.core.secretbox import SecretBox
-from omniroute.core.uow import Publisher, UnitOfWork
+from omniroute.core.uow import EVENTS_TOPIC, Publisher, UnitOfWork
 from omniroute.customers import service as customers
 from omniroute.routing.service import RoutingService
 
@@ -142,9 +145,105 @@ class ChannelService:
             default_queue_id=default_queue_id,
             enabled=True,
         )
-        async with self.db.write() as conn:
-            await store.insert_account(conn, account, self.clock.now())
+        try:
+            async with self.db.write() as conn:
+                await store.insert_account(conn, account, self.clock.now())
+        except IntegrityError as exc:
+            msg = f"a {channel} account named {account.name!r} exists already"
+            raise Conflict(msg) from exc
         return account
+
+    async def update_account(
+        self,
+        account_id: str,
+        *,
+        actor_id: str | None,
+        name: str | None = None,
+        settings: dict[str, Any] | None = None,
+        secrets: dict[str, str] | None = None,
+        default_queue_id: str | None = None,
+        clear_default_queue: bool = False,
+        enabled: bool | None = None,
+    ) -> AccountRow:
+        """Change an account. ``settings`` replaces the settings; ``secrets`` replaces only the
+        secrets it names (an empty value removes one), so an administrator can rotate one
+        credential without retyping the others. The result is validated like a new account."""
+        async with self.publisher.unit_of_work() as uow:
+            current = await store.get_account(uow.conn, account_id)
+            if current is None:
+                raise NotFound("unknown channel account")
+            spec = self.registry.get(current.channel)
+            if spec is None:
+                msg = f"channel {current.channel!r} is not installed"
+                raise NotFound(msg)
+            sealed = dict(current.secrets)
+            for key, value in (secrets or {}).items():
+                if value:
+                    sealed[key] = self.secrets.seal(value)
+                else:
+                    sealed.pop(key, None)
+            new_settings = settings if settings is not None else current.settings
+            missing = [k for k in spec.required_settings if not new_settings.get(k)]
+            missing += [k for k in spec.required_secrets if k not in sealed]
+            if missing:
+                msg = f"{current.channel} accounts need {', '.join(missing)}"
+                raise InvalidInput(msg)
+            if spec.validate is not None:
+                opened = {k: self.secrets.open(v) for k, v in sealed.items()}
+                problems = spec.validate(new_settings, opened)
+                if problems:
+                    raise InvalidInput("; ".join(problems))
+            updated = AccountRow(
+                id=current.id,
+                channel=current.channel,
+                name=name.strip()[:120] if name and name.strip() else current.name,
+                settings=new_settings,
+                secrets=sealed,
+                default_queue_id=None
+                if clear_default_queue
+                else (default_queue_id if default_queue_id is not None else current.default_queue_id),
+                enabled=current.enabled if enabled is None else enabled,
+            )
+            changed = [
+                field
+                for field, before, after in (
+                    ("name", current.name, updated.name),
+                    ("settings", current.settings, updated.settings),
+                    ("secrets", current.secrets, updated.secrets),
+                    ("default_queue_id", current.default_queue_id, updated.default_queue_id),
+                    ("enabled", current.enabled, updated.enabled),
+                )
+                if before != after
+            ]
+            if changed:
+                try:
+                    await store.update_account(uow.conn, updated)
+                except IntegrityError as exc:
+                    msg = f"a {current.channel} account named {updated.name!r} exists already"
+                    raise Conflict(msg) from exc
+                uow.emit(
+                    ChannelAccountChanged(
+                        occurred_at=uow.clock.now(),
+                        account_id=current.id,
+                        channel=current.channel,
+                        changed=changed,
+                        actor_id=actor_id,
+                    )
+                )
+        self.invalidate(account_id)
+        return updated
+
+    async def _forget_changed_accounts(self) -> None:
+        """Other nodes changed an account: drop our cached adapter (it holds the old credentials)."""
+        subscription = await self.publisher.bus.subscribe(EVENTS_TOPIC)
+        try:
+            async for item in subscription:
+                if isinstance(item, BusReset):
+                    self._adapters.clear()  # we may have missed a change
+                elif item.get("type") == "channel_account.changed":
+                    self.invalidate(str(item.get("account_id")))
+        finally:
+            await subscription.close()
 
     async def accounts(self) -> list[AccountRow]:
         async with self.db.read() as conn:
@@ -493,6 +592,9 @@ class ChannelService:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="omniroute-channels")
+            self._background.append(
+                asyncio.create_task(self._forget_changed_accounts(), name="omniroute-channel-accounts")
+            )
             for spec in self.registry.channels():
                 if spec.background is not None:
                     self._background.append(
@@ -535,6 +637,10 @@ class ChannelService:
     async def run_once(self) -> tuple[int, int]:
         """One worker pass (tests and the CLI use it to drive the pipeline deterministically)."""
         return await self.process_receipts(), await self.send_due()
+
+    def wake(self) -> None:
+        """Something was queued outside the worker's own path: look at the outbox now."""
+        self._wake.set()
 
     def invalidate(self, account_id: str) -> None:
         self._adapters.pop(account_id, None)

@@ -351,6 +351,16 @@ class ConversationService:
         last = await store.list_messages(conn, conv.id, max(conv.last_seq - 1, 0), 1)
         return last[-1].created_at if last else conv.created_at
 
+    async def customers_merged(self, uow: UnitOfWork, merged_id: str, survivor_id: str) -> None:
+        """Two customer records became one: their conversations now belong to the survivor."""
+        await store.move_customer(uow.conn, merged_id, survivor_id)
+
+    async def customer_conversations(
+        self, customer_id: str, limit: int = 50, before: datetime | None = None
+    ) -> list[Conversation]:
+        async with self.db.read() as conn:
+            return await store.list_customer_conversations(conn, customer_id, limit, before)
+
     async def notes(self, conversation_id: str) -> list[Note]:
         async with self.db.read() as conn:
             return await store.list_notes(conn, conversation_id)

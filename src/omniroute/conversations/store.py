@@ -421,3 +421,22 @@ async def list_notes(conn: AsyncConnection, conversation_id: str) -> list[Note]:
         .order_by(notes.c.created_at, notes.c.id)
     )
     return [_note(r) for r in rows]
+
+
+async def move_customer(conn: AsyncConnection, from_id: str, to_id: str) -> None:
+    await conn.execute(
+        conversations.update().where(conversations.c.customer_id == from_id).values(customer_id=to_id)
+    )
+
+
+async def list_customer_conversations(
+    conn: AsyncConnection, customer_id: str, limit: int = 50, before: datetime | None = None
+) -> list[Conversation]:
+    """A customer's conversations on every channel, newest first."""
+    query = sa.select(conversations).where(conversations.c.customer_id == customer_id)
+    if before is not None:
+        query = query.where(conversations.c.created_at < before)
+    rows = await conn.execute(
+        query.order_by(conversations.c.created_at.desc(), conversations.c.id.desc()).limit(limit)
+    )
+    return [_conversation(r) for r in rows]

@@ -31,6 +31,10 @@ class SignedIn:
     csrf_token: str
 
 
+#: The interface languages with a translation catalogue.
+SUPPORTED_LOCALES = ("en", "es")
+
+
 class IdentityService:
     def __init__(self, db: Database, clock: Clock, passwords: Passwords, session_ttl: timedelta) -> None:
         self.db = db
@@ -120,6 +124,14 @@ class IdentityService:
     async def get_user(self, user_id: str) -> User | None:
         async with self.db.read() as conn:
             return await store.get_user(conn, user_id)
+
+    async def set_locale(self, user_id: str, locale: str) -> None:
+        """The user's interface language (en or es)."""
+        if locale not in SUPPORTED_LOCALES:
+            msg = f"supported languages: {', '.join(SUPPORTED_LOCALES)}"
+            raise InvalidInput(msg)
+        async with self.db.write() as conn:
+            await store.set_locale(conn, user_id, locale)
 
     async def list_users(self) -> list[User]:
         async with self.db.read() as conn:

@@ -190,3 +190,7 @@ async def get_api_token(conn: AsyncConnection, token_hash: str) -> tuple[User, f
     if row is None:
         return None
     return _user(row), frozenset(Scope(s) for s in row._mapping["scopes"])
+
+
+async def set_locale(conn: AsyncConnection, user_id: str, locale: str) -> None:
+    await conn.execute(users.update().where(users.c.id == user_id).values(locale=locale))

@@ -66,6 +66,7 @@ class ConsultStarted(DomainEvent):
     conversation_id: str
     agent_id: str  # the consultant
     holder_id: str | None  # the agent handling the conversation
+    agent_name: str = ""
 
 
 class ConsultEnded(DomainEvent):

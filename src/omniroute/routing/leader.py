@@ -177,6 +177,7 @@ class RoutingLeader:
             "consult": self._consult,
             "end_consult": self._end_consult,
             "promote": self._promote,
+            "external": self._external_work,
             "position": self._position,
         }
         handler = handlers.get(command.kind)
@@ -274,6 +275,45 @@ class RoutingLeader:
                 f"Transfer note: {note}",
             )
         self._watch_wait(conv.id, queue_id, now)
+        return {"conversation_id": conv.id}
+
+    async def _external_work(
+        self, uow: UnitOfWork, engine: eng.RoutingEngine, p: Payload, now: datetime
+    ) -> Payload:
+        """Record work an agent took outside routing (a call) so it uses their capacity."""
+        conv = await self.conversations.load(uow, p["conversation_id"])
+        agent_id = p["agent_id"]
+        if conv.state in (ConversationState.WRAP_UP, ConversationState.CLOSED):
+            return {"skipped": "the work has ended"}
+        if engine.item_status(conv.id) is not None:
+            return {"skipped": "already routed"}
+        await self._ensure_agent(uow, engine, agent_id, now)
+        item = await self._work_item(uow, conv)
+        await self._persist(uow, engine.occupy(item, agent_id, now), touched=(conv.id,))
+        session = Session(
+            id=new_id(),
+            conversation_id=conv.id,
+            queue_id=conv.queue_id,
+            agent_id=agent_id,
+            channel=conv.channel,
+            status=SessionStatus.ACTIVE,
+            offered_at=now,
+            expires_at=None,
+            accepted_at=now,
+        )
+        await store.insert_session(uow.conn, session)
+        await store.set_idle_since(uow.conn, agent_id, now)
+        if conv.agent_id != agent_id or conv.state is not ConversationState.ACTIVE:
+            conv = await self.conversations.assign(uow, conv, agent_id)
+        uow.emit(
+            ConversationAssigned(
+                occurred_at=now,
+                session_id=session.id,
+                conversation_id=conv.id,
+                agent_id=agent_id,
+                queue_id=conv.queue_id,
+            )
+        )
         return {"conversation_id": conv.id}
 
     async def _consult(
@@ -854,6 +894,7 @@ class RoutingLeader:
                 conversation_id=d.item_id,
                 agent_id=d.agent_id,
                 holder_id=conv.agent_id,
+                agent_name=await self.agent_names(d.agent_id),
             )
         )
 

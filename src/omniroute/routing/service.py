@@ -271,6 +271,17 @@ class RoutingService:
         await self.record_plan(uow, conv, plan)
         await enqueue_command(uow.conn, "submit", {"conversation_id": conv.id}, uow.clock.now())
 
+    async def assign_external(self, uow: UnitOfWork, conv: Conversation, agent_id: str) -> None:
+        """Work an agent already took outside routing (a call the CCaaS connected to them).
+
+        Written in the caller's transaction; the leader records the assignment and lets it use
+        the agent's capacity for its channel (a voice call blocks chats as the agent's capacity
+        profile says) until the conversation ends. Idempotent: a second call changes nothing.
+        """
+        await enqueue_command(
+            uow.conn, "external", {"conversation_id": conv.id, "agent_id": agent_id}, uow.clock.now()
+        )
+
     async def record_plan(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None:
         await store.upsert_work_item(
             uow.conn,
@@ -410,6 +421,9 @@ class RoutingService:
                 await store.consult_sessions(conn, conversation_id=conversation_id, agent_id=agent_id)
             )
 
+    async def customers_merged(self, uow: UnitOfWork, merged_id: str, survivor_id: str) -> None:
+        await store.move_preferred_agents(uow.conn, merged_id, survivor_id)
+
     async def preferred_agents(self, customer_id: str) -> list[str]:
         async with self.db.read() as conn:
             return await store.preferred_agents(conn, customer_id)
@@ -454,6 +468,20 @@ class RoutingService:
     async def custom_presence(self, agent_id: str) -> str | None:
         async with self.db.read() as conn:
             return await store.custom_presence_of(conn, agent_id)
+
+    async def presences(self) -> dict[str, tuple[Presence, str | None]]:
+        """Every known agent's base presence and custom presence (for pickers and boards)."""
+        async with self.db.read() as conn:
+            rows = await store.all_agents(conn)
+            customs = await store.custom_presences(conn, rows)
+        return {agent_id: (row.presence, customs.get(agent_id)) for agent_id, row in rows.items()}
+
+    async def load(self, agent_id: str) -> tuple[dict[str, int], str | None]:
+        """The agent's open conversations per channel and the capacity profile they work under."""
+        async with self.db.read() as conn:
+            active = await store.active_by_channel(conn, agent_id)
+            profile = (await store.agent_profile_map(conn, [agent_id])).get(agent_id)
+        return active, profile
 
     async def agent_state(self, agent_id: str) -> AgentState:
         async with self.db.read() as conn:

@@ -716,3 +716,34 @@ async def custom_presences(conn: AsyncConnection, user_ids: Iterable[str]) -> di
         )
     )
     return {row[0]: row[1] for row in result}
+
+
+async def move_preferred_agents(conn: AsyncConnection, from_id: str, to_id: str) -> None:
+    """A merged customer's preferred agents carry over only if the survivor has none of its own."""
+    has_own = (
+        await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(customer_preferred_agents)
+            .where(customer_preferred_agents.c.customer_id == to_id)
+        )
+    ).scalar_one()
+    if has_own:
+        await conn.execute(
+            customer_preferred_agents.delete().where(customer_preferred_agents.c.customer_id == from_id)
+        )
+        return
+    await conn.execute(
+        customer_preferred_agents.update()
+        .where(customer_preferred_agents.c.customer_id == from_id)
+        .values(customer_id=to_id)
+    )
+
+
+async def active_by_channel(conn: AsyncConnection, agent_id: str) -> dict[str, int]:
+    """How many conversations the agent holds now, per channel (its current load)."""
+    rows = await conn.execute(
+        sa.select(sessions.c.channel, sa.func.count())
+        .where(sessions.c.agent_id == agent_id, sessions.c.status == SessionStatus.ACTIVE.value)
+        .group_by(sessions.c.channel)
+    )
+    return {channel: int(count) for channel, count in rows}

@@ -9,10 +9,13 @@ from fastapi import APIRouter, Query, Response
 from omniroute.conversations.model import Conversation, SenderKind
 from omniroute.core.errors import Forbidden, InvalidInput, NotFound
 from omniroute.identity.model import Principal, Role
+from omniroute.routing.model import Presence
 from omniroute.web.schemas import (
+    AgentOut,
     ConsultIn,
     ConsultOut,
     ConversationOut,
+    LocaleIn,
     MeOut,
     MessageOut,
     NoteIn,
@@ -46,6 +49,11 @@ async def visible(c: ContainerDep, who: Principal, conversation_id: str) -> Conv
     return conv
 
 
+async def _name(c: ContainerDep, user_id: str) -> str:
+    user = await c.identity.get_user(user_id)
+    return user.display_name if user else "An agent"
+
+
 async def holding(c: ContainerDep, who: Principal, conversation_id: str) -> Conversation:
     """Speaking to the customer is for the agent holding the conversation (or a supervisor)."""
     conv = await visible(c, who, conversation_id)
@@ -65,7 +73,34 @@ async def me(c: ContainerDep, who: AgentRead) -> MeOut:
         presence=state.presence,
         custom_presence=await c.routing.custom_presence(who.user.id),
         queues=[QueueOut(id=q.id, name=q.name, description=q.description) for q in state.queues],
+        locale=who.user.locale,
+        load=(load := await c.routing.load(who.user.id))[0],
+        capacity_profile=load[1],
     )
+
+
+@router.put("/me/locale", status_code=204)
+async def set_locale(body: LocaleIn, c: ContainerDep, who: AgentWrite) -> Response:
+    """The interface language for this user (en or es)."""
+    await c.identity.set_locale(who.user.id, body.locale)
+    return Response(status_code=204)
+
+
+@router.get("/agents", response_model=list[AgentOut])
+async def agents(c: ContainerDep, who: AgentRead) -> list[AgentOut]:
+    """Colleagues to transfer to or consult: active agents, supervisors and admins with their presence."""
+    presences = await c.routing.presences()
+    return [
+        AgentOut(
+            id=u.id,
+            display_name=u.display_name,
+            role=u.role.value,
+            presence=presences.get(u.id, (Presence.OFFLINE, None))[0],
+            custom_presence=presences.get(u.id, (Presence.OFFLINE, None))[1],
+        )
+        for u in await c.identity.list_users()
+        if u.is_active and u.has_role(Role.AGENT)
+    ]
 
 
 @router.get("/session", response_model=SessionOut)
@@ -207,7 +242,9 @@ async def close(conversation_id: str, c: ContainerDep, who: AgentWrite) -> Conve
 @router.get("/conversations/{conversation_id}/consults", response_model=list[ConsultOut])
 async def consults(conversation_id: str, c: ContainerDep, who: AgentRead) -> list[ConsultOut]:
     await visible(c, who, conversation_id)
-    return [ConsultOut.of(s) for s in await c.routing.consultants(conversation_id)]
+    return [
+        ConsultOut.of(s, await _name(c, s.agent_id)) for s in await c.routing.consultants(conversation_id)
+    ]
 
 
 @router.post("/conversations/{conversation_id}/consults", response_model=list[ConsultOut], status_code=201)
@@ -219,7 +256,7 @@ async def start_consult(
     sessions = await c.routing.consult(
         who.user.id, conversation_id, body.agent_id, supervisor=who.user.has_role(Role.SUPERVISOR)
     )
-    return [ConsultOut.of(s) for s in sessions]
+    return [ConsultOut.of(s, await _name(c, s.agent_id)) for s in sessions]
 
 
 @router.delete("/conversations/{conversation_id}/consults/{agent_id}", status_code=204)

@@ -21,10 +21,14 @@ admin = APIRouter(prefix="/api/v1/admin/channel-accounts", tags=["administration
 Admin = Annotated[Principal, Depends(require(Role.ADMIN, Scope.ADMIN))]
 
 
-@webhooks.api_route(
+@webhooks.get(
     "/webhooks/{account_id}",
-    methods=["GET", "POST"],
-    include_in_schema=True,
+    operation_id="verify_channel_webhook",
+    summary="A provider's verification handshake for one channel account (e.g. hub.challenge)",
+)
+@webhooks.post(
+    "/webhooks/{account_id}",
+    operation_id="receive_channel_webhook",
     summary="Inbound webhook for one channel account (signature-checked)",
 )
 async def webhook(account_id: str, request: Request, c: ContainerDep) -> Response:
@@ -65,6 +69,18 @@ class AccountIn(Strict):
         description="stored encrypted; a value 'env:NAME' reads the environment variable NAME instead",
     )
     default_queue_id: str | None = None
+
+
+class AccountPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    settings: dict[str, Any] | None = Field(default=None, description="replaces the settings when given")
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="only the named secrets change; an empty value removes one; 'env:NAME' as on create",
+    )
+    default_queue_id: str | None = None
+    clear_default_queue: bool = False
+    enabled: bool | None = None
 
 
 class AccountOut(BaseModel):
@@ -124,5 +140,21 @@ async def create_account(body: AccountIn, c: ContainerDep, who: Admin) -> Accoun
         settings=body.settings,
         secrets=body.secrets,
         default_queue_id=body.default_queue_id,
+    )
+    return AccountOut.of(account, c.channels.webhook_url(account.id))
+
+
+@admin.patch("/{account_id}", response_model=AccountOut)
+async def update_account(account_id: str, body: AccountPatch, c: ContainerDep, who: Admin) -> AccountOut:
+    """Rename, re-configure, rotate a credential, or enable/disable an account (every node picks it up)."""
+    account = await c.channels.update_account(
+        account_id,
+        actor_id=who.user.id,
+        name=body.name,
+        settings=body.settings,
+        secrets=body.secrets,
+        default_queue_id=body.default_queue_id,
+        clear_default_queue=body.clear_default_queue,
+        enabled=body.enabled,
     )
     return AccountOut.of(account, c.channels.webhook_url(account.id))

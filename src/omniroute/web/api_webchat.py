@@ -6,11 +6,14 @@ The conversation token the widget receives at start is the customer's only crede
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from omniroute.channels.webchat.model import Widget
+from omniroute.channels.webchat.model import CsatResponse, Widget
+from omniroute.channels.webchat.public_config import PublicConfig
 from omniroute.conversations.model import SenderKind
 from omniroute.core.errors import Unauthorized
 from omniroute.web.schemas import (
@@ -19,15 +22,16 @@ from omniroute.web.schemas import (
     MessageOut,
     PositionOut,
     PostMessageIn,
-    QueueOut,
     StartChatIn,
     StartChatOut,
+    Strict,
     TypingIn,
-    WidgetConfigOut,
 )
 from omniroute.web.security import ContainerDep
 
 router = APIRouter(prefix="/api/webchat/v1/widgets/{public_key}", tags=["webchat"])
+
+Language = Annotated[str | None, Field(default=None, max_length=35, description="e.g. es or es-MX")]
 
 
 async def allowed_widget(public_key: str, request: Request, c: ContainerDep) -> Widget:
@@ -54,16 +58,73 @@ WidgetDep = Annotated[Widget, Depends(allowed_widget)]
 CustomerConversationId = Annotated[str, Depends(customer_conversation)]
 
 
-@router.get("/config", response_model=WidgetConfigOut)
-async def config(widget: WidgetDep, c: ContainerDep) -> WidgetConfigOut:
-    return WidgetConfigOut(
-        name=widget.name,
-        queues=[QueueOut(id=q.id, name=q.name, description=q.description) for q in await c.routing.queues()],
+class StartWidgetChatIn(StartChatIn):
+    answers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="pre-chat survey answers by question id (text, choice value, or true/false for consent)",
+    )
+    language: Language = None
+    identity_token: str | None = Field(
+        default=None, max_length=8192, description="the host site's signed JWT for a signed-in customer"
     )
 
 
-@router.post("/conversations", response_model=StartChatOut, status_code=201)
-async def start(body: StartChatIn, widget: WidgetDep, c: ContainerDep) -> StartChatOut:
+class StartWidgetChatOut(StartChatOut):
+    authenticated: bool = Field(description="true when an identity token linked the chat to a customer")
+
+
+class CsatIn(Strict):
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=2000)
+
+
+class CsatOut(BaseModel):
+    conversation_id: str
+    rating: int
+    comment: str
+    submitted_at: datetime
+
+    @classmethod
+    def of(cls, r: CsatResponse) -> CsatOut:
+        return cls(
+            conversation_id=r.conversation_id, rating=r.rating, comment=r.comment, submitted_at=r.submitted_at
+        )
+
+
+class TranscriptEmailIn(Strict):
+    email: str | None = Field(default=None, max_length=254, description="default: the pre-chat email")
+    language: Language = None
+
+
+class TranscriptEmailOut(BaseModel):
+    email: str
+
+
+class OfflineMessageIn(Strict):
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    message: str = Field(max_length=4000)
+    visitor_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    language: Language = None
+
+
+class OfflineMessageOut(BaseModel):
+    reference: str = Field(description="the conversation id the message was filed under")
+
+
+@router.get("/config", response_model=PublicConfig)
+async def config(
+    widget: WidgetDep,
+    c: ContainerDep,
+    lang: Annotated[str | None, Query(max_length=200, description="the browser's language(s)")] = None,
+) -> PublicConfig:
+    """Everything the widget shows: texts in the visitor's language, theme, pre-chat questions,
+    invitations, and whether chat is open right now."""
+    return await c.webchat.client_config(widget, lang, c.channels)
+
+
+@router.post("/conversations", response_model=StartWidgetChatOut, status_code=201)
+async def start(body: StartWidgetChatIn, widget: WidgetDep, c: ContainerDep) -> StartWidgetChatOut:
     started = await c.webchat.start(
         widget,
         visitor_id=body.visitor_id,
@@ -71,13 +132,32 @@ async def start(body: StartChatIn, widget: WidgetDep, c: ContainerDep) -> StartC
         email=body.email,
         question=body.question,
         queue=body.queue,
+        answers=body.answers,
+        language=body.language,
+        identity_token=body.identity_token,
+        secrets=c.channels.secrets,
     )
     conv = await c.conversations.get(started.conversation.id)
-    return StartChatOut(
+    return StartWidgetChatOut(
         conversation=ConversationOut.of(conv),
         token=started.customer_token,
         customer_name=started.customer_name,
+        authenticated=started.authenticated,
     )
+
+
+@router.post("/offline-messages", response_model=OfflineMessageOut, status_code=201)
+async def offline_message(body: OfflineMessageIn, widget: WidgetDep, c: ContainerDep) -> OfflineMessageOut:
+    """While chat is closed: leave a message for follow-up by email."""
+    conv = await c.webchat.leave_offline_message(
+        widget,
+        visitor_id=body.visitor_id,
+        name=body.name,
+        email=body.email,
+        message=body.message,
+        language=body.language,
+    )
+    return OfflineMessageOut(reference=conv.id)
 
 
 @router.get("/conversation", response_model=CustomerConversationOut)
@@ -105,13 +185,15 @@ async def position(conversation_id: CustomerConversationId, c: ContainerDep) -> 
 
 @router.post("/conversation/messages", response_model=MessageOut, status_code=201)
 async def post_message(
-    body: PostMessageIn, response: Response, conversation_id: CustomerConversationId, c: ContainerDep
+    body: PostMessageIn,
+    response: Response,
+    conversation_id: CustomerConversationId,
+    widget: WidgetDep,
+    c: ContainerDep,
 ) -> MessageOut:
-    msg, created = await c.conversations.post(
-        conversation_id,
-        sender_kind=SenderKind.CUSTOMER,
-        text=body.text,
-        idempotency_key=body.client_message_id,
+    """Card numbers (and the widget's own patterns) are masked before the message is stored."""
+    msg, created = await c.webchat.post_customer_message(
+        widget, conversation_id, body.text, body.client_message_id
     )
     if not created:
         response.status_code = 200
@@ -135,3 +217,47 @@ async def end(conversation_id: CustomerConversationId, c: ContainerDep) -> Custo
         customer_name=str(ended.prechat.get("name", "")),
         messages=[],
     )
+
+
+@router.post("/conversation/csat", response_model=CsatOut, status_code=201)
+async def csat(
+    body: CsatIn,
+    response: Response,
+    conversation_id: CustomerConversationId,
+    widget: WidgetDep,
+    c: ContainerDep,
+) -> CsatOut:
+    """Rate an ended chat, once: a repeat answers 200 with the rating first given."""
+    stored, created = await c.webchat.submit_csat(widget, conversation_id, body.rating, body.comment)
+    if not created:
+        response.status_code = 200
+    return CsatOut.of(stored)
+
+
+@router.get("/conversation/transcript", response_class=Response)
+async def transcript(
+    conversation_id: CustomerConversationId,
+    widget: WidgetDep,
+    c: ContainerDep,
+    fmt: Annotated[Literal["text", "html"], Query(alias="format")] = "text",
+    lang: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The conversation so far as a file: plain text or a standalone HTML page."""
+    file = await c.webchat.transcript(widget, conversation_id, fmt, lang)
+    return Response(
+        content=file.body,
+        media_type=file.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{file.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/conversation/transcript/email", response_model=TranscriptEmailOut, status_code=202)
+async def email_transcript(
+    body: TranscriptEmailIn, conversation_id: CustomerConversationId, widget: WidgetDep, c: ContainerDep
+) -> TranscriptEmailOut:
+    """Queue the transcript for sending by the email channel (409 when no email account exists)."""
+    sent_to = await c.webchat.email_transcript(widget, conversation_id, body.email, body.language, c.channels)
+    return TranscriptEmailOut(email=sent_to)

@@ -13,6 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from omniroute.core.errors import DomainError, Unauthorized
 from omniroute.web import admin_pages, api_admin, api_agent, api_channels, api_webchat, pages, ws
+from omniroute.web.api_cases import router as cases_router
+from omniroute.web.api_customers import router as customers_router
+from omniroute.web.api_desk import router as desk_router
+from omniroute.web.api_knowledge import public as knowledge_page
+from omniroute.web.api_knowledge import router as knowledge_router
+from omniroute.web.api_voice import router as voice_router
+from omniroute.web.api_widget_admin import router as widget_admin_router
 from omniroute.web.middleware import SecurityHeaders, WebchatCors
 from omniroute.web.pages import STATIC_DIR, make_templates
 
@@ -35,10 +42,17 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
     app.include_router(api_agent.router)
+    app.include_router(customers_router)
+    app.include_router(cases_router)
+    app.include_router(knowledge_router)
+    app.include_router(knowledge_page)
     app.include_router(api_webchat.router)
+    app.include_router(widget_admin_router)
     app.include_router(api_admin.router)
     app.include_router(api_channels.webhooks)
     app.include_router(api_channels.admin)
+    app.include_router(voice_router)
+    app.include_router(desk_router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)

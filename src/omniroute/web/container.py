@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniroute.cases.service import CaseService
 from omniroute.channels.service import ChannelService
 from omniroute.channels.webchat.service import WebchatService
 from omniroute.conversations.service import ConversationService
@@ -12,10 +13,14 @@ from omniroute.core.clock import Clock
 from omniroute.core.db import Database
 from omniroute.core.timers import DueTimers
 from omniroute.core.uow import Publisher
+from omniroute.customers.service import CustomerService
+from omniroute.desk.service import DeskService
 from omniroute.identity.service import IdentityService
+from omniroute.knowledge.service import KnowledgeService
 from omniroute.routing.config_service import RoutingConfigService
 from omniroute.routing.service import RoutingService
 from omniroute.settings import Settings
+from omniroute.voice.service import VoiceService
 
 
 @dataclass
@@ -32,3 +37,8 @@ class Container:
     timers: DueTimers
     routing_configs: RoutingConfigService
     channels: ChannelService
+    customers: CustomerService
+    cases: CaseService
+    knowledge: KnowledgeService
+    voice: VoiceService
+    desk: DeskService

@@ -31,7 +31,14 @@ CONVERSATION_EVENTS = frozenset(
     {"message.posted", "typing.changed", "conversation.state_changed", "message.delivery_changed"}
 )
 AGENT_EVENTS = frozenset(
-    {"offer.created", "offer.closed", "conversation.assigned", "session.closed", "presence.changed"}
+    {
+        "offer.created",
+        "offer.closed",
+        "conversation.assigned",
+        "session.closed",
+        "presence.changed",
+        "voice.call_changed",  # the agent's call moved (ringing, answered, held, ended…)
+    }
 )
 #: Agent-only events about a conversation: its holder and whoever watches it (consultants).
 NOTE_EVENTS = frozenset({"note.added"})
@@ -225,7 +232,7 @@ class Gateway:
             targets |= self.agents.get(item["agent_id"], set())
             if item.get("holder_id"):
                 targets |= self.agents.get(item["holder_id"], set())
-        elif kind in AGENT_EVENTS:
+        elif kind in AGENT_EVENTS and item.get("agent_id"):
             targets |= self.agents.get(item["agent_id"], set())
         for conn in targets:
             conn.offer(item)

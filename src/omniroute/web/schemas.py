@@ -118,6 +118,21 @@ class MeOut(BaseModel):
     presence: Presence = Field(description="the base presence routing works with")
     custom_presence: str | None = Field(default=None, description="the custom presence chosen, if any")
     queues: list[QueueOut]
+    locale: str = "en"
+    load: dict[str, int] = Field(default_factory=dict, description="open conversations per channel")
+    capacity_profile: str | None = Field(default=None, description="the capacity profile id, if one is set")
+
+
+class AgentOut(BaseModel):
+    id: str
+    display_name: str
+    role: str
+    presence: Presence
+    custom_presence: str | None = None
+
+
+class LocaleIn(Strict):
+    locale: str = Field(description="en or es")
 
 
 class SessionOut(BaseModel):
@@ -168,13 +183,18 @@ class ConsultIn(Strict):
 class ConsultOut(BaseModel):
     conversation_id: str
     agent_id: str
+    agent_name: str
     session_id: str
     started_at: datetime
 
     @classmethod
-    def of(cls, s: Session) -> ConsultOut:
+    def of(cls, s: Session, agent_name: str) -> ConsultOut:
         return cls(
-            conversation_id=s.conversation_id, agent_id=s.agent_id, session_id=s.id, started_at=s.offered_at
+            conversation_id=s.conversation_id,
+            agent_id=s.agent_id,
+            agent_name=agent_name,
+            session_id=s.id,
+            started_at=s.offered_at,
         )
 
 

@@ -206,3 +206,30 @@ async def test_typing_and_end_from_the_service(
     await signed_post(server, account_id, {"events": [{"type": "end", "from": {"id": "user-42"}}]})
     state = await agent_ws.next("conversation.state_changed", conversation_id=offer["conversation_id"])
     assert state["to_state"] == "wrap_up"
+
+
+async def test_rotating_a_secret_takes_effect_at_once_and_disabling_stops_intake(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    account_id = await create_account(clients, integrator[1])
+    assert (await signed_post(server, account_id, message("r-1"))).status_code == 200  # adapter cached
+    ada = await clients["agent"]("admin")
+    path = f"/api/v1/admin/channel-accounts/{account_id}"
+    r = await ada.http.patch(path, json={"secrets": {"inbound_secret": "rotated"}}, headers=ada.headers())
+    assert r.status_code == 200, r.text
+    assert r.json()["secrets_set"] == ["inbound_secret", "outbound_secret"]  # the other one is kept
+    assert (await signed_post(server, account_id, message("r-2"))).status_code == 401  # old secret
+    assert (await signed_post(server, account_id, message("r-3"), secret="rotated")).status_code == 200
+    missing = await ada.http.patch(path, json={"secrets": {"outbound_secret": ""}}, headers=ada.headers())
+    assert missing.status_code == 422
+    assert "outbound_secret" in missing.json()["detail"]
+    off = await ada.http.patch(path, json={"enabled": False, "name": "Acme (old)"}, headers=ada.headers())
+    assert (off.json()["enabled"], off.json()["name"]) == (False, "Acme (old)")
+    assert (await signed_post(server, account_id, message("r-4"), secret="rotated")).status_code == 404
+    agent = await clients["agent"]("ana")
+    denied = await agent.http.patch(path, json={"enabled": True}, headers=agent.headers())
+    assert denied.status_code == 403
+    unknown = await ada.http.patch(
+        "/api/v1/admin/channel-accounts/nope", json={"enabled": True}, headers=ada.headers()
+    )
+    assert unknown.status_code == 404

@@ -22,7 +22,8 @@ from omniroute.channels.port import (
     WebhookResult,
 )
 from omniroute.channels.registry import AdapterContext
-from omniroute.channels.sms_twilio import inbound, outbound, signing
+from omniroute.channels.sms_twilio import inbound, outbound
+from omniroute.core import twilio_signature
 
 CHANNEL = "sms_twilio"
 DEFAULT_API_BASE = "https://api.twilio.com"
@@ -49,17 +50,17 @@ class TwilioSmsAdapter:
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method != "POST":
             raise MalformedPayload("configure the Twilio webhook with HTTP POST (the default)")
-        header = request.headers.get(signing.HEADER)
+        header = request.headers.get(twilio_signature.HEADER)
         if not header:
             raise SignatureError("missing X-Twilio-Signature header", status=401)
-        if request.headers.get(signing.RULE_SETTINGS_HEADER):
+        if request.headers.get(twilio_signature.RULE_SETTINGS_HEADER):
             raise SignatureError(
                 "signed with a Twilio Webhooks Rule shared key, which this channel does not take; "
                 "remove the rule so Twilio signs with the auth token",
                 status=403,
             )
-        url = signing.signed_url(self._webhook_url, request.url)
-        problem = signing.verify(
+        url = twilio_signature.signed_url(self._webhook_url, request.url)
+        problem = twilio_signature.verify(
             self._auth_token, url, inbound.form_pairs(request.body, strict=False), header
         )
         if problem:

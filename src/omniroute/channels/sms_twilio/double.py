@@ -26,8 +26,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from omniroute.channels.sms_twilio.outbound import API_VERSION, MAX_BODY_CHARS
-from omniroute.channels.sms_twilio.signing import compute_signature
 from omniroute.core.clock import Clock
+from omniroute.core.twilio_signature import compute_signature
 
 E164 = re.compile(r"^(?:[a-z]+:)?\+[1-9]\d{6,14}$")  # "+14155550100", "whatsapp:+14155550100"
 ERROR_MESSAGES = {

@@ -63,12 +63,12 @@ from omniroute.routing.engine.reference import ScanSelector
 from omniroute.routing.engine.selection import Pick, Selector, World, directed_or_preferred
 from omniroute.routing.engine.state import (
     AgentState,
-    Holding,
     ItemState,
     ItemStatus,
     fits,
     has_room,
     matchable,
+    preferred_for,
     presence_ok,
     rank,
     relaxed,
@@ -111,6 +111,8 @@ class ExternalChooser(Protocol):
 # Timer kinds (the heap holds (due timestamp, sequence, kind, item id, token)).
 _OFFER, _WRAP_UP, _RELAX = 0, 1, 2
 
+AGENT_SIDE = "agent had room; best waiting item"
+
 
 class RoutingEngine:
     def __init__(
@@ -136,6 +138,8 @@ class RoutingEngine:
         self._out: list[Decision] = []
         self._history: dict[str, QueueHistory] = {q: QueueHistory() for q in self.world.queues}
         self._wrap_tokens: dict[str, int] = {}
+        self._trace_limit = self.world.settings.trace_limit
+        self._timeouts: dict[str, tuple[float, timedelta]] = {}  # queue -> offer timeout
 
     # == configuration ===========================================================================
 
@@ -265,17 +269,37 @@ class RoutingEngine:
 
     def submit(self, work: WorkItem, now: datetime) -> Outcome:
         """New work (or work re-entering routing): queue it and offer it if an agent can take it."""
-        world = self.world
-        if work.item_id in world.items:
+        items = self.world.items
+        if work.item_id in items:
             raise InvalidState(f"item {work.item_id} is already routed")
         queue = self._queue(work.queue_id)
-        item = ItemState(work, self._next_seq(), now)
-        world.items[work.item_id] = item
+        self._seq += 1
+        item = ItemState(work, self._seq, now)
+        items[work.item_id] = item
         for step in work.trace:
             self._trace(item, now, "prior", step)
         self._trace(item, now, "queued", f"in {queue.queue_id} (priority {item.priority})")
-        self._restage(item, now, schedule=True)
+        if queue.relaxation:
+            self._restage(item, now, schedule=True)
         self._route_item(item, now)
+        return self._flush()
+
+    def occupy(self, work: WorkItem, agent_id: str, now: datetime) -> Outcome:
+        """Work an agent took outside routing (a call the CCaaS connected): record it as assigned
+        and let it use the agent's capacity, even past the limit, so routing holds other work back
+        until it ends. Nothing is offered; the caller stores the assignment itself."""
+        world = self.world
+        if work.item_id in world.items:
+            raise InvalidState(f"item {work.item_id} is already routed")
+        self._queue(work.queue_id)
+        agent = self._agent(agent_id)
+        item = ItemState(work, self._next_seq(), now)
+        world.items[work.item_id] = item
+        item.status = ItemStatus.ASSIGNED
+        item.agent_id = agent_id
+        item.assigned_at = now
+        self._hold(agent, item, now)
+        self._trace(item, now, "external", "taken by the agent outside routing", agent_id)
         return self._flush()
 
     def accept(self, item_id: str, agent_id: str, now: datetime) -> Outcome:
@@ -596,7 +620,7 @@ class RoutingEngine:
             offer = None
             state = "waiting"
             holder = self.holder(item.item_id)
-            units = self.world.agents[holder].holdings[item.item_id].units if holder else None
+            units = self.world.agents[holder].holdings[item.item_id][0] if holder else None
             if item.status is ItemStatus.OFFERED and item.offer_agent is not None:
                 offered_at = item.offer_at or item.queued_at
                 offer = OfferState(item.offer_agent, offered_at, item.offer_expires, item.attempts)
@@ -621,7 +645,11 @@ class RoutingEngine:
 
     def trace(self, item_id: str) -> RoutingTrace:
         item = self._item(item_id)
-        return RoutingTrace(item_id, tuple(item.trace), item.trace_dropped)
+        steps = tuple(
+            TraceStep(at, kind, detail, agent_id, tuple(rejected), looked_at)
+            for at, kind, detail, agent_id, rejected, looked_at in item.trace
+        )
+        return RoutingTrace(item_id, steps, item.trace_dropped)
 
     def explain(self, item_id: str) -> list[CandidateVerdict]:
         """Every queue member (and named agent) and whether it could take the item right now.
@@ -718,7 +746,7 @@ class RoutingEngine:
 
     def load(self, agent_id: str) -> dict[str, int]:
         """Units each held item takes from the agent."""
-        return {i: h.units for i, h in self._agent(agent_id).holdings.items()}
+        return {i: h[0] for i, h in self._agent(agent_id).holdings.items()}
 
     def presence(self, agent_id: str) -> str:
         return self._agent(agent_id).presence
@@ -727,19 +755,30 @@ class RoutingEngine:
 
     def _route_item(self, item: ItemState, now: datetime, *, ask_chooser: bool = True) -> None:
         """Offer a matchable item to the best agent, or record why it waits."""
-        if not matchable(item):
-            self.selector.changed_item(item)
+        if item.status is not ItemStatus.WAITING or not (item.push or item.directed_to is not None):
+            self.selector.changed_item(item)  # not matchable
             return
         queue = self.world.queues[item.queue_id]
         if queue.method is AssignmentMethod.EXTERNAL and item.directed_to is None and ask_chooser:
             self._route_external(item, queue, now)
             return
-        pick = self.selector.best_agent(item)
-        if pick.agent_id is None:
-            self.selector.changed_item(item)
-            self._trace(item, now, "waiting", pick.why, None, pick.rejected, pick.looked_at)
+        selector = self.selector
+        while True:
+            pick = selector.best_agent(item)
+            if pick.agent_id is None:
+                selector.changed_item(item)
+                self._trace(item, now, "waiting", pick.why, None, pick.rejected, pick.looked_at)
+                return
+            agent = self.world.agents[pick.agent_id]
+            if item.directed_to is None and item.declines.get(agent.agent_id):
+                # Only agents who declined it can take it now. If this one has waiting work it
+                # has not declined, that goes first; the item is routed again after.
+                other = selector.best_item(agent)
+                if other is not None and other is not item and _fresh_for(other, agent.agent_id):
+                    self._offer(other, agent, now, Pick(agent.agent_id, AGENT_SIDE))
+                    continue
+            self._offer(item, agent, now, pick)
             return
-        self._offer(item, self.world.agents[pick.agent_id], now, pick)
 
     def _route_external(self, item: ItemState, queue: QueueConfig, now: datetime) -> None:
         decided, passed_over = directed_or_preferred(self.world, item, queue)
@@ -796,7 +835,7 @@ class RoutingEngine:
             item = selector.best_item(agent)
             if item is None:
                 return
-            self._offer(item, agent, now, Pick(agent.agent_id, "agent had room; best waiting item"))
+            self._offer(item, agent, now, Pick(agent.agent_id, AGENT_SIDE))
 
     def _offer(
         self, item: ItemState, agent: AgentState, now: datetime, pick: Pick, *, force_accept: bool = False
@@ -805,11 +844,18 @@ class RoutingEngine:
         item.attempts += 1
         item.status = ItemStatus.OFFERED
         item.offer_agent = agent.agent_id
-        agent.rr[item.queue_id] = self._next_seq()
+        self._seq += 1
+        agent.rr[item.queue_id] = self._seq
         units = self._hold(agent, item, now)
         self.selector.changed_item(item)
         auto = queue.auto_accept or force_accept
-        expires = None if auto else now + timedelta(seconds=queue.offer_timeout_seconds)
+        expires = None
+        if not auto:
+            timeout = self._timeouts.get(queue.queue_id)
+            if timeout is None or timeout[0] != queue.offer_timeout_seconds:
+                timeout = (queue.offer_timeout_seconds, timedelta(seconds=queue.offer_timeout_seconds))
+                self._timeouts[queue.queue_id] = timeout
+            expires = now + timeout[1]
         item.offer_expires = expires
         item.offer_at = now
         self._trace(item, now, "offered", pick.why, agent.agent_id, pick.rejected, pick.looked_at)
@@ -912,6 +958,8 @@ class RoutingEngine:
         del self.world.items[item.item_id]
 
     def _end_all_consults(self, item: ItemState, now: datetime) -> None:
+        if not item.consults:
+            return
         for agent_id in sorted(item.consults):
             agent = self.world.agents.get(agent_id)
             if agent is not None:
@@ -945,26 +993,31 @@ class RoutingEngine:
         self, agent: AgentState, item: ItemState, now: datetime | None, units: int | None = None
     ) -> int:
         """Take the item's capacity from the agent; ``now`` None (restoring) keeps the idle order."""
+        channel = item.channel
         if units is None:
-            units = units_for(agent.profile, item.channel, item.cost)
-        agent.holdings[item.item_id] = Holding(units, item.channel)
+            units = units_for(agent.profile, channel, item.cost)
+        agent.holdings[item.item_id] = (units, channel)
         agent.used_units += units
-        agent.by_channel[item.channel] = agent.by_channel.get(item.channel, 0) + 1
+        by_channel = agent.by_channel
+        by_channel[channel] = by_channel.get(channel, 0) + 1
         if now is not None:
-            agent.idle_seq = self._next_seq()
+            self._seq += 1
+            agent.idle_seq = self._seq
             agent.idle_since = now
         self.selector.changed_agent(agent)
         return units
 
     def _unhold(self, agent: AgentState, item: ItemState, now: datetime) -> None:
-        holding = agent.holdings.pop(item.item_id)
-        agent.used_units -= holding.units
-        left = agent.by_channel[holding.channel] - 1
+        units, channel = agent.holdings.pop(item.item_id)
+        agent.used_units -= units
+        by_channel = agent.by_channel
+        left = by_channel[channel] - 1
         if left:
-            agent.by_channel[holding.channel] = left
+            by_channel[channel] = left
         else:
-            del agent.by_channel[holding.channel]
-        agent.idle_seq = self._next_seq()
+            del by_channel[channel]
+        self._seq += 1
+        agent.idle_seq = self._seq
         agent.idle_since = now
         self.selector.changed_agent(agent)
 
@@ -1022,14 +1075,16 @@ class RoutingEngine:
         rejected: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
         looked_at: int = 0,
     ) -> None:
+        # Recorded raw (a tuple is far cheaper than a frozen dataclass) and rendered by ``trace``.
         trace = item.trace
-        trace.append(TraceStep(now, kind, detail, agent_id, tuple(rejected), looked_at))
-        if len(trace) > self.world.settings.trace_limit:
+        trace.append((now, kind, detail, agent_id, rejected or (), looked_at))
+        if len(trace) > self._trace_limit:
             del trace[0]
             item.trace_dropped += 1
 
     def _schedule(self, due: datetime, kind: int, item_id: str, token: int) -> None:
-        heapq.heappush(self._timers, (due.timestamp(), self._next_seq(), kind, item_id, token, due))
+        self._seq += 1
+        heapq.heappush(self._timers, (due.timestamp(), self._seq, kind, item_id, token, due))
 
     def _timer_live(self, entry: tuple[float, int, int, str, int, datetime]) -> bool:
         kind, item_id, token = entry[2], entry[3], entry[4]
@@ -1076,6 +1131,11 @@ class RoutingEngine:
         if item.status is not ItemStatus.OFFERED or item.offer_agent != agent_id:
             raise NotPending(f"no pending offer of {item.item_id} to {agent_id}")
         return self.world.agents[agent_id]
+
+
+def _fresh_for(item: ItemState, agent_id: str) -> bool:
+    """Does the item come before anything the agent declined (it names the agent, or it is new)?"""
+    return preferred_for(item, agent_id) or not item.declines.get(agent_id)
 
 
 def _skills_text(reqs: tuple[tuple[str, int], ...], any_skill: bool) -> str:

@@ -57,6 +57,7 @@ class ScanSelector:
         return ranked, rejected
 
     def best_item(self, agent: AgentState) -> ItemState | None:
+        """Items naming the agent, then items it never declined, then those it declined."""
         best: ItemState | None = None
         best_key: Key | None = None
         queues = self.world.queues
@@ -66,7 +67,11 @@ class ScanSelector:
             queue = queues[item.queue_id]
             if why_not(agent, item, queue) is not None:
                 continue
-            key = (0 if preferred_for(item, agent.agent_id) else 1, *item.order_key(queue.priority))
+            if preferred_for(item, agent.agent_id):
+                group = 0
+            else:  # work the agent has declined comes after everything it has not
+                group = 2 if item.declines.get(agent.agent_id, 0) else 1
+            key = (group, *item.order_key(queue.priority))
             if best_key is None or key < best_key:
                 best, best_key = item, key
         return best

@@ -8,12 +8,12 @@ is exactly what the differential tests and benchmarks look for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from omniroute.routing.engine.decisions import TraceStep, Why
+from omniroute.routing.engine.decisions import Why
 from omniroute.routing.engine.model import (
     NEVER_ROUTABLE,
     AssignmentMethod,
@@ -27,6 +27,8 @@ from omniroute.routing.engine.model import (
 
 Requirements = tuple[tuple[str, int], ...]
 Key = tuple[int | float | str, ...]
+#: One trace step as recorded: (at, kind, detail, agent, rejected, looked at); see ``TraceStep``.
+TraceRecord = tuple[datetime, str, str, str | None, Sequence[tuple[str, str]], int]
 
 
 class ItemStatus(StrEnum):
@@ -36,16 +38,6 @@ class ItemStatus(StrEnum):
     ASSIGNED = "assigned"
     WRAP_UP = "wrap_up"  # work ended; capacity held until released
     CLOSED = "closed"  # gone from the engine (only seen by the selector while forgetting it)
-
-
-class Holding:
-    """Capacity one item takes from one agent."""
-
-    __slots__ = ("channel", "units")
-
-    def __init__(self, units: int, channel: str) -> None:
-        self.units = units
-        self.channel = channel
 
 
 class AgentState:
@@ -87,7 +79,7 @@ class AgentState:
         self.idle_seq = idle_seq
         self.used_units = 0
         self.by_channel: dict[str, int] = {}
-        self.holdings: dict[str, Holding] = {}
+        self.holdings: dict[str, tuple[int, str]] = {}  # item -> (units, channel) it takes
         self.rr: dict[str, int] = {}  # queue -> sequence of the last offer from it (round robin)
         self.consults: set[str] = set()
         # Cached subsets of the agent's skills, by size, for finding waiting work by skill set.
@@ -141,11 +133,13 @@ class ItemState:
         self.cost = item.capacity_units
         self.allowed = item.allowed_presences
         self.push = item.push
-        chain: list[str] = []
-        for agent_id in (item.affinity_agent, *item.preferred_agents):
-            if agent_id and agent_id not in chain:
-                chain.append(agent_id)
-        self.preferred: tuple[str, ...] = tuple(chain)
+        self.preferred: tuple[str, ...] = ()
+        if item.affinity_agent or item.preferred_agents:
+            chain: list[str] = []
+            for agent_id in (item.affinity_agent, *item.preferred_agents):
+                if agent_id and agent_id not in chain:
+                    chain.append(agent_id)
+            self.preferred = tuple(chain)
         self.affinity = item.affinity_agent
         self.directed_to: str | None = None
         self.queued_at = queued_at
@@ -163,7 +157,7 @@ class ItemState:
         self.declines: dict[str, int] = {}
         self.consults: set[str] = set()
         self.group: tuple[str, Any] | None = None  # (queue, group key) while in a waiting line
-        self.trace: list[TraceStep] = []
+        self.trace: list[TraceRecord] = []
         self.trace_dropped = 0
 
     def order_key(self, queue_priority: int) -> Key:
@@ -176,9 +170,10 @@ class ItemState:
 
 def presence_ok(agent: AgentState, allowed: frozenset[str]) -> bool:
     """A presence is allowed when its own name or its base presence is in the allowed set."""
-    if agent.base in NEVER_ROUTABLE:
+    base = agent.base
+    if base in NEVER_ROUTABLE:
         return False
-    return agent.presence in allowed or agent.base.value in allowed
+    return agent.presence in allowed or base in allowed  # a StrEnum member matches its value
 
 
 # -- capacity ----------------------------------------------------------------------------------
@@ -190,16 +185,18 @@ def units_for(profile: CapacityProfile, channel: str, cost: int | None) -> int:
     Under a unit budget every item costs at least one unit, so a full agent is really full.
     """
     units = cost if cost is not None else profile.channel_units.get(channel, 1)
-    if profile.total_units is not None:
-        return max(units, 1)
+    if units < 1 and profile.total_units is not None:
+        return 1
     return units
 
 
 def fits(agent: AgentState, channel: str, cost: int | None) -> bool:
     profile = agent.profile
     total = profile.total_units
-    if total is not None and agent.used_units + units_for(profile, channel, cost) > total:
-        return False
+    if total is not None:
+        units = cost if cost is not None else profile.channel_units.get(channel, 1)  # units_for
+        if agent.used_units + (units if units > 1 else 1) > total:
+            return False
     limits = profile.channel_limits
     if limits:
         limit = limits.get(channel)
@@ -330,6 +327,38 @@ def why_not(agent: AgentState, item: ItemState, queue: QueueConfig) -> Why | Non
     if queue.skill_match is SkillMatch.EXACT and not skills_ok(agent, item.reqs):
         return Why.SKILLS
     return None
+
+
+def can_take(agent: AgentState, item: ItemState, queue: QueueConfig) -> bool:
+    """``why_not(agent, item, queue) is None`` for an item that is not directed, in one call.
+
+    The same rules in the same terms, inlined for the walks (the reason is asked of ``why_not``
+    only for the agents passed over); the differential tests hold the two together.
+    """
+    if item.queue_id not in agent.queues:
+        return False
+    base = agent.base
+    allowed = item.allowed
+    if base in NEVER_ROUTABLE or (agent.presence not in allowed and base not in allowed):
+        return False
+    declines = item.declines
+    if declines and declines.get(agent.agent_id, 0) >= queue.decline_limit:
+        return False
+    profile = agent.profile
+    total = profile.total_units
+    if total is not None:
+        cost = item.cost
+        units = cost if cost is not None else profile.channel_units.get(item.channel, 1)
+        if agent.used_units + (units if units > 1 else 1) > total:
+            return False
+    if profile.channel_limits and not fits(agent, item.channel, item.cost):
+        return False
+    if queue.skill_match is SkillMatch.EXACT:
+        skills = agent.skills
+        for skill, minimum in item.reqs:
+            if skills.get(skill, 0) < minimum:
+                return False
+    return True
 
 
 def preferred_for(item: ItemState, agent_id: str) -> bool:

@@ -12,8 +12,8 @@ from omniroute.channels.port import InboundMessage, MalformedPayload, SignatureE
 from omniroute.channels.registry import AccountConfig, AdapterContext
 from omniroute.channels.sms_twilio import SPEC
 from omniroute.channels.sms_twilio.adapter import EMPTY_TWIML, TwilioSmsAdapter
-from omniroute.channels.sms_twilio.signing import compute_signature
 from omniroute.core.clock import ManualClock
+from omniroute.core.twilio_signature import compute_signature
 from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, TWILIO_NUMBER, body, form
 
 TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"

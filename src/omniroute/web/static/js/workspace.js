@@ -1,559 +1,428 @@
-// The agent workspace: presence, incoming offers, and accepted conversations as tabs.
+// The agent workspace: presence, offers as toasts, up to ten conversation sessions as tabs (plus
+// customer sessions opened by screen pops), and the voice providers' softphones beside them.
 //
-// All live state arrives over /ws/agent. REST is used for commands (accept, post, end, close)
-// and their replies are applied at once; the socket echoes the same facts later and the
-// transcripts drop what they already hold, so nothing shows twice.
+// All live state arrives over /ws/agent (a snapshot, then events). REST is used for commands
+// (accept, post, end, close, transfer, consult, notes) and their replies are applied at once; the
+// socket echoes the same facts later and the transcripts drop what they already hold, so nothing
+// shows twice. Modules under ./workspace/ hold the parts; this file wires them together.
 
-const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
+import { ApiClient, LiveSocket, socketUrl } from './omniroute-client.js';
+import { ConversationView } from './workspace/conversation.js';
+import { CustomerSession } from './workspace/customer-session.js';
+import { csrfToken, page } from './workspace/data.js';
+import {
+  CaseDialog, ConsultDialog, ResolveDialog, TransferDialog,
+} from './workspace/dialogs.js';
+import { announce } from './workspace/dom.js';
+import { Directory, Features } from './workspace/features.js';
+import { t } from './workspace/i18n.js';
+import { beep, unlockAudioOnGesture, wanted } from './workspace/notify.js';
+import { Offers } from './workspace/offers.js';
+import { PresenceControl } from './workspace/presence.js';
+import { SettingsDialog } from './workspace/settings.js';
+import { installShortcuts, renderHelp, shortcutTable } from './workspace/shortcuts.js';
+import { Drafts, SettingsStore, TabMemory } from './workspace/storage.js';
+import { mountVoice } from './workspace/voice.js';
 
-// The shared client comes through its versioned URL (from the page), so a release never pairs a
-// new workspace.js with a stale cached copy of the client module.
-const {
-  ApiClient, ApiError, LiveSocket, Transcript, TypingSignal, newClientMessageId, socketUrl,
-  withRetries,
-} = await import(meta('omniroute-client'));
-
-const root = document.getElementById('workspace');
-const api = new ApiClient({ csrfToken: meta('csrf-token'), onUnauthorized: () => toLogin() });
-const OFFER_TIMEOUT_MS = Number(root.dataset.offerTimeout || 60) * 1000;
-const CUSTOMER_TYPING_TIMEOUT_MS = 6000;
+const STATUS_TEXT = {
+  connecting: t('Connecting…'),
+  live: t('Live'),
+  reconnecting: t('Reconnecting…'),
+  failed: t('Disconnected'),
+};
 
 const els = {
   status: document.getElementById('connection-status'),
-  presence: document.getElementById('presence-select'),
-  offerList: document.getElementById('offer-list'),
-  offersEmpty: document.getElementById('offers-empty'),
   sessionList: document.getElementById('session-list'),
   sessionsEmpty: document.getElementById('sessions-empty'),
-  area: document.getElementById('conversation-area'),
+  sessionCount: document.getElementById('session-count'),
   placeholder: document.getElementById('no-conversation'),
-  announcer: document.getElementById('announcer'),
+  help: document.getElementById('help-dialog'),
+  voice: document.getElementById('voice-panel'),
 };
 
-const STATE_LABELS = {
-  open: 'Queued', active: 'Active', waiting: 'On hold', wrap_up: 'Wrap-up', closed: 'Closed',
-};
-const OFFER_CLOSED_TEXT = {
-  rejected: 'Chat offer rejected.', timed_out: 'Chat offer expired.',
-  customer_left: 'The customer left before the chat was accepted.',
-  withdrawn: 'Chat offer withdrawn.', transferred: 'Chat offer transferred.',
-};
-const STATUS_TEXT = {
-  connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', failed: 'Disconnected',
-};
+const api = new ApiClient({ csrfToken, onUnauthorized: () => toLogin() });
+const features = new Features(api);
+const directory = new Directory(api, features);
+const drafts = new Drafts(page.userId);
+const memory = new TabMemory(page.userId);
+const settingsStore = new SettingsStore(page.userId);
 
-/** session_id -> { offer, el, deadline } */
-const offers = new Map();
-/** conversation_id -> ConversationView */
-const conversations = new Map();
+/** conversation_id -> ConversationView, in tab order */
+const views = new Map();
+/** session id -> CustomerSession: customer records opened beside the conversations */
+const records = new Map();
+/** The voice panel (cif-host.js), once mounted. */
+let voice = null;
 /** Conversations we closed or lost: late frames for them must not bring a tab back. */
 const finished = new Set();
+/** conversation_id -> highest seq the agent has looked at (survives reloads of this tab). */
+const seenSeqs = memory.read('seen', {});
 let activeId = null;
-/** Server clock minus browser clock, learnt from live offers; keeps countdowns honest. */
-let clockSkewMs = 0;
+let firstSnapshot = true;
 
-// -- small helpers -------------------------------------------------------------------------
+// -- sessions ------------------------------------------------------------------------------
 
-function fromTemplate(id) {
-  return document.getElementById(id).content.firstElementChild.cloneNode(true);
-}
-
-function timeOf(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime())
-    ? ''
-    : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
-/** Screen readers announce a change of text; clear first so a repeated text is read again. */
-function announce(text) {
-  els.announcer.textContent = '';
-  requestAnimationFrame(() => {
-    els.announcer.textContent = text;
-  });
-}
-
-function errorText(error) {
-  return error instanceof ApiError ? error.message : 'Something went wrong.';
-}
-
-function showError(el, error) {
-  el.textContent = error ? errorText(error) : '';
-  el.hidden = !error;
-}
-
-function refreshEmptyNotes() {
-  els.offersEmpty.hidden = offers.size > 0;
-  els.sessionsEmpty.hidden = conversations.size > 0;
-  els.placeholder.hidden = activeId !== null;
-}
-
-// -- messages ------------------------------------------------------------------------------
-
-function messageElement(message) {
-  const li = document.createElement('li');
-  li.className = `msg msg-${message.sender_kind}`;
-  li.dataset.testid = 'message';
-  li.dataset.senderKind = message.sender_kind;
-  if (message.seq !== undefined) li.dataset.seq = String(message.seq);
-  const text = document.createElement('p');
-  text.className = 'msg-text';
-  text.textContent = message.text;
-  if (message.sender_kind !== 'system') {
-    const head = document.createElement('div');
-    head.className = 'msg-meta';
-    const who = document.createElement('span');
-    who.className = 'msg-sender';
-    who.textContent = message.sender_name;
-    const when = document.createElement('time');
-    when.dateTime = message.created_at || '';
-    when.textContent = message.created_at ? timeOf(message.created_at) : '';
-    head.append(who, ' ', when);
-    li.append(head);
-  }
-  li.append(text);
-  return li;
-}
-
-// -- one conversation ----------------------------------------------------------------------
-
-class ConversationView {
-  constructor(id) {
-    this.id = id;
-    this.data = null;
-    this.state = null;
-    this.transcript = new Transcript();
-    this.typingTimer = null;
-    // Posts go out one at a time: two in flight at once could be stored in the wrong order.
-    this.outbox = Promise.resolve();
-    this.typing = new TypingSignal((isTyping) =>
-      socket.send({ type: 'typing', conversation_id: id, is_typing: isTyping }),
-    );
-    this.buildTab();
-    this.buildPanel();
-  }
-
-  buildTab() {
-    this.tabItem = fromTemplate('tab-template');
-    this.tab = this.tabItem.querySelector('[role="tab"]');
-    this.tab.id = `tab-${this.id}`;
-    this.tab.dataset.conversationId = this.id;
-    this.tab.setAttribute('aria-controls', `panel-${this.id}`);
-    this.tab.tabIndex = -1;
-    this.tab.querySelector('.tab-name').textContent = 'Customer';
-    this.tab.addEventListener('click', () => select(this.id));
-    this.tab.addEventListener('keydown', (event) => moveTabFocus(event, this.id));
-    els.sessionList.append(this.tabItem);
-  }
-
-  buildPanel() {
-    const panel = fromTemplate('conversation-template');
-    this.panel = panel;
-    panel.id = `panel-${this.id}`;
-    panel.dataset.conversationId = this.id;
-    panel.setAttribute('aria-labelledby', `tab-${this.id}`);
-    this.q = (selector) => panel.querySelector(selector);
-    this.log = this.q('.transcript');
-    this.input = this.q('textarea');
-    this.input.id = `reply-${this.id}`;
-    this.q('.composer label').htmlFor = this.input.id;
-    this.errorLine = this.q('.conversation-error');
-
-    this.q('.composer').addEventListener('submit', (event) => {
-      event.preventDefault();
-      this.sendDraft();
-    });
-    this.input.addEventListener('keydown', (event) => {
-      // Enter sends; Shift+Enter adds a line; never interrupt an IME composition.
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.sendDraft();
-      }
-    });
-    this.input.addEventListener('input', () => {
-      if (this.input.value.trim()) this.typing.poke();
-      else this.typing.stop();
-    });
-    this.q('[data-action="end"]').addEventListener('click', () => this.end());
-    this.q('[data-action="close"]').addEventListener('click', () => this.close());
-    els.area.append(panel);
-  }
-
-  async load() {
-    try {
-      this.update(await api.get(`/api/v1/conversations/${encodeURIComponent(this.id)}`));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) this.remove();
-      else showError(this.errorLine, error);
+const desk = {
+  api,
+  socket: null,
+  drafts,
+  features,
+  directory,
+  isActive: (id) => id === activeId,
+  select: (id, options) => select(id, options),
+  skewMs: () => offers.skewMs,
+  seen(view) {
+    seenSeqs[view.id] = view.seenSeq;
+    memory.write('seen', seenSeqs);
+  },
+  removed(view) {
+    if (view.kind === 'customer') {
+      records.delete(view.id);
+      rememberRecords();
+    } else {
+      views.delete(view.id);
+      finished.add(view.id);
+      delete seenSeqs[view.id];
+      memory.write('seen', seenSeqs);
     }
-  }
-
-  /** Apply a ConversationOut (from a snapshot or a REST reply). */
-  update(conv) {
-    this.data = conv;
-    const prechat = conv.prechat || {};
-    const name = prechat.name || 'Customer';
-    this.q('.conversation-title').textContent = name;
-    this.tab.querySelector('.tab-name').textContent = name;
-    const queue = prechat.queue ? ` · ${prechat.queue}` : '';
-    this.q('.conversation-sub').textContent =
-      `Web chat${queue} · started ${timeOf(conv.created_at)}`;
-    this.renderPrechat(prechat);
-    this.setState(conv.state);
-  }
-
-  renderPrechat(prechat) {
-    const list = this.q('.prechat');
-    const rows = [['Name', prechat.name], ['Email', prechat.email], ['Queue', prechat.queue],
-      ['Question', prechat.question]];
-    list.replaceChildren();
-    for (const [label, value] of rows) {
-      if (!value) continue;
-      const term = document.createElement('dt');
-      term.textContent = label;
-      const detail = document.createElement('dd');
-      detail.textContent = value;
-      detail.dataset.field = label.toLowerCase();
-      list.append(term, detail);
-    }
-  }
-
-  setState(state) {
-    if (state === 'closed' || state === 'open') {
-      // Closed, or handed back to the queue: either way it is no longer ours to work on.
-      this.remove();
-      return;
-    }
-    this.state = state;
-    const live = state === 'active' || state === 'waiting';
-    this.q('.state-badge').textContent = STATE_LABELS[state] || state;
-    this.q('.state-badge').dataset.state = state;
-    this.tab.querySelector('.tab-state').textContent = STATE_LABELS[state] || state;
-    this.tab.dataset.state = state;
-    this.q('[data-action="end"]').hidden = !live;
-    this.q('[data-action="close"]').hidden = state !== 'wrap_up';
-    this.q('.wrapup-note').hidden = state !== 'wrap_up';
-    this.q('.composer').hidden = !live;
-    if (!live) {
-      this.typing.stop();
-      this.showTyping(false);
-    }
-  }
-
-  addMessage(message) {
-    if (!this.transcript.add(message)) return;
-    this.dropEchoedPending(message);
-    const li = messageElement(message);
-    // Keep seq order even when a replay or a REST reply lands out of order; unsent messages
-    // (no seq yet) always stay last.
-    const later = [...this.log.children].find(
-      (el) => el.dataset.seq === undefined || Number(el.dataset.seq) > message.seq,
-    );
-    this.log.insertBefore(li, later || null);
-    if (message.sender_kind === 'customer') {
-      this.showTyping(false);
-      if (activeId !== this.id) this.tab.querySelector('.tab-unread').hidden = false;
-    }
-    if (this.isNearBottom() || message.sender_kind === 'agent') li.scrollIntoView({ block: 'end' });
-  }
-
-  isNearBottom() {
-    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
-  }
-
-  /** The socket may deliver our own message before the POST reply: retire its pending copy. */
-  dropEchoedPending(message) {
-    if (message.sender_kind !== 'agent') return;
-    const pending = [...this.log.querySelectorAll('.msg-pending')].find(
-      (el) => el.dataset.text === message.text,
-    );
-    if (pending) pending.remove();
-  }
-
-  showTyping(isTyping) {
-    const line = this.q('.typing');
-    clearTimeout(this.typingTimer);
-    line.hidden = !isTyping;
-    if (!isTyping) return;
-    const name = (this.data && this.data.prechat && this.data.prechat.name) || 'The customer';
-    line.textContent = `${name} is typing…`;
-    // A lost "stopped typing" frame must not leave the indicator on forever.
-    this.typingTimer = setTimeout(() => this.showTyping(false), CUSTOMER_TYPING_TIMEOUT_MS);
-  }
-
-  sendDraft() {
-    const text = this.input.value.trim();
-    if (!text) return;
-    this.input.value = '';
-    this.typing.stop();
-    this.post(text, newClientMessageId());
-  }
-
-  /** Show the message as pending, then queue its post; a retry reuses its client_message_id. */
-  post(text, clientMessageId, pending = null) {
-    const item = pending || messageElement({ sender_kind: 'agent', sender_name: 'You', text });
-    item.classList.add('msg-pending');
-    item.classList.remove('msg-failed');
-    item.dataset.text = text;
-    item.querySelector('.msg-retry')?.remove();
-    if (!pending) {
-      this.log.append(item);
-      item.scrollIntoView({ block: 'end' });
-    }
-    this.outbox = this.outbox.then(() => this.deliver(text, clientMessageId, item));
-  }
-
-  async deliver(text, clientMessageId, item) {
-    const path = `/api/v1/conversations/${encodeURIComponent(this.id)}/messages`;
-    try {
-      const message = await withRetries(() =>
-        api.post(path, { text, client_message_id: clientMessageId }),
-      );
-      item.remove();
-      this.addMessage(message);
-      showError(this.errorLine, null);
-    } catch (error) {
-      if (!item.isConnected) return; // the socket already delivered it
-      this.markFailed(item, text, clientMessageId, error);
-    }
-  }
-
-  markFailed(item, text, clientMessageId, error) {
-    item.classList.add('msg-failed');
-    const retry = document.createElement('button');
-    retry.type = 'button';
-    retry.className = 'msg-retry link-button';
-    retry.textContent = 'Not sent — retry';
-    retry.addEventListener('click', () => this.post(text, clientMessageId, item));
-    item.append(retry);
-    showError(this.errorLine, error);
-  }
-
-  async end() {
-    await this.command('end', (conv) => this.update(conv));
-  }
-
-  async close() {
-    await this.command('close', () => this.remove());
-  }
-
-  async command(action, onDone) {
-    const button = this.q(`[data-action="${action}"]`);
-    button.disabled = true;
-    try {
-      onDone(await api.post(`/api/v1/conversations/${encodeURIComponent(this.id)}/${action}`));
-      showError(this.errorLine, null);
-    } catch (error) {
-      showError(this.errorLine, error);
-    } finally {
-      button.disabled = false;
-    }
-  }
-
-  select(selected) {
-    this.tab.setAttribute('aria-selected', String(selected));
-    this.tab.tabIndex = selected ? 0 : -1;
-    this.panel.hidden = !selected;
-    if (selected) this.tab.querySelector('.tab-unread').hidden = true;
-  }
-
-  remove() {
-    this.typing.stop();
-    clearTimeout(this.typingTimer);
-    this.tabItem.remove();
-    this.panel.remove();
-    conversations.delete(this.id);
-    finished.add(this.id);
-    if (activeId === this.id) {
+    voice?.sessionClosed(view.id);
+    if (activeId === view.id) {
       activeId = null;
-      const next = conversations.keys().next();
-      if (!next.done) select(next.value);
+      const next = ordered()[0];
+      if (next) select(next.id);
+      else memory.write('active', null);
     }
-    refreshEmptyNotes();
-  }
-}
+    refresh();
+  },
+  /** A customer session now shows another customer (created, chosen): remember it. */
+  changed: () => rememberRecords(),
+  openTransfer: (view, note) => transferDialog.open(view, note),
+  openConsult: (view) => consultDialog.open(view),
+  openCase: (view) => caseDialog.open(view),
+  openResolve: (panel, data) => resolveDialog.open(panel, data),
+};
 
-function ensureConversation(id, conv = null) {
-  let view = conversations.get(id);
+/**
+ * The view of a conversation, made if needed. `role` says what the agent is to it now: "holder"
+ * (snapshot, accept, assignment), "consultant", or null when the caller does not know (a message).
+ */
+function ensureView(id, { conv = null, role = null, live = false } = {}) {
+  let view = views.get(id);
   if (!view) {
-    view = new ConversationView(id);
-    conversations.set(id, view);
     finished.delete(id);
-    if (!conv) view.load();
-    if (activeId === null) select(id);
-    refreshEmptyNotes();
+    let seenSeq = seenSeqs[id];
+    // Seen for the first time in a snapshot: what is already there is old news. Assigned live:
+    // everything in it is new to the agent.
+    if (seenSeq === undefined) seenSeq = !live && conv ? conv.last_seq : 0;
+    view = new ConversationView(id, desk, { role: role || 'holder', seenSeq });
+    views.set(id, view);
+    if (conv) view.update(conv);
+    view.load({ fetch: !conv });
+    if (activeId === null && views.has(id)) select(id);
+    refresh();
+    return view;
   }
+  if (role === 'holder' && view.role === 'consultant') becomeHolder(view);
   if (conv) view.update(conv);
   return view;
 }
 
-function select(id, { focus = false } = {}) {
+/** A consultant who was promoted: same tab, now with the holder's controls (if it is theirs). */
+function becomeHolder(view) {
+  view.role = 'holder';
+  view.applyRole();
+  view.load();
+  refresh();
+}
+
+/** A conversation's view or a customer session, by its session id. */
+function sessionById(id) {
+  return views.get(id) || records.get(id) || null;
+}
+
+function select(id, { focus = null } = {}) {
+  const session = sessionById(id);
+  if (!session) return;
+  const previous = activeId;
   activeId = id;
-  for (const view of conversations.values()) view.select(view.id === id);
-  refreshEmptyNotes();
-  const view = conversations.get(id);
-  if (focus && view) view.input.focus();
+  memory.write('active', id);
+  for (const view of views.values()) view.select(view.id === id);
+  for (const record of records.values()) record.select(record.id === id);
+  refresh();
+  if (focus === 'reply') focusReply();
+  else if (focus === 'tab') session.tab.focus();
+  if (previous !== id) voice?.sessionSwitched({ previous, current: id });
 }
 
-/** Arrow keys move between tabs, as the ARIA tabs pattern expects. */
-function moveTabFocus(event, id) {
-  const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
-  if (!step) return;
+function ordered() {
+  return [...els.sessionList.querySelectorAll('[role="tab"]')]
+    .map((tab) => sessionById(tab.dataset.sessionId || tab.dataset.conversationId))
+    .filter(Boolean);
+}
+
+function step(delta, focus = 'reply') {
+  const list = ordered();
+  if (!list.length) return;
+  const index = list.findIndex((v) => v.id === activeId);
+  const next = list[(index + delta + list.length) % list.length];
+  select(next.id, { focus });
+  announce(t('Session {n} of {total}: {name}', {
+    n: list.indexOf(next) + 1, total: list.length, name: next.tab.querySelector('.tab-name').textContent,
+  }));
+}
+
+/** Arrow keys, Home and End move between tabs, as the ARIA tabs pattern expects. */
+els.sessionList.addEventListener('keydown', (event) => {
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  const list = ordered();
+  if (!list.length || !(event.target instanceof Element) || !event.target.closest('[role="tab"]')) {
+    return;
+  }
+  const moves = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
+  let target = null;
+  if (event.key in moves) {
+    const index = list.findIndex((v) => v.id === activeId);
+    target = list[(index + moves[event.key] + list.length) % list.length];
+  } else if (event.key === 'Home') target = list[0];
+  else if (event.key === 'End') target = list[list.length - 1];
+  if (!target) return;
   event.preventDefault();
-  const ids = [...conversations.keys()];
-  const next = ids[(ids.indexOf(id) + step + ids.length) % ids.length];
-  select(next);
-  conversations.get(next).tab.focus();
-}
-
-// -- offers --------------------------------------------------------------------------------
-
-function addOffer(offer) {
-  if (offers.has(offer.session_id)) return;
-  const el = fromTemplate('offer-template');
-  el.dataset.sessionId = offer.session_id;
-  el.querySelector('.offer-customer').textContent = offer.customer_name || 'Customer';
-  el.querySelector('.offer-queue').textContent = offer.queue_name;
-  el.querySelector('.offer-preview').textContent = offer.preview || '(no question given)';
-  el.querySelector('article').setAttribute(
-    'aria-label', `Incoming chat from ${offer.customer_name || 'a customer'}`,
-  );
-  el.querySelector('[data-action="accept"]').addEventListener('click', () =>
-    acceptOffer(offer.session_id),
-  );
-  el.querySelector('[data-action="reject"]').addEventListener('click', () =>
-    rejectOffer(offer.session_id),
-  );
-  const remaining = Math.min(Date.parse(offer.expires_at) - clockSkewMs - Date.now(),
-    OFFER_TIMEOUT_MS);
-  offers.set(offer.session_id, { offer, el, deadline: Date.now() + remaining });
-  els.offerList.append(el);
-  tickOffer(offers.get(offer.session_id));
-  refreshEmptyNotes();
-}
-
-function tickOffer(entry) {
-  const left = Math.max(0, entry.deadline - Date.now());
-  const seconds = Math.ceil(left / 1000);
-  entry.el.querySelector('.offer-countdown').textContent =
-    seconds > 0 ? `${seconds}s left` : 'Expiring…';
-  entry.el.querySelector('.offer-progress').value = (100 * left) / OFFER_TIMEOUT_MS;
-  entry.el.classList.toggle('offer-urgent', seconds <= 10);
-  if (seconds === 0) entry.el.querySelector('[data-action="accept"]').disabled = true;
-}
-
-function removeOffer(sessionId) {
-  const entry = offers.get(sessionId);
-  if (!entry) return;
-  entry.el.remove();
-  offers.delete(sessionId);
-  refreshEmptyNotes();
-}
-
-function setOfferBusy(entry, busy) {
-  for (const button of entry.el.querySelectorAll('button')) button.disabled = busy;
-}
-
-async function acceptOffer(sessionId) {
-  const entry = offers.get(sessionId);
-  if (!entry) return;
-  setOfferBusy(entry, true);
-  try {
-    const conv = await api.post(`/api/v1/offers/${encodeURIComponent(sessionId)}/accept`);
-    removeOffer(sessionId);
-    ensureConversation(conv.id, conv);
-    select(conv.id, { focus: true });
-  } catch (error) {
-    offerFailed(entry, error);
-  }
-}
-
-async function rejectOffer(sessionId) {
-  const entry = offers.get(sessionId);
-  if (!entry) return;
-  setOfferBusy(entry, true);
-  try {
-    await api.post(`/api/v1/offers/${encodeURIComponent(sessionId)}/reject`);
-    removeOffer(sessionId);
-  } catch (error) {
-    offerFailed(entry, error);
-  }
-}
-
-function offerFailed(entry, error) {
-  showError(entry.el.querySelector('.offer-error'), error);
-  if (error instanceof ApiError && !error.retryable) {
-    // Expired or taken elsewhere: the card is stale; let the agent read why, then drop it.
-    setTimeout(() => removeOffer(entry.offer.session_id), 4000);
-  } else {
-    setOfferBusy(entry, false);
-  }
-}
-
-setInterval(() => offers.forEach(tickOffer), 500);
-
-// -- presence ------------------------------------------------------------------------------
-
-function setPresence(value) {
-  els.presence.value = value;
-  els.presence.dataset.current = value;
-  els.presence.disabled = false;
-}
-
-els.presence.addEventListener('change', async () => {
-  const wanted = els.presence.value;
-  els.presence.disabled = true;
-  try {
-    const reply = await api.put('/api/v1/me/presence', { presence: wanted });
-    setPresence(reply.presence);
-  } catch (error) {
-    setPresence(els.presence.dataset.current || 'offline');
-    announce(`Presence not changed: ${errorText(error)}`);
-  }
+  select(target.id, { focus: 'tab' });
 });
+
+function sessionCount() {
+  return views.size;
+}
+
+function refresh() {
+  els.sessionsEmpty.hidden = views.size + records.size > 0;
+  els.placeholder.hidden = activeId !== null;
+  els.sessionCount.textContent = t('{count} of {max}', { count: sessionCount(), max: page.maxSessions });
+  presence.showLoad(views.values());
+  offers.tickAll();
+}
+
+/** The conversation open now (null when a customer session or nothing is). */
+function activeView() {
+  return (activeId && views.get(activeId)) || null;
+}
+
+function focusReply() {
+  const view = activeView();
+  if (!view) {
+    records.get(activeId)?.tab.focus();
+    return;
+  }
+  if (!view.q('.composer').hidden) view.input.focus();
+  else view.tab.focus();
+}
+
+// -- customer sessions ---------------------------------------------------------------------
+
+function rememberRecords() {
+  memory.write('customers', [...records.values()].map((r) => r.customerId).filter(Boolean));
+}
+
+function newRecord() {
+  const record = new CustomerSession(desk);
+  records.set(record.id, record);
+  refresh();
+  return record;
+}
+
+/** Show a customer: their open customer session if there is one, else a new one. */
+async function openCustomer(customerId, { focus = true } = {}) {
+  let record = [...records.values()].find((r) => r.customerId === customerId);
+  if (!record) {
+    record = newRecord();
+    const shown = record.showCustomer(customerId);
+    rememberRecords();
+    if (focus) select(record.id);
+    await shown;
+  } else if (focus) {
+    select(record.id);
+  }
+  return record;
+}
+
+function openCreate(prefill) {
+  const record = newRecord();
+  select(record.id);
+  record.showCreate(prefill);
+}
+
+function openChoice(choices) {
+  const record = newRecord();
+  select(record.id);
+  record.showChoice(choices);
+}
+
+/** What a provider's screen pop found (cif-host.js): one record, none, or several. */
+async function screenPop(result) {
+  const records_ = result.records || [];
+  const customerOf = (record) => (result.entity === 'case' ? record.customer_id : record.id);
+  if (result.outcome === 'open' && records_.length) {
+    await openCustomer(customerOf(records_[0]));
+  } else if (result.outcome === 'quick_create' && result.entity === 'customer') {
+    openCreate({ phone: result.phone, ...(result.prefill || {}) });
+  } else if (records_.length) {
+    openChoice(records_.map((r) => ({
+      label: result.entity === 'case' ? `${r.number} ${r.title}` : r.display_name,
+      detail: result.entity === 'case' ? '' : [r.phone, r.email].filter(Boolean).join(' · '),
+      customerId: customerOf(r),
+    })));
+  } else {
+    announce(t('No matching records'));
+  }
+}
+
+// -- parts ---------------------------------------------------------------------------------
+
+const presence = new PresenceControl({ api });
+const settings = new SettingsDialog({
+  store: settingsStore, features, api, onChange: () => {},
+});
+const offers = new Offers({
+  api,
+  canAccept: () => sessionCount() < page.maxSessions,
+  onAccepted: (conv) => {
+    ensureView(conv.id, { conv, role: 'holder', live: true });
+    select(conv.id, { focus: 'reply' });
+  },
+  settings: () => settings.current(),
+});
+const transferDialog = new TransferDialog({ api, directory });
+const consultDialog = new ConsultDialog({ api, directory, features });
+const caseDialog = new CaseDialog({ api });
+const resolveDialog = new ResolveDialog({ api });
+
+const table = shortcutTable({
+  step: (delta) => step(delta),
+  acceptNewest: () => {
+    const id = offers.newest();
+    if (id) offers.accept(id);
+    else announce(t('No offer to accept.'));
+  },
+  rejectNewest: () => {
+    const id = offers.newest();
+    if (id) offers.reject(id);
+  },
+  focusReply,
+  transfer: () => transferDialog.open(activeView()),
+  consult: () => consultDialog.open(activeView()),
+  focusNote: () => {
+    const view = activeView();
+    if (!view || view.q('[data-side="notes"]').hidden || view.q('.note-form').hidden) return;
+    view.showSide('notes');
+    view.noteInput.focus();
+  },
+  focusKnowledge: () => {
+    const view = activeView();
+    if (!view || view.q('[data-side="knowledge"]').hidden) return;
+    view.showSide('knowledge');
+    view.knowledge.focus();
+  },
+  focusPresence: () => presence.focus(),
+  quickReplies: () => activeView()?.quickReplies.start(),
+  focusCustomer: () => {
+    const view = activeView();
+    if (!view || view.q('[data-side="customer"]').hidden) return;
+    view.showSide('customer');
+    view.q('[data-side="customer"]').focus();
+  },
+  help: () => els.help.showModal(),
+});
+renderHelp(table, document.getElementById('shortcut-rows'));
+installShortcuts(table);
+document.getElementById('help-button').addEventListener('click', () => els.help.showModal());
+document.getElementById('settings-button').addEventListener('click', () => settings.open());
+features.addEventListener('change', () => {
+  for (const view of views.values()) view.refreshFeatures();
+});
+document.addEventListener('visibilitychange', () => activeView()?.markSeen());
+setInterval(() => {
+  for (const view of views.values()) view.tickTimers();
+}, 1000);
+unlockAudioOnGesture();
 
 // -- the socket ----------------------------------------------------------------------------
 
 function onSnapshot(frame) {
-  setPresence(frame.presence);
-  const liveOffers = new Set(frame.offers.map((o) => o.session_id));
-  for (const id of [...offers.keys()]) if (!liveOffers.has(id)) removeOffer(id);
-  frame.offers.forEach(addOffer);
+  presence.show(frame.presence, frame.custom_presence);
+  if (frame.capacity) presence.setCapacity(frame.capacity);
+  offers.replaceAll(frame.offers);
   const mine = new Set(frame.conversations.map((c) => c.id));
-  for (const view of [...conversations.values()]) if (!mine.has(view.id)) view.remove();
-  for (const conv of frame.conversations) ensureConversation(conv.id, conv);
+  const consulting = frame.consulting || [];
+  const watched = new Set(consulting.map((c) => c.id));
+  for (const view of [...views.values()]) {
+    if (!(view.role === 'holder' ? mine : watched).has(view.id)) view.remove();
+  }
+  // Views that survive a reconnect re-read their notes and consults (state, not a stream).
+  for (const view of views.values()) view.loadExtras();
+  for (const conv of frame.conversations) ensureView(conv.id, { conv, role: 'holder' });
+  for (const conv of consulting) ensureView(conv.id, { conv, role: 'consultant' });
+  if (firstSnapshot) {
+    firstSnapshot = false;
+    presence.serverLoad = null;
+    const remembered = memory.read('active', null);
+    if (remembered && sessionById(remembered)) select(remembered);
+  }
+  refresh();
 }
 
 const handlers = {
   snapshot: onSnapshot,
   'message.posted': (f) => {
     if (finished.has(f.conversation_id)) return;
-    ensureConversation(f.conversation_id).addMessage(f.message);
+    ensureView(f.conversation_id).addMessage(f.message);
   },
-  'typing.changed': (f) => conversations.get(f.conversation_id)?.showTyping(f.is_typing),
-  'conversation.state_changed': (f) => conversations.get(f.conversation_id)?.setState(f.to_state),
+  'message.delivery_changed': (f) => views.get(f.conversation_id)?.deliveryChanged(f),
+  'typing.changed': (f) => views.get(f.conversation_id)?.showTyping(f.is_typing),
+  'conversation.state_changed': (f) => views.get(f.conversation_id)?.setState(f.to_state),
   'offer.created': (f) => {
-    const occurred = Date.parse(f.occurred_at);
-    if (!Number.isNaN(occurred)) clockSkewMs = occurred - Date.now();
-    addOffer(f);
-    announce(`New chat from ${f.customer_name || 'a customer'} in ${f.queue_name}`);
+    offers.learnSkew(f.occurred_at);
+    offers.add(f, { live: true });
   },
-  'offer.closed': (f) => {
-    if (offers.has(f.session_id)) announce(OFFER_CLOSED_TEXT[f.reason] || 'Chat offer closed.');
-    removeOffer(f.session_id);
-  },
+  'offer.closed': (f) => offers.closed(f.session_id, f.reason),
   'conversation.assigned': (f) => {
-    removeOffer(f.session_id);
-    finished.delete(f.conversation_id);
-    ensureConversation(f.conversation_id);
+    offers.remove(f.session_id);
+    ensureView(f.conversation_id, { role: 'holder', live: true });
   },
-  'presence.changed': (f) => setPresence(f.presence),
+  'session.closed': (f) => {
+    // Transferred or promoted away: ask the server whether it is still ours (load drops it).
+    const view = views.get(f.conversation_id);
+    if (view && view.role === 'holder' && f.reason !== 'ended') view.load();
+  },
+  'presence.changed': (f) => {
+    presence.show(f.presence, f.custom_presence);
+    voice?.presenceChanged(f);
+  },
+  'voice.call_changed': (f) => {
+    if (f.conversation_id) views.get(f.conversation_id)?.callChanged();
+  },
+  'consult.started': (f) => {
+    if (f.agent_id === page.userId) {
+      ensureView(f.conversation_id, { role: 'consultant', live: true });
+      announce(t('You were invited to consult on a conversation.'));
+    } else {
+      views.get(f.conversation_id)?.consultStarted(f.agent_id, f.agent_name);
+    }
+  },
+  'consult.ended': (f) => {
+    const view = views.get(f.conversation_id);
+    if (!view) return;
+    if (f.agent_id !== page.userId) view.consultEnded(f.agent_id);
+    else if (view.role === 'consultant' && f.reason === 'promoted') becomeHolder(view);
+    else if (view.role === 'consultant') view.remove();
+  },
+  'note.added': (f) => views.get(f.conversation_id)?.addNoteItem(f.note || f),
   error: (f) => console.warn('omniroute:', f.detail),
 };
 
 function cursors() {
   const out = {};
-  for (const [id, view] of conversations) out[id] = view.transcript.cursor;
+  for (const [id, view] of views) out[id] = view.transcript.cursor;
   return out;
 }
 
@@ -571,7 +440,11 @@ async function checkSession() {
   if (checkingSession) return;
   checkingSession = true;
   try {
-    await api.get('/api/v1/me'); // a 401 sends us to the sign-in page (onUnauthorized)
+    const me = await api.get('/api/v1/me'); // a 401 sends us to the sign-in page
+    if (me && me.capacity) presence.setCapacity(me.capacity);
+    // The socket's snapshot, once in, is the live truth about sessions; /me only fills in before.
+    if (me) presence.setServerLoad(firstSnapshot ? me.load : null, me.capacity_profile);
+    refresh();
   } catch {
     /* offline or server down: the socket keeps retrying */
   } finally {
@@ -592,6 +465,50 @@ const socket = new LiveSocket(socketUrl('/ws/agent'), {
   onStatus,
   shouldRetry: (code) => code !== 4401 && code !== 4403,
 });
+desk.socket = socket;
 
-refreshEmptyNotes();
+// The language came from ?lang=: store it on the user (it then wins on every device), and keep
+// the address clean (a cookie carries it where the user record cannot be updated).
+if (new URL(window.location.href).searchParams.has('lang')) {
+  const url = new URL(window.location.href);
+  url.searchParams.delete('lang');
+  history.replaceState(null, '', url.pathname + url.search + url.hash);
+  if (page.userLocale !== page.locale && features.has('locale')) {
+    api.put('/api/v1/me/locale', { locale: page.locale }).catch((error) => features.noteFailure('locale', error));
+  }
+}
+
+// Customer sessions survive a reload of this browser tab, like drafts.
+for (const customerId of memory.read('customers', [])) openCustomer(customerId, { focus: false });
+
+refresh();
+checkSession();
 socket.start();
+
+mountVoice(els.voice, {
+  api,
+  features,
+  sessions: {
+    getAll: () => [...views.keys(), ...records.keys()],
+    getFocused: () => activeId,
+    focus: ({ sessionId }) => {
+      select(sessionId);
+      return sessionById(sessionId) !== null;
+    },
+  },
+  onScreenPop: (result) => screenPop(result),
+  openForm: ({ entity, data }) => {
+    if (entity !== 'customer') throw new Error(t('Only customer forms open in this workspace.'));
+    openCreate(data);
+  },
+  openRecord: async ({ entity, id, record }) => {
+    const customerId = entity === 'customer' ? id : record && record.customer_id;
+    if (!customerId) throw new Error(t('This record has no customer to show.'));
+    await openCustomer(customerId);
+  },
+  onNotification: () => {
+    if (wanted(settings.current().sound)) beep();
+  },
+}).then((handle) => {
+  voice = handle;
+}).catch((error) => console.warn('omniroute: the voice panel did not load', error));

@@ -4,10 +4,18 @@
  * Embed it with one tag on any page:
  *   <script src="https://omniroute.example.com/static/widget/omniroute-widget.js"
  *           data-omniroute-key="pk_..." async></script>
+ * Optional attributes: data-omniroute-lang="es" (the visitor's language when the widget's setting
+ * is "auto"), data-identity-token="<JWT signed by the host site>" (authenticated chat; the host
+ * can also call window.OmnirouteWidget.setIdentityToken(jwt) later). See docs/WIDGET.md.
  *
  * A classic script, on purpose: no module loader, no build step and no third-party code, so the
- * tag works on any site. The server it talks to is the one the script was loaded from. It draws
- * inside a Shadow DOM so the host page's CSS cannot break it and its CSS cannot leak out.
+ * tag works on any site (a module split would need CORS on static files for cross-site hosts).
+ * The server it talks to is the one the script was loaded from. It draws inside a Shadow DOM so
+ * the host page's CSS cannot break it and its CSS cannot leak out.
+ *
+ * No UI text lives here: every string comes from the widget's config endpoint, in the visitor's
+ * language, together with the theme, the pre-chat questions, the invitations and whether chat is
+ * open right now. The widget therefore draws nothing until that config has arrived.
  *
  * Protocol notes: messages carry a per-conversation seq. They can arrive twice (REST reply and
  * socket, or a replay after reconnecting), so we keep them by seq and render each once, in order.
@@ -30,13 +38,18 @@
   const API = `${BASE}/api/webchat/v1/widgets/${encodeURIComponent(publicKey)}`;
   const SOCKET_URL = `${BASE.replace(/^http/, 'ws')}/ws/webchat/${encodeURIComponent(publicKey)}`;
   const STORE_KEY = `omniroute.widget.${publicKey}`;
+  const INVITED_KEY = `omniroute.invited.${publicKey}`;
   const KEEP_MESSAGES = 200;
   const PING_EVERY_MS = 25000;
   const SILENCE_LIMIT_MS = 60000;
   const AGENT_TYPING_TIMEOUT_MS = 8000;
+  const CONFIG_STALE_MS = 60000;
   const CLOSE_UNAUTHORIZED = 4401;
   const CLOSE_RESYNC = 4000;
   const ENDED_STATES = ['wrap_up', 'closed'];
+  let identityToken = script.getAttribute('data-identity-token') || null;
+  const requestedLanguage = script.getAttribute('data-omniroute-lang')
+    || (navigator.languages && navigator.languages.join(',')) || navigator.language || '';
 
   /** The server root: the script's URL up to /static/widget/ (which allows a path prefix). */
   function serverBase(src) {
@@ -49,16 +62,16 @@
 
   /** localStorage can be disabled or full; the widget then just forgets on reload. */
   const store = {
-    read() {
+    read(area = window.localStorage, key = STORE_KEY) {
       try {
-        return JSON.parse(window.localStorage.getItem(STORE_KEY)) || {};
+        return JSON.parse(area.getItem(key)) || {};
       } catch {
         return {};
       }
     },
-    write(value) {
+    write(value, area = window.localStorage, key = STORE_KEY) {
       try {
-        window.localStorage.setItem(STORE_KEY, JSON.stringify(value));
+        area.setItem(key, JSON.stringify(value));
       } catch {
         /* storage unavailable: keep working in memory */
       }
@@ -77,11 +90,14 @@
     visitorId: typeof saved.visitorId === 'string' ? saved.visitorId : randomId(),
     open: Boolean(saved.open),
     config: null,
-    chat: null, // { token, conversationId, customerName, state, cursor, messages: Map(seq -> m) }
+    configAt: 0,
+    // { token, conversationId, customerName, email, state, cursor, messages: Map(seq -> m), rated }
+    chat: null,
     agentName: '',
     connection: 'idle', // idle | connecting | live | reconnecting
     unread: 0,
     place: null, // { position, queue_length, estimated_wait_seconds } while the chat waits in the queue
+    offlineSent: false,
   };
   if (saved.chat && typeof saved.chat.token === 'string') {
     const chat = saved.chat;
@@ -89,9 +105,11 @@
       token: chat.token,
       conversationId: chat.conversationId,
       customerName: chat.customerName || '',
+      email: chat.email || '',
       state: chat.state || 'open',
       cursor: Number.isInteger(chat.lastSeq) ? chat.lastSeq : 0,
       messages: new Map((chat.messages || []).map((m) => [m.seq, m])),
+      rated: Boolean(chat.rated),
     };
   }
 
@@ -105,19 +123,35 @@
         token: state.chat.token,
         conversationId: state.chat.conversationId,
         customerName: state.chat.customerName,
+        email: state.chat.email,
         state: state.chat.state,
         lastSeq: state.chat.cursor,
         messages,
+        rated: state.chat.rated,
       };
     }
     store.write(value);
+  }
+
+  // -- words ---------------------------------------------------------------------------------
+
+  /** A catalogue string with {placeholders} filled in. */
+  function t(key, vars) {
+    const strings = (state.config && state.config.strings) || {};
+    const text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (
+      vars && vars[name] !== undefined ? String(vars[name]) : whole));
+  }
+
+  function language() {
+    return (state.config && state.config.language) || 'en';
   }
 
   // -- HTTP ----------------------------------------------------------------------------------
 
   class WidgetError extends Error {
     constructor(status, detail) {
-      super(detail || 'Something went wrong. Please try again.');
+      super(detail || t('error_generic'));
       this.status = status;
     }
 
@@ -126,14 +160,12 @@
     }
   }
 
-  /** JSON over fetch. No cookies: the chat token is the customer's only credential. */
-  async function request(method, path, body, token = null) {
+  async function fetchApi(method, path, body, token) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token) headers.Authorization = `Bearer ${token}`;
-    let response;
     try {
-      response = await fetch(API + path, {
+      return await fetch(API + path, {
         method,
         headers,
         mode: 'cors',
@@ -141,8 +173,13 @@
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new WidgetError(0, 'Cannot reach the chat service. Check your connection.');
+      throw new WidgetError(0, t('error_network'));
     }
+  }
+
+  /** JSON over fetch. No cookies: the chat token is the customer's only credential. */
+  async function request(method, path, body, token = null) {
+    const response = await fetchApi(method, path, body, token);
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) throw new WidgetError(response.status, data && data.detail);
     return data;
@@ -188,46 +225,60 @@
   }
 
   const CSS = `
-    :host { all: initial; }
+    :host { all: initial; --om-primary: #0f766e; --om-on-primary: #ffffff; --om-bg: #ffffff; }
     * { box-sizing: border-box; }
     .root { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
       font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2937;
       display: flex; flex-direction: column; align-items: flex-end; gap: 12px; }
+    .root.left { right: auto; left: 20px; align-items: flex-start; }
     [hidden] { display: none !important; }
     button, input, select, textarea { font: inherit; color: inherit; }
     .launcher { display: inline-flex; align-items: center; gap: 8px; border: 0; cursor: pointer;
-      background: #0f766e; color: #fff; padding: 12px 18px; border-radius: 999px;
-      box-shadow: 0 6px 20px rgba(15, 23, 42, .25); font-weight: 600; position: relative; }
-    .launcher:hover { background: #115e59; }
+      background: var(--om-primary); color: var(--om-on-primary); padding: 12px 18px;
+      border-radius: 999px; box-shadow: 0 6px 20px rgba(15, 23, 42, .25); font-weight: 600;
+      position: relative; }
+    .launcher:hover, .primary:hover { filter: brightness(.92); }
     .launcher svg { width: 20px; height: 20px; fill: currentColor; }
     .badge { position: absolute; top: -4px; right: -4px; min-width: 20px; height: 20px;
       padding: 0 6px; border-radius: 10px; background: #dc2626; color: #fff; font-size: 12px;
       line-height: 20px; text-align: center; }
-    .panel { width: min(370px, calc(100vw - 40px)); height: min(560px, calc(100vh - 110px));
-      background: #fff; border-radius: 14px; overflow: hidden; display: flex;
+    .panel { width: min(370px, calc(100vw - 40px)); height: min(580px, calc(100vh - 110px));
+      background: var(--om-bg); border-radius: 14px; overflow: hidden; display: flex;
       flex-direction: column; box-shadow: 0 12px 40px rgba(15, 23, 42, .28); }
-    .head { background: #0f766e; color: #fff; padding: 14px 16px; display: flex;
-      align-items: center; justify-content: space-between; gap: 8px; }
+    .head { background: var(--om-primary); color: var(--om-on-primary); padding: 14px 16px;
+      display: flex; align-items: center; justify-content: space-between; gap: 8px; }
+    .brand { display: flex; align-items: center; gap: 10px; min-width: 0; }
+    .logo { width: 32px; height: 32px; border-radius: 6px; object-fit: contain;
+      background: rgba(255, 255, 255, .9); }
     .head h2 { margin: 0; font-size: 16px; font-weight: 600; }
     .head p { margin: 2px 0 0; font-size: 12px; opacity: .85; }
     .icon-button { background: transparent; border: 0; color: inherit; cursor: pointer;
       font-size: 22px; line-height: 1; width: 32px; height: 32px; border-radius: 6px; }
     .icon-button:hover { background: rgba(255, 255, 255, .15); }
     .body { flex: 1; display: flex; flex-direction: column; min-height: 0; }
-    .prechat { padding: 16px; overflow-y: auto; display: flex; flex-direction: column; gap: 12px; }
-    .prechat p.intro { margin: 0; color: #4b5563; }
-    .field { display: flex; flex-direction: column; gap: 4px; }
-    .field label { font-weight: 600; font-size: 13px; }
-    .field input, .field select, .field textarea, .composer textarea { width: 100%;
-      border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 10px; background: #fff; }
+    .form { padding: 16px; overflow-y: auto; display: flex; flex-direction: column; gap: 12px; }
+    .form p.intro { margin: 0; color: #4b5563; }
+    .form.inner { padding: 0; overflow: visible; }
+    .form h3 { margin: 0; font-size: 15px; }
+    .mailer-status { padding: 0 12px; }
+    .field { display: flex; flex-direction: column; gap: 4px; border: 0; padding: 0; margin: 0; }
+    .field label, .field legend { font-weight: 600; font-size: 13px; padding: 0; }
+    .field input[type="text"], .field input[type="email"], .field select, .field textarea,
+    .composer textarea { width: 100%; border: 1px solid #d1d5db; border-radius: 8px;
+      padding: 8px 10px; background: #fff; }
     .field textarea { resize: vertical; min-height: 70px; }
-    input:focus, select:focus, textarea:focus, button:focus-visible {
-      outline: 2px solid #14b8a6; outline-offset: 1px; }
-    .primary { background: #0f766e; color: #fff; border: 0; border-radius: 8px;
-      padding: 10px 14px; font-weight: 600; cursor: pointer; }
-    .primary:hover { background: #115e59; }
+    .check { display: flex; gap: 8px; align-items: flex-start; font-weight: 400 !important; }
+    .check input { margin-top: 3px; }
+    [aria-invalid="true"] { border-color: #b91c1c !important; }
+    input:focus, select:focus, textarea:focus, button:focus-visible, a:focus-visible {
+      outline: 2px solid var(--om-primary); outline-offset: 1px; }
+    .primary { background: var(--om-primary); color: var(--om-on-primary); border: 0;
+      border-radius: 8px; padding: 10px 14px; font-weight: 600; cursor: pointer; }
     .primary:disabled { opacity: .6; cursor: default; }
+    .secondary { background: transparent; color: #374151; border: 1px solid #d1d5db;
+      border-radius: 8px; padding: 8px 12px; cursor: pointer; }
     .error { color: #b91c1c; margin: 0; font-size: 13px; }
+    .note { margin: 0; color: #374151; }
     .status { margin: 0; padding: 8px 16px; background: #f0fdfa; color: #115e59;
       border-bottom: 1px solid #ccfbf1; font-size: 13px; }
     .status[data-tone="ended"] { background: #f3f4f6; color: #374151; border-color: #e5e7eb; }
@@ -239,7 +290,8 @@
       overflow-wrap: anywhere; }
     .msg .meta { font-size: 11px; color: #6b7280; padding: 0 4px; }
     .msg-customer { align-self: flex-end; align-items: flex-end; }
-    .msg-customer .text { background: #0f766e; color: #fff; border-bottom-right-radius: 4px; }
+    .msg-customer .text { background: var(--om-primary); color: var(--om-on-primary);
+      border-bottom-right-radius: 4px; }
     .msg-agent, .msg-bot { align-self: flex-start; }
     .msg-agent .text, .msg-bot .text { background: #fff; border: 1px solid #e5e7eb;
       border-bottom-left-radius: 4px; }
@@ -252,14 +304,29 @@
     .typing { margin: 0; padding: 4px 16px; font-size: 12px; color: #6b7280; font-style: italic;
       background: #fafafa; }
     .ended { padding: 12px 16px; border-top: 1px solid #e5e7eb; display: flex;
-      flex-direction: column; gap: 8px; align-items: stretch; }
+      flex-direction: column; gap: 10px; align-items: stretch; overflow-y: auto; max-height: 60%; }
     .ended p { margin: 0; color: #374151; }
+    .stars { display: flex; gap: 4px; }
+    .stars label { cursor: pointer; font-size: 22px; line-height: 1; color: #9ca3af;
+      padding: 2px; border-radius: 4px; }
+    .stars input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+    .stars label.lit { color: #f59e0b; }
+    .stars input:focus-visible + span { outline: 2px solid var(--om-primary); }
     .composer { display: flex; gap: 8px; padding: 10px 12px; border-top: 1px solid #e5e7eb; }
     .composer textarea { resize: none; height: 42px; }
-    .foot { display: flex; justify-content: flex-end; padding: 0 12px 8px; }
-    .link { background: none; border: 0; color: #6b7280; cursor: pointer; font-size: 12px;
+    .foot { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 4px 10px;
+      padding: 0 12px 8px; align-items: center; }
+    .foot .group { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+    .link { background: none; border: 0; color: #4b5563; cursor: pointer; font-size: 12px;
       text-decoration: underline; padding: 2px; }
-    .link:hover { color: #b91c1c; }
+    .link.danger:hover { color: #b91c1c; }
+    .mailer { display: flex; gap: 6px; padding: 0 12px 8px; align-items: flex-end; }
+    .mailer .field { flex: 1; }
+    .invite { max-width: 300px; background: #fff; border-radius: 12px; padding: 12px 14px;
+      box-shadow: 0 8px 28px rgba(15, 23, 42, .22); display: flex; flex-direction: column;
+      gap: 10px; border-top: 4px solid var(--om-primary); }
+    .invite p { margin: 0; }
+    .invite .actions { display: flex; gap: 8px; justify-content: flex-end; }
     .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden;
       clip: rect(0 0 0 0); white-space: nowrap; }
   `;
@@ -277,67 +344,196 @@
 
   const ui = {};
 
-  function buildUi() {
-    const host = h('div', { id: 'omniroute-widget', 'data-testid': 'omniroute-widget' });
-    const shadow = host.attachShadow({ mode: 'open' });
-    applyStyles(shadow);
+  // -- theme ---------------------------------------------------------------------------------
 
-    ui.title = h('h2', { id: 'om-title', text: 'Chat with us' });
-    ui.subtitle = h('p', { text: 'We usually reply in a few minutes.' });
+  /** Logo paths are on the Omniroute server; the settings allow only https or a server path. */
+  function logoSource(url) {
+    if (!url) return null;
+    return url.startsWith('/') ? BASE + url : url;
+  }
+
+  function applyTheme() {
+    const theme = state.config.theme;
+    ui.host.style.setProperty('--om-primary', theme.primary_color);
+    ui.host.style.setProperty('--om-on-primary', theme.on_primary_color);
+    ui.host.style.setProperty('--om-bg', theme.background_color);
+    ui.root.classList.toggle('left', theme.position === 'left');
+    ui.root.dataset.position = theme.position;
+    ui.title.textContent = theme.title;
+    const logo = logoSource(theme.logo_url);
+    ui.logo.hidden = !logo;
+    if (logo) ui.logo.src = logo;
+  }
+
+  // -- the frame -----------------------------------------------------------------------------
+
+  function buildUi() {
+    ui.host = h('div', { id: 'omniroute-widget', 'data-testid': 'omniroute-widget',
+      lang: language() });
+    const shadow = ui.host.attachShadow({ mode: 'open' });
+    applyStyles(shadow);
+    ui.shadow = shadow;
+
+    ui.logo = h('img', { class: 'logo', alt: '', 'data-testid': 'widget-logo', hidden: true });
+    ui.title = h('h2', { id: 'om-title', 'data-testid': 'widget-title' });
+    ui.subtitle = h('p', { text: t('subtitle') });
     ui.minimise = h('button', {
-      type: 'button', class: 'icon-button', 'aria-label': 'Minimise chat', text: '–',
+      type: 'button', class: 'icon-button', 'aria-label': t('minimise'), text: '–',
     });
-    ui.prechat = buildPrechat();
-    ui.chat = buildChat();
+    ui.views = h('div', { class: 'body' });
     ui.panel = h(
       'section',
       { class: 'panel', id: 'om-panel', role: 'dialog', 'aria-labelledby': 'om-title',
         'data-testid': 'widget-panel', hidden: true },
-      h('header', { class: 'head' }, h('div', {}, ui.title, ui.subtitle), ui.minimise),
-      h('div', { class: 'body' }, ui.prechat, ui.chat),
+      h('header', { class: 'head' },
+        h('div', { class: 'brand' }, ui.logo, h('div', {}, ui.title, ui.subtitle)), ui.minimise),
+      ui.views,
     );
     ui.badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
     ui.launcher = h(
       'button',
       { type: 'button', class: 'launcher', 'aria-controls': 'om-panel', 'aria-expanded': 'false',
         'data-testid': 'widget-launcher' },
-      chatIcon(), h('span', { class: 'launcher-label', text: 'Chat with us' }), ui.badge,
+      chatIcon(), h('span', { class: 'launcher-label', text: t('launcher') }), ui.badge,
     );
-    shadow.append(h('div', { class: 'root' }, ui.panel, ui.launcher));
+    ui.invite = buildInvite();
+    // Announcements for things that appear without the visitor asking (invitations).
+    ui.announce = h('p', { class: 'sr-only', 'aria-live': 'polite' });
+    ui.root = h('div', { class: 'root', 'data-testid': 'widget-root' },
+      ui.panel, ui.invite, ui.announce, ui.launcher);
+    shadow.append(ui.root);
+
+    ui.prechat = buildPrechat();
+    ui.offline = buildOffline();
+    ui.chat = buildChat();
+    ui.views.append(ui.prechat);
 
     ui.launcher.addEventListener('click', () => setOpen(!state.open, { focus: true }));
     ui.minimise.addEventListener('click', () => setOpen(false, { focus: true }));
     ui.panel.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') setOpen(false, { focus: true });
     });
-    document.body.append(host);
+    applyTheme();
+    document.body.append(ui.host);
   }
 
-  function field(id, label, control) {
+  // -- forms ---------------------------------------------------------------------------------
+
+  let fieldCount = 0;
+
+  /** A labelled control with its own error line (announced, and tied to the control). */
+  function field(label, control, { required = false } = {}) {
+    fieldCount += 1;
+    const id = `om-f${fieldCount}`;
     control.id = id;
-    return h('div', { class: 'field' }, h('label', { for: id, text: label }), control);
+    const error = h('p', { class: 'error', id: `${id}-error`, hidden: true });
+    control.setAttribute('aria-describedby', error.id);
+    if (required) control.setAttribute('aria-required', 'true');
+    const wrapper = h('div', { class: 'field' }, h('label', { for: id, text: label }), control, error);
+    wrapper.control = control;
+    wrapper.error = error;
+    return wrapper;
+  }
+
+  function setFieldError(wrapper, message) {
+    wrapper.error.textContent = message || '';
+    wrapper.error.hidden = !message;
+    const target = wrapper.control;
+    if (message) target.setAttribute('aria-invalid', 'true');
+    else target.removeAttribute('aria-invalid');
+  }
+
+  function showError(el, error) {
+    el.textContent = error ? error.message : '';
+    el.hidden = !error;
+  }
+
+  /** The host's identity token's claims, for display only: the server verifies the token. */
+  function identityClaims() {
+    if (!identityToken || state.config.identity.mode === 'off') return null;
+    try {
+      const part = identityToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const json = decodeURIComponent(Array.from(atob(part),
+        (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''));
+      return JSON.parse(json);
+    } catch {
+      return null;
+    }
+  }
+
+  function questionControl(q) {
+    if (q.type === 'multiline') {
+      return h('textarea', { name: q.id, rows: '3', maxlength: String(q.max_length) });
+    }
+    if (q.type === 'choice') {
+      return h('select', { name: q.id },
+        h('option', { value: '', text: t('choose_option') }),
+        ...q.options.map((o) => h('option', { value: o.value, text: o.label })));
+    }
+    if (q.type === 'consent') return h('input', { type: 'checkbox', name: q.id });
+    return h('input', { type: 'text', name: q.id, maxlength: String(q.max_length) });
+  }
+
+  function questionField(q) {
+    const control = questionControl(q);
+    if (q.type !== 'consent') {
+      const label = q.required ? q.label : `${q.label} ${t('optional_suffix')}`;
+      const wrapper = field(label, control, { required: q.required });
+      wrapper.question = q;
+      return wrapper;
+    }
+    fieldCount += 1;
+    control.id = `om-f${fieldCount}`;
+    const error = h('p', { class: 'error', id: `${control.id}-error`, hidden: true });
+    control.setAttribute('aria-describedby', error.id);
+    if (q.required) control.setAttribute('aria-required', 'true');
+    const wrapper = h('div', { class: 'field' },
+      h('label', { class: 'check', for: control.id }, control, h('span', { text: q.label })), error);
+    wrapper.control = control;
+    wrapper.error = error;
+    wrapper.question = q;
+    return wrapper;
+  }
+
+  function questionValue(wrapper) {
+    const { control, question } = wrapper;
+    if (question.type === 'consent') return control.checked;
+    return control.value.trim();
   }
 
   function buildPrechat() {
-    ui.name = h('input', { name: 'name', type: 'text', required: true, maxlength: '200',
-      autocomplete: 'name' });
-    ui.email = h('input', { name: 'email', type: 'email', maxlength: '254',
-      autocomplete: 'email' });
-    ui.question = h('textarea', { name: 'question', maxlength: '4000', rows: '3' });
-    ui.queue = h('select', { name: 'queue' });
-    ui.queueField = field('om-queue', 'Topic', ui.queue);
-    ui.queueField.hidden = true;
+    const config = state.config;
+    ui.nameField = field(t('name'), h('input', { name: 'name', type: 'text', maxlength: '200',
+      autocomplete: 'name' }), { required: true });
+    const emailPolicy = config.prechat.email;
+    ui.emailField = field(emailPolicy === 'required' ? t('email') : t('email_optional'),
+      h('input', { name: 'email', type: 'email', maxlength: '254', autocomplete: 'email' }),
+      { required: emailPolicy === 'required' });
+    const queues = config.queues || [];
+    ui.queue = h('select', { name: 'queue' },
+      h('option', { value: '', text: t('no_preference') }),
+      ...queues.map((q) => h('option', { value: q.id, text: q.name })));
+    // No preference (empty) by default: the server then uses the widget's own queue.
+    ui.queueField = field(t('topic'), ui.queue);
+    ui.queueField.hidden = queues.length < 2;
+    ui.questionFields = config.prechat.questions.map(questionField);
+    ui.questionField = field(t('question'), h('textarea', { name: 'question', maxlength: '4000',
+      rows: '3' }));
+    ui.questionField.hidden = !config.prechat.ask_question;
+    ui.signedIn = h('p', { class: 'note', 'data-testid': 'widget-signed-in', hidden: true });
     ui.prechatError = h('p', { class: 'error', role: 'alert', hidden: true });
     ui.start = h('button', { type: 'submit', class: 'primary', 'data-testid': 'widget-start',
-      text: 'Start chat' });
+      text: t('start') });
     const form = h(
       'form',
-      { class: 'prechat', 'data-testid': 'widget-prechat', novalidate: false },
-      h('p', { class: 'intro', text: 'Tell us a little about you and we will connect you.' }),
-      field('om-name', 'Name', ui.name),
-      field('om-email', 'Email (optional)', ui.email),
+      { class: 'form', 'data-testid': 'widget-prechat', novalidate: true },
+      h('p', { class: 'intro', text: t('prechat_intro') }),
+      ui.signedIn,
+      ui.nameField,
+      ui.emailField,
       ui.queueField,
-      field('om-question', 'How can we help?', ui.question),
+      ...ui.questionFields,
+      ui.questionField,
       ui.prechatError,
       ui.start,
     );
@@ -345,38 +541,162 @@
       event.preventDefault();
       startChat();
     });
+    ui.prechatForm = form;
+    applyIdentity();
     return form;
   }
+
+  /** The host vouches for who this is (identity token): what it told us is not asked again. */
+  function applyIdentity() {
+    const claims = identityClaims() || {};
+    ui.nameField.hidden = Boolean(claims.name);
+    ui.emailField.hidden = Boolean(claims.email) || state.config.prechat.email === 'hidden';
+    ui.signedIn.hidden = !claims.name;
+    ui.signedIn.textContent = claims.name ? t('signed_in_as', { name: claims.name }) : '';
+  }
+
+  /** Client-side checks mirror the server's (which decides): first problem gets the focus. */
+  function checkPrechat() {
+    const problems = [];
+    const name = ui.nameField.control.value.trim();
+    const email = ui.emailField.control.value.trim();
+    setFieldError(ui.nameField, null);
+    setFieldError(ui.emailField, null);
+    if (!ui.nameField.hidden && !name) problems.push([ui.nameField, t('name_required')]);
+    if (!ui.emailField.hidden && state.config.prechat.email === 'required' && !email) {
+      problems.push([ui.emailField, t('email_required')]);
+    }
+    const answers = {};
+    for (const wrapper of ui.questionFields) {
+      setFieldError(wrapper, null);
+      const value = questionValue(wrapper);
+      const { question } = wrapper;
+      if (question.required && (value === '' || value === false)) {
+        problems.push([wrapper, t('answer_required', { label: question.label })]);
+      }
+      if (value !== '' && !(question.type === 'consent' && value === false && !question.required)) {
+        answers[question.id] = value;
+      }
+    }
+    for (const [wrapper, message] of problems) setFieldError(wrapper, message);
+    if (problems.length) {
+      problems[0][0].control.focus();
+      return null;
+    }
+    return { name, email, answers };
+  }
+
+  // -- the offline form ----------------------------------------------------------------------
+
+  function buildOffline() {
+    ui.offlineName = field(t('name'), h('input', { type: 'text', name: 'name', maxlength: '200',
+      autocomplete: 'name' }), { required: true });
+    ui.offlineEmail = field(t('email'), h('input', { type: 'email', name: 'email',
+      maxlength: '254', autocomplete: 'email' }), { required: true });
+    ui.offlineMessage = field(t('offline_message'), h('textarea', { name: 'message', rows: '4',
+      maxlength: '4000' }), { required: true });
+    ui.offlineError = h('p', { class: 'error', role: 'alert', hidden: true });
+    ui.offlineSend = h('button', { type: 'submit', class: 'primary',
+      'data-testid': 'widget-offline-send', text: t('offline_send') });
+    ui.offlineWhen = h('p', { class: 'note', 'data-testid': 'widget-offline-when', hidden: true });
+    ui.offlineForm = h('form', { class: 'form inner', novalidate: true },
+      ui.offlineName, ui.offlineEmail, ui.offlineMessage, ui.offlineError, ui.offlineSend);
+    ui.offlineThanks = h('p', { class: 'note', role: 'status', tabindex: '-1',
+      'data-testid': 'widget-offline-thanks', hidden: true, text: t('offline_thanks') });
+    ui.offlineClosed = h('p', { class: 'note', hidden: true, text: t('offline_unavailable') });
+    ui.offlineForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      sendOffline();
+    });
+    ui.offlineHeading = h('h3', { id: 'om-offline-title', tabindex: '-1', text: t('offline_title') });
+    return h('section', { class: 'form', 'data-testid': 'widget-offline',
+      'aria-labelledby': 'om-offline-title', hidden: true },
+    ui.offlineHeading, ui.offlineWhen,
+    h('p', { class: 'intro', text: t('offline_intro') }), ui.offlineClosed, ui.offlineForm,
+    ui.offlineThanks);
+  }
+
+  function nextOpeningText() {
+    const when = state.config.availability.next_opening;
+    if (!when) return '';
+    const date = new Date(when);
+    if (Number.isNaN(date.getTime())) return '';
+    const format = new Intl.DateTimeFormat(language(),
+      { weekday: 'long', hour: '2-digit', minute: '2-digit' });
+    return t('offline_next_opening', { when: format.format(date) });
+  }
+
+  async function sendOffline() {
+    const fields = [ui.offlineName, ui.offlineEmail, ui.offlineMessage];
+    let first = null;
+    for (const wrapper of fields) {
+      const empty = !wrapper.control.value.trim();
+      setFieldError(wrapper, empty
+        ? (wrapper === ui.offlineEmail ? t('email_required') : t('answer_required',
+          { label: wrapper.querySelector('label').textContent })) : null);
+      if (empty && !first) first = wrapper;
+    }
+    if (first) {
+      first.control.focus();
+      return;
+    }
+    ui.offlineSend.disabled = true;
+    showError(ui.offlineError, null);
+    try {
+      await withRetries(() => request('POST', '/offline-messages', {
+        name: ui.offlineName.control.value.trim(),
+        email: ui.offlineEmail.control.value.trim(),
+        message: ui.offlineMessage.control.value.trim(),
+        visitor_id: state.visitorId,
+        language: language(),
+      }));
+      state.offlineSent = true;
+      showView();
+      ui.offlineThanks.focus();
+    } catch (error) {
+      showError(ui.offlineError, error);
+    } finally {
+      ui.offlineSend.disabled = false;
+    }
+  }
+
+  // -- the chat ------------------------------------------------------------------------------
 
   function buildChat() {
     ui.status = h('p', { class: 'status', role: 'status', 'data-testid': 'widget-status' });
     ui.log = h('ol', { class: 'log', role: 'log', 'aria-live': 'polite',
-      'aria-label': 'Messages', 'data-testid': 'widget-messages' });
+      'aria-label': t('messages_label'), 'data-testid': 'widget-messages', tabindex: '0' });
     ui.typing = h('p', { class: 'typing', 'data-testid': 'widget-typing', hidden: true,
-      text: 'Agent is typing…' });
+      text: t('agent_typing') });
     ui.newChat = h('button', { type: 'button', class: 'primary', 'data-testid': 'widget-new-chat',
-      text: 'Start a new chat' });
-    ui.ended = h(
-      'div',
-      { class: 'ended', 'data-testid': 'widget-ended', hidden: true },
-      h('p', { text: 'This chat has ended. Thanks for getting in touch!' }),
-      ui.newChat,
-    );
+      text: t('new_chat') });
+    ui.endedText = h('p', { tabindex: '-1', text: t('ended_thanks') });
+    ui.csat = buildCsat();
+    ui.ended = h('div', { class: 'ended', 'data-testid': 'widget-ended', hidden: true },
+      ui.endedText, ui.csat, ui.newChat);
     ui.input = h('textarea', { id: 'om-input', rows: '1', maxlength: '4000',
-      placeholder: 'Type a message…', 'data-testid': 'widget-input' });
+      placeholder: t('input_placeholder'), 'data-testid': 'widget-input' });
     ui.send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'widget-send',
-      text: 'Send' });
-    ui.composer = h(
-      'form',
-      { class: 'composer' },
-      h('label', { for: 'om-input', class: 'sr-only', text: 'Message' }),
-      ui.input,
-      ui.send,
-    );
+      text: t('send') });
+    ui.composer = h('form', { class: 'composer' },
+      h('label', { for: 'om-input', class: 'sr-only', text: t('input_label') }), ui.input, ui.send);
     ui.chatError = h('p', { class: 'error', role: 'alert', hidden: true });
-    ui.end = h('button', { type: 'button', class: 'link', 'data-testid': 'widget-end',
-      text: 'End chat' });
-    ui.foot = h('div', { class: 'foot' }, ui.end);
+    ui.end = h('button', { type: 'button', class: 'link danger', 'data-testid': 'widget-end',
+      text: t('end') });
+    ui.downloadHtml = h('button', { type: 'button', class: 'link',
+      'data-testid': 'widget-transcript-download', text: t('transcript_download') });
+    ui.downloadText = h('button', { type: 'button', class: 'link',
+      'data-testid': 'widget-transcript-download-text', text: t('transcript_download_text') });
+    ui.emailToggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false',
+      'aria-controls': 'om-mailer', 'data-testid': 'widget-transcript-email',
+      text: t('transcript_email') });
+    const transcript = config().transcript;
+    ui.transcriptGroup = h('div', { class: 'group', role: 'group',
+      'aria-label': t('transcript_actions') },
+    transcript.download ? ui.downloadHtml : null, transcript.download ? ui.downloadText : null,
+    transcript.email ? ui.emailToggle : null);
+    ui.foot = h('div', { class: 'foot' }, ui.transcriptGroup, ui.end);
+    ui.mailer = buildMailer();
 
     ui.composer.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -395,48 +715,296 @@
     ui.end.addEventListener('click', endChat);
     ui.newChat.addEventListener('click', () => {
       newChat();
-      ui.name.focus();
+      focusFirstField();
     });
+    ui.downloadHtml.addEventListener('click', () => downloadTranscript('html'));
+    ui.downloadText.addEventListener('click', () => downloadTranscript('text'));
+    ui.emailToggle.addEventListener('click', () => toggleMailer());
     return h('div', { class: 'body', 'data-testid': 'widget-chat', hidden: true },
-      ui.status, ui.log, ui.typing, ui.chatError, ui.ended, ui.composer, ui.foot);
+      ui.status, ui.log, ui.typing, ui.chatError, ui.ended, ui.composer, ui.foot, ui.mailer);
   }
 
-  function showError(el, error) {
-    el.textContent = error ? error.message : '';
-    el.hidden = !error;
+  function config() {
+    return state.config;
+  }
+
+  // -- CSAT ----------------------------------------------------------------------------------
+
+  function buildCsat() {
+    const legend = h('legend', { text: t('csat_legend') });
+    ui.stars = [];
+    const stars = h('div', { class: 'stars' });
+    for (let score = 1; score <= 5; score += 1) {
+      const input = h('input', { type: 'radio', name: 'om-rating', value: String(score),
+        'aria-label': t(`csat_rating_${score}`), 'data-testid': `widget-csat-${score}` });
+      const label = h('label', { title: t(`csat_rating_${score}`) }, input,
+        h('span', { 'aria-hidden': 'true', text: '★' }));
+      input.addEventListener('change', () => paintStars(score));
+      ui.stars.push(label);
+      stars.append(label);
+    }
+    ui.csatComment = field(t('csat_comment'), h('textarea', { name: 'comment', rows: '2',
+      maxlength: '2000' }));
+    ui.csatComment.hidden = !config().csat.ask_comment;
+    ui.csatError = h('p', { class: 'error', role: 'alert', hidden: true });
+    ui.csatSubmit = h('button', { type: 'submit', class: 'primary',
+      'data-testid': 'widget-csat-submit', text: t('csat_submit') });
+    ui.csatForm = h('form', { class: 'form inner', novalidate: true, 'data-testid': 'widget-csat' },
+    h('fieldset', { class: 'field' }, legend, stars), ui.csatComment, ui.csatError, ui.csatSubmit);
+    ui.csatThanks = h('p', { role: 'status', tabindex: '-1', 'data-testid': 'widget-csat-thanks',
+      hidden: true, text: t('csat_thanks') });
+    ui.csatForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      submitCsat();
+    });
+    return h('div', {}, ui.csatForm, ui.csatThanks);
+  }
+
+  function paintStars(score) {
+    ui.stars.forEach((label, index) => label.classList.toggle('lit', index < score));
+  }
+
+  function chosenRating() {
+    const checked = ui.csatForm.querySelector('input[name="om-rating"]:checked');
+    return checked ? Number(checked.value) : 0;
+  }
+
+  async function submitCsat() {
+    const rating = chosenRating();
+    if (!rating) {
+      showError(ui.csatError, new Error(t('csat_choose')));
+      ui.csatForm.querySelector('input[name="om-rating"]').focus();
+      return;
+    }
+    const chat = state.chat;
+    ui.csatSubmit.disabled = true;
+    showError(ui.csatError, null);
+    try {
+      await withRetries(() => request('POST', '/conversation/csat',
+        { rating, comment: ui.csatComment.control.value.trim() }, chat.token));
+      chat.rated = true;
+      persist();
+      renderCsat();
+      ui.csatThanks.focus();
+    } catch (error) {
+      showError(ui.csatError, error);
+    } finally {
+      ui.csatSubmit.disabled = false;
+    }
+  }
+
+  function renderCsat() {
+    const enabled = config().csat.enabled;
+    const rated = Boolean(state.chat && state.chat.rated);
+    ui.csatForm.hidden = !enabled || rated;
+    ui.csatThanks.hidden = !enabled || !rated;
+  }
+
+  // -- transcripts ---------------------------------------------------------------------------
+
+  async function downloadTranscript(format) {
+    const chat = state.chat;
+    if (!chat) return;
+    showError(ui.chatError, null);
+    try {
+      const query = `?format=${format}&lang=${encodeURIComponent(language())}`;
+      const response = await fetchApi('GET', `/conversation/transcript${query}`, undefined,
+        chat.token);
+      if (!response.ok) {
+        const data = await response.json().catch(() => null);
+        throw new WidgetError(response.status, data && data.detail);
+      }
+      const blob = await response.blob();
+      const url = URL.createObjectURL(blob);
+      const suffix = format === 'html' ? 'html' : 'txt';
+      const link = h('a', { href: url, download:
+        `chat-transcript-${chat.conversationId.slice(-8)}.${suffix}`, hidden: true });
+      ui.shadow.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (error) {
+      showError(ui.chatError, error);
+    }
+  }
+
+  function buildMailer() {
+    ui.mailerField = field(t('transcript_email_label'), h('input', { type: 'email',
+      name: 'transcript_email', maxlength: '254', autocomplete: 'email' }), { required: true });
+    ui.mailerSend = h('button', { type: 'submit', class: 'secondary',
+      'data-testid': 'widget-transcript-email-send', text: t('transcript_email_send') });
+    ui.mailerStatus = h('p', { class: 'note', role: 'status',
+      'data-testid': 'widget-transcript-email-status' });
+    const form = h('form', { class: 'mailer', id: 'om-mailer', novalidate: true, hidden: true },
+      ui.mailerField, ui.mailerSend);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      emailTranscript();
+    });
+    ui.mailerForm = form;
+    return h('div', {}, form, h('div', { class: 'mailer-status' }, ui.mailerStatus));
+  }
+
+  function toggleMailer(show = ui.mailerForm.hidden) {
+    ui.mailerForm.hidden = !show;
+    ui.emailToggle.setAttribute('aria-expanded', String(show));
+    if (show) {
+      if (!ui.mailerField.control.value && state.chat) {
+        ui.mailerField.control.value = state.chat.email || '';
+      }
+      ui.mailerField.control.focus();
+    }
+  }
+
+  async function emailTranscript() {
+    const email = ui.mailerField.control.value.trim();
+    setFieldError(ui.mailerField, email ? null : t('email_required'));
+    if (!email) {
+      ui.mailerField.control.focus();
+      return;
+    }
+    ui.mailerSend.disabled = true;
+    try {
+      const reply = await withRetries(() => request('POST', '/conversation/transcript/email',
+        { email, language: language() }, state.chat.token));
+      ui.mailerStatus.textContent = t('transcript_sent', { email: reply.email });
+      toggleMailer(false);
+      ui.emailToggle.focus();
+    } catch (error) {
+      setFieldError(ui.mailerField, error.message);
+    } finally {
+      ui.mailerSend.disabled = false;
+    }
+  }
+
+  // -- proactive invitations -----------------------------------------------------------------
+
+  function buildInvite() {
+    ui.inviteText = h('p', { 'data-testid': 'widget-invite-text' });
+    ui.inviteAccept = h('button', { type: 'button', class: 'primary',
+      'data-testid': 'widget-invite-accept', text: t('invite_accept') });
+    ui.inviteDismiss = h('button', { type: 'button', class: 'secondary',
+      'data-testid': 'widget-invite-dismiss', text: t('invite_dismiss') });
+    const box = h('aside', { class: 'invite', 'aria-label': t('invite_label'),
+      'data-testid': 'widget-invite', hidden: true },
+    ui.inviteText, h('div', { class: 'actions' }, ui.inviteDismiss, ui.inviteAccept));
+    ui.inviteAccept.addEventListener('click', () => {
+      hideInvite();
+      setOpen(true, { focus: true });
+    });
+    ui.inviteDismiss.addEventListener('click', () => {
+      hideInvite();
+      ui.launcher.focus();
+    });
+    return box;
+  }
+
+  function hideInvite() {
+    ui.invite.hidden = true;
+  }
+
+  /** '*' matches anything; the rest is literal. Path (plus query when the pattern has '?'),
+   * or the whole address when the pattern starts with http. */
+  function urlMatches(pattern) {
+    if (!pattern) return true;
+    const here = window.location;
+    let target = here.pathname;
+    if (/^https?:/i.test(pattern)) target = here.href.split('#')[0];
+    else if (pattern.includes('?')) target = here.pathname + here.search;
+    const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    return new RegExp(`^${source}$`, 'i').test(target);
+  }
+
+  /** At most one invitation per visitor session, never over a chat or an open panel. */
+  function scheduleInvitations() {
+    const session = store.read(window.sessionStorage, INVITED_KEY);
+    if (session.invited) return;
+    for (const rule of config().proactive || []) {
+      if (!urlMatches(rule.url_pattern)) continue;
+      const wait = Math.max(0, rule.min_seconds_on_page * 1000 - performance.now());
+      setTimeout(() => invite(rule), wait);
+    }
+  }
+
+  function invite(rule) {
+    const session = store.read(window.sessionStorage, INVITED_KEY);
+    if (session.invited || state.open || state.chat) return;
+    store.write({ invited: rule.id }, window.sessionStorage, INVITED_KEY);
+    ui.inviteText.textContent = rule.message;
+    ui.invite.hidden = false;
+    ui.announce.textContent = rule.message;
   }
 
   // -- views ---------------------------------------------------------------------------------
 
-  /** Focus moves only on a visitor's click: a widget must not steal focus on page load. */
+  /** Focus moves only on a visitor's action: a widget must not steal focus on page load. */
   function setOpen(open, { focus = false } = {}) {
     state.open = open;
     ui.panel.hidden = !open;
     ui.launcher.setAttribute('aria-expanded', String(open));
     if (open) {
+      hideInvite();
       state.unread = 0;
       renderBadge();
       scrollToEnd();
-      if (focus) (state.chat && !isEnded() ? ui.input : ui.name).focus();
+      if (!state.chat && Date.now() - state.configAt > CONFIG_STALE_MS) refreshAvailability();
+      if (focus) focusFirstField();
     } else if (focus) {
       ui.launcher.focus();
     }
     persist();
   }
 
+  function focusFirstField() {
+    if (state.chat) {
+      (isEnded() ? ui.endedText : ui.input).focus();
+      return;
+    }
+    if (!ui.offline.hidden) {
+      const first = [ui.offlineName, ui.offlineEmail, ui.offlineMessage]
+        .find((w) => !w.hidden && !ui.offlineForm.hidden);
+      (first ? first.control : ui.offlineHeading).focus();
+      return;
+    }
+    const first = [ui.nameField, ui.emailField, ui.queueField, ...ui.questionFields,
+      ui.questionField].find((w) => !w.hidden);
+    (first ? first.control : ui.start).focus();
+  }
+
   function renderBadge() {
     ui.badge.hidden = state.unread === 0;
-    ui.badge.textContent = String(state.unread);
+    ui.badge.textContent = state.unread ? String(state.unread) : '';
     // The badge is drawn for the eye; the button's name tells screen readers the same.
-    const label = state.unread === 0 ? 'Chat with us'
-      : `Chat with us (${state.unread} new message${state.unread === 1 ? '' : 's'})`;
+    let label = t('launcher');
+    if (state.unread === 1) label = t('launcher_unread_one');
+    else if (state.unread > 1) label = t('launcher_unread_many', { count: state.unread });
     ui.launcher.setAttribute('aria-label', label);
   }
 
+  function chatIsClosed() {
+    return !config().availability.open;
+  }
+
+  /** Only the current view is in the document, so labels and tab order never reach the others. */
   function showView() {
-    ui.prechat.hidden = Boolean(state.chat);
-    ui.chat.hidden = !state.chat;
-    if (state.chat) renderStatus();
+    const chat = Boolean(state.chat);
+    const closed = !chat && chatIsClosed();
+    let view = ui.prechat;
+    if (chat) view = ui.chat;
+    else if (closed) view = ui.offline;
+    for (const other of [ui.prechat, ui.offline, ui.chat]) other.hidden = other !== view;
+    if (view.parentNode !== ui.views) ui.views.replaceChildren(view);
+    if (closed) {
+      const formOn = config().offline.enabled;
+      ui.offlineClosed.hidden = formOn;
+      ui.offlineForm.hidden = !formOn || state.offlineSent;
+      ui.offlineThanks.hidden = !state.offlineSent;
+      const when = nextOpeningText();
+      ui.offlineWhen.textContent = when;
+      ui.offlineWhen.hidden = !when;
+    }
+    if (chat) renderStatus();
   }
 
   function isEnded() {
@@ -444,17 +1012,17 @@
   }
 
   function statusText() {
-    if (isEnded()) return ['This chat has ended.', 'ended'];
-    if (state.connection === 'reconnecting') return ['Connection lost — reconnecting…', 'offline'];
-    if (state.connection === 'connecting') return ['Connecting…', ''];
+    if (isEnded()) return [t('status_ended'), 'ended'];
+    if (state.connection === 'reconnecting') return [t('status_reconnecting'), 'offline'];
+    if (state.connection === 'connecting') return [t('status_connecting'), ''];
     switch (state.chat.state) {
       case 'open':
         return [placeText(), ''];
       case 'waiting':
-        return ['Your agent will be right back.', ''];
+        return [t('status_waiting'), ''];
       default:
-        return [state.agentName ? `You are chatting with ${state.agentName}.`
-          : 'An agent has joined the chat.', ''];
+        return [state.agentName ? t('status_with_agent', { name: state.agentName })
+          : t('status_agent_joined'), ''];
     }
   }
 
@@ -463,10 +1031,16 @@
     ui.status.textContent = text;
     ui.status.dataset.tone = tone;
     const ended = isEnded();
+    const wasComposing = ui.shadow.activeElement === ui.input;
     ui.ended.hidden = !ended;
     ui.composer.hidden = ended;
-    ui.foot.hidden = ended;
-    if (ended) showTyping(false);
+    ui.end.hidden = ended;
+    if (ended) {
+      showTyping(false);
+      renderCsat();
+      // The composer just disappeared under the visitor's cursor: keep their place.
+      if (wasComposing) ui.endedText.focus();
+    }
   }
 
   // -- messages ------------------------------------------------------------------------------
@@ -475,7 +1049,7 @@
     const date = new Date(iso);
     return Number.isNaN(date.getTime())
       ? ''
-      : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      : date.toLocaleTimeString(language(), { hour: '2-digit', minute: '2-digit' });
   }
 
   function messageElement(message) {
@@ -484,7 +1058,7 @@
     if (message.seq !== undefined) li.dataset.seq = String(message.seq);
     li.append(h('p', { class: 'text', text: message.text }));
     if (message.sender_kind !== 'system') {
-      const who = message.sender_kind === 'customer' ? 'You' : message.sender_name;
+      const who = message.sender_kind === 'customer' ? t('you') : message.sender_name;
       const when = message.created_at ? ` · ${timeOf(message.created_at)}` : '';
       li.append(h('span', { class: 'meta', text: who + when }));
     }
@@ -500,7 +1074,7 @@
   }
 
   function scrollToEnd() {
-    ui.log.scrollTop = ui.log.scrollHeight;
+    if (ui.log) ui.log.scrollTop = ui.log.scrollHeight;
   }
 
   /** Store and show a message once; returns false for a duplicate. */
@@ -529,12 +1103,12 @@
     return true;
   }
 
-  /** The socket may bring our own message before the POST reply: retire the pending copy. */
+  /** The socket may bring our own message before the POST reply: retire the pending copy.
+   * Masking can change what we sent (card numbers), so any one pending copy may be the one. */
   function dropEchoedPending(text) {
-    const pending = [...ui.log.querySelectorAll('.msg-pending')].find(
-      (el) => el.dataset.text === text,
-    );
-    if (pending) pending.remove();
+    const pending = [...ui.log.querySelectorAll('.msg-pending')];
+    const same = pending.find((el) => el.dataset.text === text);
+    if (same) same.remove();
   }
 
   function renderStoredMessages() {
@@ -575,47 +1149,50 @@
   // -- commands ------------------------------------------------------------------------------
 
   async function loadConfig() {
+    const query = `?lang=${encodeURIComponent(requestedLanguage)}`;
+    state.config = await request('GET', `/config${query}`);
+    state.configAt = Date.now();
+  }
+
+  /** Opening hours move on while a page stays open: ask again before showing the start form. */
+  async function refreshAvailability() {
     try {
-      state.config = await request('GET', '/config');
+      await loadConfig();
     } catch {
-      return; // the form still works: the server picks the widget's default queue
+      return; // keep what we knew
     }
-    const queues = state.config.queues || [];
-    // No preference (empty) by default: the server then uses the widget's own queue.
-    ui.queue.replaceChildren(
-      h('option', { value: '', text: 'No preference' }),
-      ...queues.map((q) => h('option', { value: q.id, text: q.name })),
-    );
-    ui.queueField.hidden = queues.length < 2;
+    if (!state.chat) showView();
   }
 
   async function startChat() {
-    const name = ui.name.value.trim();
-    if (!name) {
-      showError(ui.prechatError, new Error('Please tell us your name.'));
-      ui.name.focus();
-      return;
-    }
+    const checked = checkPrechat();
+    if (!checked) return;
     ui.start.disabled = true;
     showError(ui.prechatError, null);
     try {
       const reply = await request('POST', '/conversations', {
-        name,
-        email: ui.email.value.trim() || null,
-        question: ui.question.value.trim(),
+        name: checked.name,
+        email: checked.email || null,
+        question: ui.questionField.hidden ? '' : ui.questionField.control.value.trim(),
         queue: ui.queue.value || null,
         visitor_id: state.visitorId,
+        answers: checked.answers,
+        language: language(),
+        identity_token: identityToken,
       });
       state.chat = {
         token: reply.token,
         conversationId: reply.conversation.id,
         customerName: reply.customer_name,
+        email: (reply.conversation.prechat && reply.conversation.prechat.email) || checked.email,
         state: reply.conversation.state,
         cursor: 0,
         messages: new Map(),
+        rated: false,
       };
       state.agentName = '';
       ui.log.replaceChildren();
+      hideInvite();
       persist();
       showView();
       connect();
@@ -640,7 +1217,7 @@
 
   /** Show the message as pending, then queue its post; a retry reuses its client_message_id. */
   function postMessage(text, clientMessageId, pending = null) {
-    const item = pending || messageElement({ sender_kind: 'customer', sender_name: 'You', text });
+    const item = pending || messageElement({ sender_kind: 'customer', sender_name: t('you'), text });
     item.classList.add('msg-pending');
     item.classList.remove('msg-failed');
     item.dataset.text = text;
@@ -666,7 +1243,7 @@
     } catch (error) {
       if (!item.isConnected || state.chat !== chat) return; // delivered meanwhile, or a new chat
       item.classList.add('msg-failed');
-      const retry = h('button', { type: 'button', class: 'retry', text: 'Not sent — retry' });
+      const retry = h('button', { type: 'button', class: 'retry', text: t('retry') });
       retry.addEventListener('click', () => postMessage(text, clientMessageId, item));
       item.append(retry);
       showError(ui.chatError, error);
@@ -680,6 +1257,7 @@
       const reply = await withRetries(() => request('POST', '/conversation/end', undefined, token));
       if (state.chat && state.chat.token === token) setChatState(reply.state);
       showError(ui.chatError, null);
+      if (state.chat && isEnded()) ui.endedText.focus();
     } catch (error) {
       showError(ui.chatError, error);
     } finally {
@@ -692,7 +1270,11 @@
     state.chat = null;
     state.agentName = '';
     ui.log.replaceChildren();
-    ui.question.value = '';
+    ui.questionField.control.value = '';
+    ui.csatForm.reset();
+    paintStars(0);
+    ui.mailerStatus.textContent = '';
+    toggleMailer(false);
     persist();
     showView();
   }
@@ -740,13 +1322,13 @@
 
   function placeText() {
     const place = state.place;
-    if (!place || !place.position) return 'Waiting for an agent… you are in the queue.';
-    const ahead = place.position === 1 ? 'You are next in the queue.'
-      : `You are number ${place.position} in the queue.`;
+    if (!place || !place.position) return t('place_unknown');
+    const ahead = place.position === 1 ? t('place_next')
+      : t('place_number', { position: place.position });
     const seconds = place.estimated_wait_seconds;
-    if (seconds === null || seconds === undefined) return `${ahead} Waiting for an agent to sign in…`;
+    if (seconds === null || seconds === undefined) return `${ahead} ${t('place_no_agents')}`;
     const minutes = Math.max(1, Math.round(seconds / 60));
-    return `${ahead} Estimated wait: about ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+    return `${ahead} ${minutes === 1 ? t('wait_one') : t('wait_many', { minutes })}`;
   }
 
   // -- the socket ----------------------------------------------------------------------------
@@ -861,13 +1443,38 @@
 
   // -- start ---------------------------------------------------------------------------------
 
-  function init() {
+  /** What the host page may call (e.g. after its visitor signs in). */
+  window.OmnirouteWidget = Object.freeze({
+    setIdentityToken(token) {
+      identityToken = typeof token === 'string' && token ? token : null;
+      if (ui.prechatForm) applyIdentity();
+    },
+    open() {
+      if (ui.panel) setOpen(true, { focus: true });
+    },
+  });
+
+  async function init() {
+    // No config, no words to show: try again with a growing pause rather than draw a blank widget.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await loadConfig();
+        break;
+      } catch (error) {
+        if (error instanceof WidgetError && !error.retryable) {
+          console.warn(`Omniroute widget: ${error.message}`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(60000, 2000 * 2 ** attempt)));
+      }
+    }
     buildUi();
+    renderBadge();
     if (state.chat) renderStoredMessages();
     showView();
     setOpen(state.open);
-    loadConfig();
     if (state.chat && !isEnded()) connect();
+    if (!state.chat) scheduleInvitations();
   }
 
   if (document.body) init();

@@ -7,8 +7,11 @@ values, sorted. Twilio does not always write the default port the same way (``:4
 not be in what it signed), so a signature is accepted over the URL with or without the port, as
 Twilio's own SDKs do.
 
-The scheme has no timestamp, so a captured request can be replayed; that is harmless here because
-ingress dedupes on ``MessageSid`` (and a receipt on ``MessageSid`` + status).
+The scheme has no timestamp, so a captured request can be replayed; every user of it must make a
+replay harmless by deduplicating on Twilio's ids (the SMS channel's receipts on ``MessageSid`` +
+status, voice call events on their event ids).
+
+Shared by every Twilio integration: the SMS channel and the Twilio Voice adapter.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""X-Twilio-Signature exactly as Twilio computes it."""
+"""X-Twilio-Signature exactly as Twilio computes it (shared by the SMS channel and Twilio Voice)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from omniroute.channels.sms_twilio.signing import compute_signature, signed_url, url_variants, verify
+from omniroute.core.twilio_signature import compute_signature, signed_url, url_variants, verify
 
 # The worked example of Twilio's security documentation (token 12345).
 DOC_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"

@@ -1,0 +1,288 @@
+"""Intent accuracy of the bot's understanding: few-shot and full training on an intent data set.
+
+For each embedder (the lexical one is the baseline measured in the same run) it embeds the train
+and test splits once, then fits ``omniroute.bots.understanding.intents.IntentModel`` — the same
+code the bots use — on ``--shots`` examples per intent for each seed, and on the whole train split,
+and scores the full test split. The data set is any folder with ``train.csv`` and ``test.csv``
+(columns ``text,category``); by default BANKING77 in the shared data folder. Prints one JSON line;
+progress on stderr.
+
+    .venv/bin/python bench/intent_accuracy.py [DATA_DIR] [--embedders lexical,e5] [--shots 8]
+        [--seeds 0,1,2,3,4] [--timeout 300] [--cache-dir DIR] [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from omniroute.bots.understanding.e5 import E5Embedder
+from omniroute.bots.understanding.embedder import Embedder, Vectors
+from omniroute.bots.understanding.intents import IntentModel, Thresholds, TrainingOptions
+from omniroute.bots.understanding.lexical import LexicalEmbedder
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
+#: MTEB Banking77Classification, all-MiniLM-L6-v2 frozen + logistic regression, 8 per intent.
+ANCHOR_ACCURACY = 0.7975
+GOAL_FEWSHOT, GOAL_FULL = 0.83, 0.92
+DEFAULT_EMBEDDER = "e5"
+EMBEDDERS: dict[str, Callable[[], Embedder]] = {"lexical": LexicalEmbedder, "e5": E5Embedder}
+CHUNK = 256  # texts per embed call: small enough to check the deadline often
+SINGLE_TEXTS = 20  # texts embedded one at a time for the per-utterance latency
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time: unlike wall time, it hardly moves when other jobs share the machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.start = time.monotonic()
+        self.end = self.start + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.end:
+            msg = f"over the time limit ({self.end - self.start:.0f} s)"
+            raise TimeoutError(msg)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+
+@dataclass(frozen=True)
+class Split:
+    texts: list[str]
+    labels: np.ndarray[Any, np.dtype[np.str_]]
+
+
+def log(message: str, *, verbose: bool = True) -> None:
+    if verbose:
+        print(message, file=sys.stderr, flush=True)
+
+
+def load_split(path: Path) -> Split:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [(r["text"], r["category"]) for r in csv.DictReader(handle) if r["text"].strip()]
+    if not rows:
+        msg = f"{path}: no rows with text,category"
+        raise ValueError(msg)
+    return Split([t for t, _ in rows], np.array([c for _, c in rows]))
+
+
+def embed(
+    embedder: Embedder, texts: Sequence[str], deadline: Deadline, cache_dir: Path | None, verbose: bool
+) -> tuple[Vectors, tuple[float, float] | None]:
+    """The vectors, and the wall and CPU seconds they took (None when read from the cache)."""
+    cache_file = None
+    if cache_dir is not None:
+        # The key includes fresh vectors of a probe sentence, so a changed model or feature set with
+        # the same name never reads stale vectors.
+        probe = embedder.embed(["probe: where is my card?"]).tobytes()
+        digest = hashlib.sha256(embedder.name.encode() + probe + "\n".join(texts).encode()).hexdigest()
+        cache_file = cache_dir / f"{embedder.name}-{digest[:24]}.npy"
+        if cache_file.exists():
+            log(f"  {len(texts)} vectors from {cache_file}", verbose=verbose)
+            return np.load(cache_file), None
+    chunks = []
+    started, cpu_started = time.perf_counter(), cpu_seconds()
+    for start in range(0, len(texts), CHUNK):
+        deadline.check()
+        chunks.append(embedder.embed(texts[start : start + CHUNK], kind="query"))
+        if verbose and (start // CHUNK) % 8 == 7:
+            rate = (start + CHUNK) / (time.perf_counter() - started)
+            log(f"  embedded {start + CHUNK}/{len(texts)} ({rate:.0f}/s)")
+    seconds = (time.perf_counter() - started, cpu_seconds() - cpu_started)
+    vectors = np.concatenate(chunks)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache_file, vectors)
+    return vectors, seconds
+
+
+def single_text_ms(embedder: Embedder, texts: Sequence[str]) -> float:
+    """Median latency of embedding one utterance alone, as a bot does for each customer turn."""
+    timings = []
+    for text in texts[:SINGLE_TEXTS]:
+        started = time.perf_counter()
+        embedder.embed([text])
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def few_shot_rows(labels: np.ndarray[Any, np.dtype[np.str_]], shots: int, seed: int) -> np.ndarray[Any, Any]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for category in sorted(set(labels.tolist())):
+        members = np.flatnonzero(labels == category)
+        rows.append(rng.choice(members, min(shots, len(members)), replace=False))
+    return np.concatenate(rows)
+
+
+def evaluate(
+    train: Vectors,
+    train_labels: np.ndarray[Any, np.dtype[np.str_]],
+    test: Vectors,
+    test_labels: np.ndarray[Any, np.dtype[np.str_]],
+    thresholds: Thresholds,
+) -> dict[str, float]:
+    started = time.perf_counter()
+    model = IntentModel(train, train_labels.tolist(), TrainingOptions())
+    fit_s = time.perf_counter() - started
+    probabilities = model.probabilities(test)
+    order = np.argsort(-probabilities, axis=1)
+    predicted = np.array(model.intents)[order[:, 0]]
+    top = probabilities[np.arange(len(test)), order[:, 0]]
+    margin = top - probabilities[np.arange(len(test)), order[:, 1]]
+    accepted = (top >= thresholds.confidence) & (margin >= thresholds.margin)
+    correct = predicted == test_labels
+    return {
+        "accuracy": float(correct.mean()),
+        "macro_f1": float(f1_score(test_labels, predicted, average="macro")),
+        "coverage": float(accepted.mean()),  # share that decide() would accept at the default thresholds
+        "accepted_accuracy": float(correct[accepted].mean()) if accepted.any() else 0.0,
+        "fit_s": fit_s,
+    }
+
+
+def measure(
+    name: str, train: Split, test: Split, args: argparse.Namespace, deadline: Deadline
+) -> dict[str, Any]:
+    embedder = EMBEDDERS[name]()
+    log(
+        f"{name}: {embedder.name}, embedding {len(train.texts)} + {len(test.texts)} texts",
+        verbose=args.verbose,
+    )
+    test_vectors, test_s = embed(embedder, test.texts, deadline, args.cache_dir, args.verbose)
+    train_vectors, train_s = embed(embedder, train.texts, deadline, args.cache_dir, args.verbose)
+    if test_s is None or train_s is None:  # from the cache: time a fresh sample instead
+        sample = test.texts[:CHUNK]
+        started, cpu_started = time.perf_counter(), cpu_seconds()
+        embedder.embed(sample)
+        count, wall_s, cpu_s = len(sample), time.perf_counter() - started, cpu_seconds() - cpu_started
+    else:
+        count = len(test.texts) + len(train.texts)
+        wall_s, cpu_s = test_s[0] + train_s[0], test_s[1] + train_s[1]
+    single_ms = single_text_ms(embedder, test.texts)
+    thresholds = Thresholds()
+    runs = []
+    for seed in args.seeds:
+        deadline.check()
+        rows = few_shot_rows(train.labels, args.shots, seed)
+        runs.append(evaluate(train_vectors[rows], train.labels[rows], test_vectors, test.labels, thresholds))
+        log(f"  {args.shots}-shot seed {seed}: accuracy {runs[-1]['accuracy']:.4f}", verbose=args.verbose)
+    deadline.check()
+    full = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds)
+    log(f"  full training: accuracy {full['accuracy']:.4f}", verbose=args.verbose)
+
+    def mean(key: str) -> float:
+        return round(statistics.fmean(r[key] for r in runs), 4)
+
+    accuracies = [r["accuracy"] for r in runs]
+    return {
+        "embedder": embedder.name,
+        "dimension": embedder.dimension,
+        "fewshot_accuracy_mean": round(statistics.fmean(accuracies), 4),
+        "fewshot_accuracy_std": round(statistics.pstdev(accuracies), 4),
+        "fewshot_accuracies": [round(a, 4) for a in accuracies],
+        "fewshot_macro_f1_mean": mean("macro_f1"),
+        "fewshot_coverage": mean("coverage"),
+        "fewshot_accepted_accuracy": mean("accepted_accuracy"),
+        "fewshot_fit_s": round(statistics.fmean(r["fit_s"] for r in runs), 2),
+        "full_accuracy": round(full["accuracy"], 4),
+        "full_macro_f1": round(full["macro_f1"], 4),
+        "full_coverage": round(full["coverage"], 4),
+        "full_accepted_accuracy": round(full["accepted_accuracy"], 4),
+        "full_fit_s": round(full["fit_s"], 2),
+        "embed_sentences_per_s": round(count / wall_s, 1),
+        "embed_cpu_ms_per_sentence": round(cpu_s / count * 1000, 2),
+        "embed_single_p50_ms": round(single_ms, 2),
+        "cached": test_s is None or train_s is None,
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "data", nargs="?", type=Path, default=DEFAULT_DATA, help="folder with train.csv, test.csv"
+    )
+    parser.add_argument("--embedders", default="lexical,e5", help="comma-separated: lexical, e5")
+    parser.add_argument("--shots", type=int, default=8, help="training examples per intent")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated few-shot sampling seeds")
+    parser.add_argument("--timeout", type=float, default=290.0, help="exit 2 if the run takes longer")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="keep vectors between runs here")
+    parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+    args = parser.parse_args(argv)
+    args.embedders = [e.strip() for e in args.embedders.split(",") if e.strip()]
+    unknown = sorted(set(args.embedders) - set(EMBEDDERS))
+    if unknown or not args.embedders:
+        parser.error(f"unknown embedder(s) {unknown}; choose from {sorted(EMBEDDERS)}")
+    args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    if args.shots < 1 or not args.seeds:
+        parser.error("--shots must be positive and --seeds not empty")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    deadline = Deadline(args.timeout)
+    try:
+        train, test = load_split(args.data / "train.csv"), load_split(args.data / "test.csv")
+        results = {name: measure(name, train, test, args, deadline) for name in args.embedders}
+    except TimeoutError as exc:
+        log(f"intent_accuracy: {exc}")
+        return 2
+    except (OSError, ValueError, KeyError) as exc:
+        log(f"intent_accuracy: {exc!r}")
+        return 2
+    baseline = results.get("lexical")
+    for figures in results.values():
+        figures["fewshot_vs_anchor"] = round(figures["fewshot_accuracy_mean"] / ANCHOR_ACCURACY, 4)
+        if baseline is not None:
+            figures["fewshot_vs_lexical"] = round(
+                figures["fewshot_accuracy_mean"] / baseline["fewshot_accuracy_mean"], 4
+            )
+            figures["full_vs_lexical"] = round(figures["full_accuracy"] / baseline["full_accuracy"], 4)
+            figures["speed_vs_lexical"] = round(
+                figures["embed_sentences_per_s"] / baseline["embed_sentences_per_s"], 4
+            )
+    default = results.get(DEFAULT_EMBEDDER)
+    report = {
+        "bench": "intent_accuracy",
+        "data": args.data.name,
+        "train": len(train.texts),
+        "test": len(test.texts),
+        "intents": len(set(train.labels.tolist())),
+        "shots": args.shots,
+        "seeds": args.seeds,
+        "thresholds": {"confidence": Thresholds().confidence, "margin": Thresholds().margin},
+        "anchor_fewshot_accuracy": ANCHOR_ACCURACY,
+        "goal_fewshot": GOAL_FEWSHOT,
+        "goal_full": GOAL_FULL,
+        "goal_fewshot_met": None if default is None else default["fewshot_accuracy_mean"] >= GOAL_FEWSHOT,
+        "goal_full_met": None if default is None else default["full_accuracy"] >= GOAL_FULL,
+        **results,
+        "runtime_s": round(deadline.elapsed(), 1),
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

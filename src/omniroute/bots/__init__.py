@@ -1,0 +1,1 @@
+"""Self-service bots: flows, understanding, knowledge answers, hand-off with context."""

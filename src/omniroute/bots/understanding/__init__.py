@@ -1,0 +1,1 @@
+"""Understanding: sentence embedders, the few-shot intent classifier and sentiment scoring."""

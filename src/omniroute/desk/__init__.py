@@ -1,0 +1,1 @@
+"""The agent's desk: quick replies and disposition codes (docs/WORKSPACE.md)."""

@@ -1,0 +1,1 @@
+"""The knowledge base: Markdown articles written by supervisors, searched by agents and bots."""

@@ -1,0 +1,467 @@
+"""External voice (CCaaS): vendor webhooks, the provider registry (admins), what the workspace
+needs (providers, screen pop, calls, dispositions), and the provider back end's own API
+(authenticated with the provider's API token, not a user's).
+
+See docs/VOICE.md ("Server API").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from omniroute.core.errors import PayloadTooLarge, Unauthorized
+from omniroute.identity.model import Principal, Role, Scope
+from omniroute.routing.model import Presence
+from omniroute.voice.providers import Feature, Provider
+from omniroute.voice.service import Lookup, ProviderChanges
+from omniroute.voice.store import AgentLink, CallRow, PresenceDelivery
+from omniroute.web.api_customers import CustomerOut
+from omniroute.web.schemas import Strict
+from omniroute.web.security import AgentRead, AgentWrite, ContainerDep, require
+
+#: Large enough for a batch of generic events with a long transcript; vendors send far less.
+MAX_WEBHOOK_BYTES = 2 * 1024 * 1024
+
+webhooks = APIRouter(tags=["voice webhooks"])
+admin = APIRouter(prefix="/api/v1/admin/voice-providers", tags=["administration"])
+agents = APIRouter(prefix="/api/v1/voice", tags=["voice"])
+backend = APIRouter(prefix="/api/v1/voice", tags=["voice provider API"])
+
+Admin = Annotated[Principal, Depends(require(Role.ADMIN, Scope.ADMIN))]
+
+
+async def calling_provider(request: Request, c: ContainerDep) -> Provider:
+    """The provider whose API token is the bearer token (never a user's API token)."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        raise Unauthorized("send the provider's API token: Authorization: Bearer omv_…")
+    return await c.voice.provider_for_token(auth[7:].strip())
+
+
+CallingProvider = Annotated[Provider, Depends(calling_provider)]
+
+
+# -- bodies -------------------------------------------------------------------------------------------
+
+FEATURES_DOC = "any of " + ", ".join(f.value for f in Feature)
+
+
+class ProviderIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    kind: str = Field(description="the adapter: twilio_voice, amazon_connect or generic")
+    softphone_url: str = Field(
+        max_length=2000, description="the page shown in the workspace panel (https; http only on 127.0.0.1)"
+    )
+    trusted_origin: str | None = Field(
+        default=None, max_length=300, description="postMessage origin; defaults to the softphone URL's"
+    )
+    settings: dict[str, str] = Field(default_factory=dict, description="the adapter's optional settings")
+    features: list[str] = Field(default_factory=list, description=FEATURES_DOC)
+    presence_url: str | None = Field(default=None, max_length=2000, description="where presence changes go")
+    agents_by_user_id: bool = Field(
+        default=False, description="the provider sends Omniroute user ids as agent ids (no mapping needed)"
+    )
+    sort_order: int = 0
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Twilio: the auth token (required). Others: generated and shown once when omitted. "
+        "Stored encrypted; 'env:NAME' reads the environment variable NAME instead.",
+    )
+
+
+class ProviderPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    softphone_url: str | None = Field(default=None, max_length=2000)
+    trusted_origin: str | None = Field(default=None, max_length=300)
+    settings: dict[str, str] | None = None
+    features: list[str] | None = None
+    presence_url: str | None = Field(default=None, max_length=2000)
+    clear_presence_url: bool = False
+    agents_by_user_id: bool | None = None
+    sort_order: int | None = None
+    enabled: bool | None = None
+    webhook_secret: str | None = Field(default=None, description="replaces the stored secret")
+
+
+class ProviderOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    softphone_url: str
+    trusted_origin: str
+    settings: dict[str, str]
+    features: list[str]
+    presence_url: str | None
+    agents_by_user_id: bool
+    sort_order: int
+    enabled: bool
+    webhook_url: str = Field(description="where the provider posts call events")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: Provider, webhook_url: str) -> ProviderOut:
+        return cls(
+            id=p.id,
+            name=p.name,
+            kind=p.kind,
+            softphone_url=p.softphone_url,
+            trusted_origin=p.trusted_origin,
+            settings=p.settings,
+            features=sorted(f.value for f in p.features),
+            presence_url=p.presence_url,
+            agents_by_user_id=p.agents_by_user_id,
+            sort_order=p.sort_order,
+            enabled=p.enabled,
+            webhook_url=webhook_url,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+class ProviderCreatedOut(ProviderOut):
+    api_token: str = Field(description="the provider back end's API token: shown only now")
+    webhook_secret: str | None = Field(description="the generated webhook secret, shown only now")
+
+
+class TokenOut(BaseModel):
+    api_token: str
+
+
+class AgentLinkIn(Strict):
+    external_id: str = Field(
+        min_length=1, max_length=300, description="the agent at the provider (client identity, agent ARN…)"
+    )
+
+
+class AgentLinkOut(BaseModel):
+    provider_id: str
+    user_id: str
+    external_id: str
+
+    @classmethod
+    def of(cls, link: AgentLink) -> AgentLinkOut:
+        return cls(provider_id=link.provider_id, user_id=link.user_id, external_id=link.external_id)
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event_id: str
+    user_id: str
+    occurred_at: datetime
+    status: str
+    attempts: int
+    due_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, d: PresenceDelivery) -> DeliveryOut:
+        return cls(
+            id=d.id,
+            event_id=d.event_id,
+            user_id=d.user_id,
+            occurred_at=d.occurred_at,
+            status=d.status,
+            attempts=d.attempts,
+            due_at=d.due_at,
+            last_status=d.last_status,
+            last_error=d.last_error,
+            payload=d.payload,
+        )
+
+
+class WorkspaceProviderOut(BaseModel):
+    """What the workspace needs to embed a softphone: no secrets."""
+
+    id: str
+    name: str
+    kind: str
+    softphone_url: str
+    trusted_origin: str
+    features: list[str]
+    sort_order: int
+    agent_id: str | None = Field(description="the signed-in agent's id at this provider, when mapped")
+
+
+class CallOut(BaseModel):
+    id: str
+    provider_id: str
+    call_id: str
+    state: str
+    outcome: str | None
+    direction: str | None
+    from_number: str | None
+    to_number: str | None
+    queue: str | None
+    ivr_data: dict[str, str]
+    agent_id: str | None = Field(description="the Omniroute user on the call, when known")
+    provider_agent_id: str | None
+    previous_call_id: str | None
+    recording_url: str | None
+    recordings: list[str]
+    transcript_turns: int
+    disposition: str | None
+    notes: str | None
+    disposition_by: str | None
+    hold_count: int
+    transfer_count: int
+    durations: dict[str, float]
+    end_reason: str | None
+    offered_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    wrapup_done_at: datetime | None
+    customer_id: str | None
+    conversation_id: str | None
+
+    @classmethod
+    def of(cls, r: CallRow) -> CallOut:
+        return cls(
+            id=r.id,
+            provider_id=r.provider_id,
+            call_id=r.call_id,
+            state=r.state,
+            outcome=r.outcome,
+            direction=r.direction,
+            from_number=r.from_number,
+            to_number=r.to_number,
+            queue=r.queue,
+            ivr_data=r.ivr_data,
+            agent_id=r.agent_user_id,
+            provider_agent_id=r.agent_external_id,
+            previous_call_id=r.previous_call_id,
+            recording_url=r.recording_url,
+            recordings=r.recordings,
+            transcript_turns=r.transcript_turns,
+            disposition=r.disposition,
+            notes=r.notes,
+            disposition_by=r.disposition_by,
+            hold_count=r.hold_count,
+            transfer_count=r.transfer_count,
+            durations=r.durations,
+            end_reason=r.end_reason,
+            offered_at=r.offered_at,
+            answered_at=r.answered_at,
+            ended_at=r.ended_at,
+            wrapup_done_at=r.wrapup_done_at,
+            customer_id=r.customer_id,
+            conversation_id=r.conversation_id,
+        )
+
+
+class IngestOut(BaseModel):
+    received: int = Field(description="events in the delivery")
+    new: int = Field(description="events not seen before (a redelivery has none)")
+    calls: list[str] = Field(description="the provider's ids of the calls that changed")
+
+
+class DispositionIn(Strict):
+    disposition: str = Field(min_length=1, max_length=200)
+    notes: str | None = Field(default=None, max_length=2000)
+    wrap_up_done: bool = Field(default=False, description="also finish wrap-up: the conversation closes")
+
+
+class QuickCreate(BaseModel):
+    phone: str
+    display_name: str
+
+
+class LookupOut(BaseModel):
+    phone: str = Field(description="the number, normalised to E.164")
+    action: str = Field(description="quick_create (no match), open (one), search (several)")
+    matches: list[CustomerOut]
+    customer: CustomerOut | None = Field(description="the one match, when there is exactly one")
+    quick_create: QuickCreate | None = Field(description="a pre-filled new customer, when nobody matches")
+
+    @classmethod
+    def of(cls, found: Lookup) -> LookupOut:
+        matches = [CustomerOut.of(c) for c in found.matches]
+        return cls(
+            phone=found.phone,
+            action=found.action,
+            matches=matches,
+            customer=matches[0] if len(matches) == 1 else None,
+            quick_create=QuickCreate(phone=found.phone, display_name=found.phone) if not matches else None,
+        )
+
+
+class PresenceIn(Strict):
+    presence: str = Field(description="a base presence or a custom one from the routing configuration")
+
+
+class AgentPresenceOut(BaseModel):
+    user_id: str
+    presence: Presence
+    custom_presence: str | None
+
+
+# -- vendor webhooks ----------------------------------------------------------------------------------
+
+
+@webhooks.post(
+    "/webhooks/voice/{provider_id}",
+    response_model=IngestOut,
+    summary="Call events from a voice provider (verified by its adapter before anything is stored)",
+)
+async def call_events(provider_id: str, request: Request, c: ContainerDep) -> IngestOut:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge(f"webhook body is larger than {MAX_WEBHOOK_BYTES} bytes")
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise PayloadTooLarge(f"webhook body is larger than {MAX_WEBHOOK_BYTES} bytes")
+    result = await c.voice.receive(provider_id, str(request.url), request.headers.items(), body)
+    return IngestOut(received=result.received, new=result.new, calls=[r.call_id for r in result.calls])
+
+
+# -- administration -----------------------------------------------------------------------------------
+
+
+def _out(c: ContainerDep, p: Provider) -> ProviderOut:
+    return ProviderOut.of(p, c.settings.effective_public_url + c.voice.webhook_path(p.id))
+
+
+@admin.get("", response_model=list[ProviderOut])
+async def providers(c: ContainerDep, who: Admin) -> list[ProviderOut]:
+    return [_out(c, p) for p in await c.voice.providers()]
+
+
+@admin.post("", response_model=ProviderCreatedOut, status_code=201)
+async def create_provider(body: ProviderIn, c: ContainerDep, who: Admin) -> ProviderCreatedOut:
+    made = await c.voice.create_provider(
+        name=body.name,
+        kind=body.kind,
+        softphone_url=body.softphone_url,
+        trusted_origin=body.trusted_origin,
+        settings=body.settings,
+        features=body.features,
+        presence_url=body.presence_url,
+        agents_by_user_id=body.agents_by_user_id,
+        sort_order=body.sort_order,
+        webhook_secret=body.webhook_secret,
+        actor_id=who.user.id,
+    )
+    return ProviderCreatedOut(
+        **_out(c, made.provider).model_dump(), api_token=made.api_token, webhook_secret=made.webhook_secret
+    )
+
+
+@admin.get("/{provider_id}", response_model=ProviderOut)
+async def provider(provider_id: str, c: ContainerDep, who: Admin) -> ProviderOut:
+    return _out(c, await c.voice.provider(provider_id))
+
+
+@admin.patch("/{provider_id}", response_model=ProviderOut)
+async def update_provider(provider_id: str, body: ProviderPatch, c: ContainerDep, who: Admin) -> ProviderOut:
+    changes = ProviderChanges(**body.model_dump())
+    return _out(c, await c.voice.update_provider(provider_id, changes, actor_id=who.user.id))
+
+
+@admin.post("/{provider_id}/api-token", response_model=TokenOut)
+async def rotate_token(provider_id: str, c: ContainerDep, who: Admin) -> TokenOut:
+    """A new API token for the provider's back end; the previous one stops working."""
+    return TokenOut(api_token=await c.voice.rotate_api_token(provider_id, actor_id=who.user.id))
+
+
+@admin.get("/{provider_id}/agents", response_model=list[AgentLinkOut])
+async def agent_links(provider_id: str, c: ContainerDep, who: Admin) -> list[AgentLinkOut]:
+    await c.voice.provider(provider_id)
+    return [AgentLinkOut.of(link) for link in await c.voice.agent_links(provider_id=provider_id)]
+
+
+@admin.put("/{provider_id}/agents/{user_id}", response_model=AgentLinkOut)
+async def link_agent(
+    provider_id: str, user_id: str, body: AgentLinkIn, c: ContainerDep, who: Admin
+) -> AgentLinkOut:
+    """Which agent at the provider this Omniroute user is (idempotent: the same call twice is fine)."""
+    return AgentLinkOut.of(await c.voice.link_agent(provider_id, user_id, body.external_id, who.user.id))
+
+
+@admin.delete("/{provider_id}/agents/{user_id}", status_code=204)
+async def unlink_agent(provider_id: str, user_id: str, c: ContainerDep, who: Admin) -> Response:
+    await c.voice.unlink_agent(provider_id, user_id, who.user.id)
+    return Response(status_code=204)
+
+
+@admin.get("/{provider_id}/presence-deliveries", response_model=list[DeliveryOut])
+async def presence_deliveries(
+    provider_id: str, c: ContainerDep, who: Admin, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[DeliveryOut]:
+    """The latest presence webhooks for this provider and how each went (for troubleshooting)."""
+    return [DeliveryOut.of(d) for d in await c.voice.presence_deliveries(provider_id, limit)]
+
+
+# -- the agent workspace ------------------------------------------------------------------------------
+
+
+@agents.get("/providers", response_model=list[WorkspaceProviderOut])
+async def workspace_providers(c: ContainerDep, who: AgentRead) -> list[WorkspaceProviderOut]:
+    """The enabled providers, in their sort order, with what the workspace needs to embed them."""
+    mine = {link.provider_id: link.external_id for link in await c.voice.agent_links(user_id=who.user.id)}
+    return [
+        WorkspaceProviderOut(
+            id=p.id,
+            name=p.name,
+            kind=p.kind,
+            softphone_url=p.softphone_url,
+            trusted_origin=p.trusted_origin,
+            features=sorted(f.value for f in p.features),
+            sort_order=p.sort_order,
+            agent_id=mine.get(p.id) or (who.user.id if p.agents_by_user_id else None),
+        )
+        for p in await c.voice.providers(enabled_only=True)
+    ]
+
+
+@agents.get("/lookup", response_model=LookupOut)
+async def lookup(
+    c: ContainerDep, who: AgentRead, phone: Annotated[str, Query(min_length=3, max_length=40)]
+) -> LookupOut:
+    """Screen pop: the customers a phone number belongs to."""
+    return LookupOut.of(await c.voice.lookup(phone))
+
+
+@agents.get("/calls/{call_id}", response_model=CallOut)
+async def call(call_id: str, c: ContainerDep, who: AgentRead) -> CallOut:
+    """A call by Omniroute's id (``voice.call_changed`` events and the conversation carry it)."""
+    return CallOut.of(await c.voice.visible_call(who.user, call_id))
+
+
+@agents.get("/conversations/{conversation_id}/call", response_model=CallOut)
+async def conversation_call(conversation_id: str, c: ContainerDep, who: AgentRead) -> CallOut:
+    row = await c.voice.call_for_conversation(conversation_id)
+    return CallOut.of(await c.voice.visible_call(who.user, row.id))
+
+
+@agents.put("/calls/{call_id}/disposition", response_model=CallOut)
+async def set_disposition(call_id: str, body: DispositionIn, c: ContainerDep, who: AgentWrite) -> CallOut:
+    """The disposition code and notes of a call; with ``wrap_up_done`` the wrap-up ends too."""
+    return CallOut.of(
+        await c.voice.set_disposition(
+            call_id, who.user, disposition=body.disposition, notes=body.notes, finish=body.wrap_up_done
+        )
+    )
+
+
+# -- the provider's back end --------------------------------------------------------------------------
+
+
+@backend.put("/agents/{user_id}/presence", response_model=AgentPresenceOut)
+async def provider_sets_presence(
+    user_id: str, body: PresenceIn, c: ContainerDep, provider: CallingProvider
+) -> AgentPresenceOut:
+    """The provider sets an agent's presence (authenticated with the provider's API token; only
+    for agents it maps, unless it sends Omniroute user ids)."""
+    base, custom = await c.voice.set_presence_for(provider, user_id, body.presence)
+    return AgentPresenceOut(user_id=user_id, presence=base, custom_presence=custom)
+
+
+router = APIRouter()
+for _part in (webhooks, admin, agents, backend):
+    router.include_router(_part)

@@ -1,0 +1,92 @@
+// One transcript line: sender, time, text and, for the agent's own replies, delivery state.
+
+import { timeOf } from './dom.js';
+import { t } from './i18n.js';
+
+const DELIVERY_LABELS = {
+  sending: t('Sending…'),
+  stored: t('Sent'),
+  queued: t('Queued'),
+  sent: t('Sent'),
+  delivered: t('Delivered'),
+  read: t('Read'),
+  failed: t('Not delivered'),
+};
+
+const SENDER_LABELS = {
+  customer: t('Customer'),
+  agent: t('Agent'),
+  bot: t('Bot'),
+  system: t('System'),
+};
+
+export function deliveryLabel(status) {
+  return DELIVERY_LABELS[status] || status;
+}
+
+/** Show a reply's delivery state: "stored" until a provider channel reports more. */
+export function setDelivery(li, status, error = null) {
+  const el = li.querySelector('.msg-delivery');
+  if (!el) return;
+  el.dataset.status = status;
+  el.textContent = deliveryLabel(status);
+  el.title = error || '';
+  li.classList.toggle('msg-undelivered', status === 'failed');
+}
+
+export function messageElement(message) {
+  const li = document.createElement('li');
+  li.className = `msg msg-${message.sender_kind}`;
+  li.dataset.testid = 'message';
+  li.dataset.senderKind = message.sender_kind;
+  if (message.seq !== undefined) li.dataset.seq = String(message.seq);
+  if (message.id) li.dataset.messageId = message.id;
+  const text = document.createElement('p');
+  text.className = 'msg-text';
+  text.textContent = message.text;
+  if (message.sender_kind !== 'system') {
+    const head = document.createElement('p');
+    head.className = 'msg-meta';
+    const who = document.createElement('span');
+    who.className = 'msg-sender';
+    who.textContent = message.sender_name || SENDER_LABELS[message.sender_kind] || '';
+    const when = document.createElement('time');
+    when.dateTime = message.created_at || '';
+    when.textContent = message.created_at ? timeOf(message.created_at) : '';
+    head.append(who, ' ', when);
+    if (message.sender_kind === 'agent') {
+      const delivery = document.createElement('span');
+      delivery.className = 'msg-delivery';
+      delivery.dataset.testid = 'delivery-state';
+      head.append(' · ', delivery);
+    }
+    li.append(head);
+  }
+  li.append(text);
+  if (message.sender_kind === 'agent') {
+    const status = message.seq === undefined ? 'sending' : message.delivery_status || 'stored';
+    setDelivery(li, status, message.delivery_error);
+  }
+  return li;
+}
+
+export function noteElement(note) {
+  const li = document.createElement('li');
+  li.className = 'note';
+  li.dataset.testid = 'note';
+  li.dataset.noteId = note.id;
+  const head = document.createElement('p');
+  head.className = 'note-meta';
+  const who = document.createElement('span');
+  who.className = 'note-author';
+  who.textContent = note.author_name || t('Agent');
+  const when = document.createElement('time');
+  when.dateTime = note.created_at || '';
+  when.textContent = note.created_at ? timeOf(note.created_at) : '';
+  head.append(who, ' ', when);
+  const text = document.createElement('p');
+  text.className = 'note-text';
+  text.textContent = note.text;
+  li.append(head, text);
+  return li;
+}
