@@ -18,8 +18,12 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email_verified", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column("phone_verified", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(
+            sa.Column("email_verified", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("phone_verified", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
         batch_op.add_column(sa.Column("merged_into", sa.String(length=36), nullable=True))
         batch_op.create_index(batch_op.f("ix_customers_merged_into"), ["merged_into"], unique=False)
 
