@@ -20,7 +20,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 HEADER = "x-twilio-signature"
 #: Present when a Twilio Webhooks Rule signs with its own shared key instead of the auth token.
@@ -68,3 +68,33 @@ def verify(auth_token: str, url: str, params: Iterable[tuple[str, str]], header:
         if hmac.compare_digest(expected.encode(), header.strip().encode()):
             return None
     return "X-Twilio-Signature does not match"
+
+
+#: More fields than any Twilio webhook sends: a guard against oversized forms.
+MAX_FIELDS = 200
+
+
+class FormError(ValueError):
+    """A Twilio webhook body that is not a readable form (each adapter maps it to its 400)."""
+
+
+def form_pairs(body: bytes, *, strict: bool) -> list[tuple[str, str]]:
+    """The form's name/value pairs in order, blanks kept (an MMS without text has ``Body=``).
+
+    The lenient reading (undecodable bytes replaced) is what the signature is checked over, so a
+    forged body fails as a bad signature; the strict one runs only once the signature holds.
+    """
+    errors = "strict" if strict else "replace"
+    try:
+        return parse_qsl(
+            body.decode("utf-8", errors=errors),
+            keep_blank_values=True,
+            errors=errors,
+            max_num_fields=MAX_FIELDS,
+        )
+    except UnicodeDecodeError as exc:
+        msg = f"the form is not UTF-8: {exc.reason}"
+        raise FormError(msg) from exc
+    except ValueError as exc:
+        msg = f"the form has more than {MAX_FIELDS} fields"
+        raise FormError(msg) from exc

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qsl
 
 from omniroute.channels.port import (
     Attachment,
@@ -20,10 +19,10 @@ from omniroute.channels.port import (
     StatusUpdate,
 )
 from omniroute.channels.sms_twilio.errors import describe_error
+from omniroute.core import twilio_signature
 
 #: Twilio sends at most 10 media per message; a real webhook has a few dozen fields.
 MAX_MEDIA = 10
-MAX_FIELDS = 200
 
 #: Twilio message statuses → ours. Statuses before "sent" (accepted, scheduled, queued, sending)
 #: add nothing: the message already shows "sent" once Twilio accepted our API request.
@@ -47,25 +46,11 @@ INCOMING_STATUSES = frozenset({"received", "receiving"})
 
 
 def form_pairs(body: bytes, *, strict: bool) -> list[tuple[str, str]]:
-    """The form's name/value pairs, blanks kept (an MMS without text has ``Body=``).
-
-    The lenient reading (undecodable bytes replaced) is what the signature is checked over, so a
-    forged body fails as a bad signature; the strict one runs only once the signature holds.
-    """
-    errors = "strict" if strict else "replace"
+    """The form's name/value pairs (see ``core.twilio_signature.form_pairs``), or a 400 with the reason."""
     try:
-        return parse_qsl(
-            body.decode("utf-8", errors=errors),
-            keep_blank_values=True,
-            errors=errors,
-            max_num_fields=MAX_FIELDS,
-        )
-    except UnicodeDecodeError as exc:
-        msg = f"the form is not UTF-8: {exc.reason}"
-        raise MalformedPayload(msg) from exc
-    except ValueError as exc:
-        msg = f"the form has more than {MAX_FIELDS} fields"
-        raise MalformedPayload(msg) from exc
+        return twilio_signature.form_pairs(body, strict=strict)
+    except twilio_signature.FormError as exc:
+        raise MalformedPayload(str(exc)) from exc
 
 
 def read(pairs: Sequence[tuple[str, str]], account_sid: str) -> list[Inbound]:

@@ -22,13 +22,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
+from omniroute.core import twilio_signature
 from omniroute.voice.adapters.port import MalformedCallEvent
 from omniroute.voice.model import CallEvent, CallEventKind, Direction, TranscriptTurn, normalise_number
 
 #: A real callback has a few dozen fields; a body with hundreds is not Twilio's.
-MAX_FIELDS = 200
 TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 CLIENT_PREFIX = "client:"
@@ -39,25 +38,11 @@ TRACK_SPEAKERS = {"inbound_track": "customer", "outbound_track": "agent"}
 
 
 def form_pairs(body: bytes, *, strict: bool) -> list[tuple[str, str]]:
-    """The form's name/value pairs, blanks kept.
-
-    The lenient reading (undecodable bytes replaced) is what the signature is checked over, so a
-    forged body fails as a bad signature; the strict one runs only once the signature holds.
-    """
-    errors = "strict" if strict else "replace"
+    """The form's name/value pairs (see ``core.twilio_signature.form_pairs``), or a 400 with the reason."""
     try:
-        return parse_qsl(
-            body.decode("utf-8", errors=errors),
-            keep_blank_values=True,
-            errors=errors,
-            max_num_fields=MAX_FIELDS,
-        )
-    except UnicodeDecodeError as exc:
-        msg = f"the form is not UTF-8: {exc.reason}"
-        raise MalformedCallEvent(msg) from exc
-    except ValueError as exc:
-        msg = f"the form has more than {MAX_FIELDS} fields"
-        raise MalformedCallEvent(msg) from exc
+        return twilio_signature.form_pairs(body, strict=strict)
+    except twilio_signature.FormError as exc:
+        raise MalformedCallEvent(str(exc)) from exc
 
 
 def read(pairs: Sequence[tuple[str, str]], *, provider: str, received_at: datetime) -> list[CallEvent]:
