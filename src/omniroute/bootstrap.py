@@ -12,6 +12,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from omniroute import __version__
+from omniroute.bots.service import BotService
 from omniroute.cases.model import SlaPolicy
 from omniroute.cases.service import CaseService
 from omniroute.channels.catalog import installed_channels
@@ -124,6 +125,18 @@ def build_container(
         customers=customers,
         identity=identity,
     )
+    knowledge = KnowledgeService(db, publisher, make_article_search(db))
+    bots = BotService(
+        db=db,
+        publisher=publisher,
+        conversations=conversations,
+        routing=routing,
+        knowledge=knowledge,
+        secrets=SecretBox(settings.secret_key),
+        public_url=settings.effective_public_url,
+    )
+    webchat.bots = bots
+    channels.bots = bots
     return Container(
         settings=settings,
         clock=clock,
@@ -139,7 +152,8 @@ def build_container(
         channels=channels,
         customers=customers,
         cases=cases,
-        knowledge=KnowledgeService(db, publisher, make_article_search(db)),
+        knowledge=knowledge,
+        bots=bots,
         voice=voice,
         desk=DeskService(db, publisher, conversations=conversations, routing=routing, customers=customers),
     )
@@ -161,9 +175,11 @@ def create_app(
         await container.routing.start()  # the leader rebuilds routing from the store
         container.channels.start()
         container.voice.start()
+        await container.bots.start()
         try:
             yield
         finally:
+            await container.bots.stop()
             await container.routing.stop()
             await container.timers.stop()
             await container.channels.stop()
@@ -175,4 +191,5 @@ def create_app(
     app = build_app(lifespan, __version__)
     app.state.container = container
     app.state.gateway = gateway
+    app.state.bots = container.bots
     return app

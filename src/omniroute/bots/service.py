@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -108,15 +108,6 @@ SWEEP_EVERY = timedelta(seconds=60)
 #: A customer typing is forwarded to an external bot at most this often per conversation.
 TYPING_EVERY_SECONDS = 3.0
 ACTIVE, HANDED_OFF, ENDED = "active", "handed_off", "ended"
-
-
-class BotGate(Protocol):
-    """What routing's callers (web chat, the channel worker) ask before queueing new work."""
-
-    async def take(self, uow: UnitOfWork, conversation: Conversation, plan: RoutingPlan) -> bool:
-        """True if a bot took the conversation (do not enqueue it); called in the caller's
-        transaction, after ``ConversationService.start``."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import IntegrityError
 
+from omniroute.bots.gate import BotGate
 from omniroute.channels import codec, store
 from omniroute.channels.events import ChannelAccountChanged
 from omniroute.channels.port import (
@@ -108,6 +109,8 @@ class ChannelService:
         self._http_factory = http_factory
         self._http: httpx.AsyncClient | None = None
         self._adapters: dict[str, tuple[AccountRow, ChannelAdapter]] = {}
+        #: Asked before new conversations are queued (bootstrap sets it): a bot may answer first.
+        self.bots: BotGate | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -430,6 +433,8 @@ class ChannelService:
             uow.conn, account.id, conv.id, [*msg.thread_keys, msg.provider_message_id], uow.clock.now()
         )
         if plan is not None:
+            if self.bots is not None and await self.bots.take(uow, conv, plan):
+                return
             if plan.end_message is None:
                 await self.routing.enqueue(uow, conv, plan)
             else:

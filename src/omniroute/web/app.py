@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from omniroute.core.errors import DomainError, Unauthorized
 from omniroute.web import admin_pages, api_admin, api_agent, api_channels, api_webchat, pages, ws
+from omniroute.web.api_bots import router as bots_router
 from omniroute.web.api_cases import router as cases_router
 from omniroute.web.api_customers import router as customers_router
 from omniroute.web.api_desk import router as desk_router
@@ -44,6 +45,7 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     app.include_router(api_agent.router)
     app.include_router(customers_router)
     app.include_router(cases_router)
+    app.include_router(bots_router)
     app.include_router(knowledge_router)
     app.include_router(knowledge_page)
     app.include_router(api_webchat.router)

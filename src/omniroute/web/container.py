@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniroute.bots.service import BotService
 from omniroute.cases.service import CaseService
 from omniroute.channels.service import ChannelService
 from omniroute.channels.webchat.service import WebchatService
@@ -40,5 +41,6 @@ class Container:
     customers: CustomerService
     cases: CaseService
     knowledge: KnowledgeService
+    bots: BotService
     voice: VoiceService
     desk: DeskService

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from omniroute.bots.gate import BotGate
 from omniroute.channels import store as channel_store
 from omniroute.channels.webchat import store
 from omniroute.channels.webchat.availability import Availability, availability
@@ -99,6 +100,8 @@ class WebchatService:
         self.publisher = publisher
         self.conversations = conversations
         self.routing = routing
+        #: Asked before new chats are queued (bootstrap sets it): a bot may answer first.
+        self.bots: BotGate | None = None
         self._widgets: dict[str, tuple[float, Widget]] = {}
         self._tokens: OrderedDict[str, str] = OrderedDict()
 
@@ -327,7 +330,8 @@ class WebchatService:
                 customer_token_hash=hash_token(token),
                 conversation_id=conversation_id,
             )
-            if plan.end_message is None:
+            taken = self.bots is not None and await self.bots.take(uow, conv, plan)
+            if not taken and plan.end_message is None:
                 await self.routing.enqueue(uow, conv, plan)
             first = None
             if answered.question:
@@ -341,7 +345,7 @@ class WebchatService:
                     text=answered.question,
                     idempotency_key="prechat-question",
                 )
-            if plan.end_message is not None:
+            if not taken and plan.end_message is not None:
                 await self._end_by_overflow(uow, conv, plan)
                 conv = await self.conversations.load(uow, conv.id)
         return StartedChat(
