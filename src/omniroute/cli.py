@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     import uvicorn
 
     from omniroute.bootstrap import build_container, create_app
-    from omniroute.demo import DEMO_PASSWORD, load_demo
+    from omniroute.demo import DEMO_PASSWORD, load_demo, load_demo_bot
 
     overrides: dict[str, object] = {}
     if args.host:
@@ -53,6 +53,7 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
             container = build_container(settings)
             try:
                 users = await load_demo(container, origins)
+                await load_demo_bot(container, origins)
             finally:
                 await container.db.dispose()
             base = settings.effective_public_url

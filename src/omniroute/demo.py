@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniroute.bots.flows.library import DEMO_BOT_ID, default_bot
 from omniroute.core.ids import new_id
 from omniroute.identity.model import Role
 from omniroute.knowledge.demo_articles import load_demo_articles
@@ -57,3 +58,37 @@ async def load_demo(c: Container, allowed_origins: list[str]) -> list[DemoUser]:
     sam = await c.identity.get_user_by_email("sam@demo.omniroute.dev")
     await load_demo_articles(c.knowledge, sam.id if sam else None)
     return list(DEMO_USERS)
+
+
+ASSISTANT_QUEUE = "Assistant"
+ASSISTANT_WIDGET = "Bank assistant"
+
+
+async def load_demo_bot(c: Container, allowed_origins: list[str]) -> None:
+    """The demo bank's assistant answering a second widget first (``omniroute demo`` only: training
+    its understanding takes seconds, which the test suite's demo servers do not need to spend).
+
+    Chats on the "Bank assistant" widget land in the Assistant queue, which the bot serves; when it
+    hands off, the agents of that queue get the conversation with the bot's transcript and context.
+    """
+    now = c.clock.now()
+    async with c.db.write() as conn:
+        queue = await routing_store.get_queue_by_name(conn, ASSISTANT_QUEUE)
+        if queue is None:
+            queue = Queue(
+                id=new_id(),
+                name=ASSISTANT_QUEUE,
+                description="Hand-offs from the bank assistant",
+                is_default=False,
+            )
+            await routing_store.insert_queue(conn, queue, now)
+    for demo in DEMO_USERS:
+        user = await c.identity.get_user_by_email(demo.email)
+        if user is not None and demo.role is not Role.ADMIN:
+            async with c.db.write() as conn:
+                await routing_store.add_member(conn, queue.id, user.id)
+    if not any(w.name == ASSISTANT_WIDGET for w in await c.webchat.list_widgets()):
+        await c.webchat.create_widget(ASSISTANT_WIDGET, allowed_origins, queue.id)
+    settings, flows = default_bot()
+    settings = settings.model_copy(update={"queues": [ASSISTANT_QUEUE]})
+    await c.bots.admin.install(DEMO_BOT_ID, settings, flows)
