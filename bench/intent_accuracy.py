@@ -248,8 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TimeoutError as exc:
         log(f"intent_accuracy: {exc}")
         return 2
-    except (OSError, ValueError, KeyError) as exc:
-        log(f"intent_accuracy: {exc!r}")
+    except (OSError, ValueError, KeyError) as exc:  # KeyError: a CSV without text,category columns
+        log(f"intent_accuracy: {type(exc).__name__}: {exc}")
         return 2
     baseline = results.get("lexical")
     for figures in results.values():
