@@ -266,7 +266,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--ops", type=int, default=4000, help="timed decisions per size")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--erlang-items", type=int, default=100_000, help="items per seed (0: skip)")
     parser.add_argument("--erlang-seeds", type=int, default=3)
     args = parser.parse_args()

@@ -195,4 +195,12 @@ def test_workspace_passes_the_accessibility_audit(live_server: str, pages: Pages
         audit(agent)
         agent.keyboard.press("Escape")
         expect(agent.get_by_test_id(dialog)).to_be_hidden()
+
+    conversation = open_conversation(agent)
+    conversation.get_by_test_id("side-tab-customer").click()
+    expect(conversation.get_by_test_id("c360-name")).to_have_text("Jane Doe")
+    audit(agent)  # the Customer 360 tab
+    conversation.get_by_test_id("reply-input").fill("/q")
+    expect(conversation.get_by_test_id("quick-replies")).to_be_visible()
+    audit(agent)  # the quick-reply picker
     pages.assert_no_errors(agent)

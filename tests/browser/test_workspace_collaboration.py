@@ -1,5 +1,5 @@
-"""Working together on a conversation: transfer to a queue, consult a colleague (read-only, notes),
-promote the consultant to holder."""
+"""Working together on a conversation: transfer to a queue or to a colleague, consult a colleague
+(read-only, notes), promote the consultant to holder. Agents pick colleagues from GET /api/v1/agents."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 
 from tests.browser.test_workspace_helpers import (
     BEN,
-    SAM,
     Pages,
     accept_offer_from,
     customers_fixture,  # noqa: F401 - fixture
@@ -67,20 +66,44 @@ def test_transfer_to_a_queue_from_the_keyboard(live_server: str, pages: Pages, c
     pages.assert_no_errors(ben)
 
 
-def test_consult_a_colleague_share_notes_and_promote(live_server: str, pages: Pages, customers: Any) -> None:
-    sam, ben = pages.new(), pages.new()
-    sign_in(sam, live_server, SAM)  # supervisors can list colleagues (agents cannot yet)
+def test_transfer_to_a_colleague(live_server: str, pages: Pages, customers: Any) -> None:
+    ana, ben = pages.new(), pages.new()
+    sign_in(ana, live_server)
     sign_in(ben, live_server, BEN)
-    set_presence(sam, "available")
+    set_presence(ana, "available")
+    customers().start("Jane Doe", "Where is my refund?", queue="Support")
+    accept_offer_from(ana, "Jane Doe")
+    set_presence(ben, "available")
+
+    open_conversation(ana).get_by_test_id("transfer-conversation").click()
+    dialog = ana.get_by_test_id("transfer-dialog")
+    dialog.get_by_test_id("transfer-to-agent").check()
+    dialog.get_by_test_id("transfer-agent").select_option(label="Ben Okafor (available)")
+    dialog.get_by_test_id("transfer-note").fill("Refund specialist")
+    dialog.get_by_test_id("transfer-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(tab(ana, "Jane Doe")).to_have_count(0)
+
+    accept_offer_from(ben, "Jane Doe")
+    expect(message(open_conversation(ben), "Where is my refund?")).to_have_count(1)
+    pages.assert_no_errors(ana)
+    pages.assert_no_errors(ben)
+
+
+def test_consult_a_colleague_share_notes_and_promote(live_server: str, pages: Pages, customers: Any) -> None:
+    ana, ben = pages.new(), pages.new()
+    sign_in(ana, live_server)  # an agent: GET /api/v1/agents lists colleagues for everybody
+    sign_in(ben, live_server, BEN)
+    set_presence(ana, "available")
     set_presence(ben, "busy")  # consultants must be signed in and not offline
     jane = customers().start("Jane Doe", "I was charged twice.", queue="Support")
-    accept_offer_from(sam, "Jane Doe")
-    held = open_conversation(sam)
+    accept_offer_from(ana, "Jane Doe")
+    held = open_conversation(ana)
 
     held.get_by_test_id("consult-conversation").click()
-    dialog = sam.get_by_test_id("consult-dialog")
+    dialog = ana.get_by_test_id("consult-dialog")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("Colleague").select_option(label="Ben Okafor")
+    dialog.get_by_label("Colleague").select_option(label="Ben Okafor (busy)")  # with presence
     dialog.get_by_test_id("consult-submit").click()
     expect(dialog).to_be_hidden()
     expect(held.get_by_test_id("consultants")).to_contain_text("Ben Okafor")
@@ -99,18 +122,18 @@ def test_consult_a_colleague_share_notes_and_promote(live_server: str, pages: Pa
     watched.get_by_test_id("note-add").click()
     expect(watched.get_by_test_id("note")).to_have_count(1)
 
-    # Sam sees the note arrive (the customer never does).
+    # Ana sees the note arrive (the customer never does).
     expect(held.get_by_test_id("note").filter(has_text="last 4 digits")).to_have_count(1)
     expect(held.get_by_test_id("note")).to_contain_text("Ben Okafor")
-    screenshot(sam, "consult")
+    screenshot(ana, "consult")
 
-    # Sam hands the conversation over: Ben (now available, so with free capacity) becomes the
-    # holder in the same tab, and Sam's tab goes.
+    # Ana hands the conversation over: Ben (now available, so with free capacity) becomes the
+    # holder in the same tab, and Ana's tab goes.
     set_presence(ben, "available")
     held.get_by_test_id("consult-promote").click()
-    expect(tab(sam, "Jane Doe")).to_have_count(0)
+    expect(tab(ana, "Jane Doe")).to_have_count(0)
     expect(watched.get_by_test_id("consult-badge")).to_be_hidden()
     expect(watched.get_by_test_id("composer")).to_be_visible()
     expect(offer(ben, "Jane Doe")).to_have_count(0)
-    pages.assert_no_errors(sam)
+    pages.assert_no_errors(ana)
     pages.assert_no_errors(ben)

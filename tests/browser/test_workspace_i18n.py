@@ -50,7 +50,8 @@ def test_spanish_workspace(live_server: str, pages: Pages, customers: Any) -> No
     expect(conversation.get_by_role("button", name="Finalizar")).to_be_visible()
     expect(conversation.get_by_test_id("prechat")).to_contain_text("Pregunta")
     expect(conversation.get_by_label("Respuesta", exact=True)).to_have_attribute(
-        "placeholder", "Escribe una respuesta: Intro envía, Mayús+Intro añade una línea"
+        "placeholder",
+        "Escribe una respuesta: Intro envía, Mayús+Intro añade una línea, /q para respuestas rápidas",
     )
     expect(tab(agent, "Jane Doe")).to_contain_text("Chat web")
     screenshot(agent, "spanish")

@@ -88,3 +88,54 @@ def test_script_helpers(live_server: str, pages: Pages) -> None:
     assert "post /api/v1/conversations/{conversation_id}/consults" in result["endpoints"]
     assert all(e.split(" ", 1)[1].startswith("/api/v1/") for e in result["endpoints"])
     pages.assert_no_errors(page)
+
+
+DESK_CHECKS = """
+async () => {
+  const prechat = await import('/static/js/workspace/prechat.js');
+  const { quickReplyQuery } = await import('/static/js/workspace/quick-replies.js');
+  const { callRows } = await import('/static/js/workspace/call.js');
+  return {
+    rows: prechat.prechatRows({
+      question: 'Grey?', name: 'Jane', empty: '', order_ref: 'A-17', offline: 'yes', language: 'es',
+      consent: true, colours: ['grey', 'blue'], ivr: { menu: 'billing' }, direction: 'inbound',
+    }).map((r) => [r.field, r.label, r.text]),
+    humanised: [prechat.humanise('order_ref'), prechat.humanise('deliveryDate')],
+    queries: ['/q', '/q  ship soon ', '/quick', 'hello /q', '/q\\nrefund'].map(quickReplyQuery),
+    call: callRows({
+      state: 'held', direction: 'outbound', from_number: '+1555', to_number: null, queue: 'Billing',
+      ivr_data: { account_number: '4521' }, durations: { talk: 75, hold: 30 }, hold_count: 2,
+    }),
+  };
+}
+"""
+
+
+def test_desk_helpers(live_server: str, pages: Pages) -> None:
+    page = pages.new()
+    sign_in(page, live_server)
+    result: dict[str, Any] = page.evaluate(DESK_CHECKS)
+    # Every pre-chat key shows: the known ones first under their names, the survey's after.
+    assert result["rows"] == [
+        ["name", "Name", "Jane"],
+        ["question", "Question", "Grey?"],
+        ["language", "Language", "Spanish"],
+        ["offline", "Offline message", "Yes"],
+        ["direction", "Direction", "Inbound"],
+        ["ivr", "IVR", "Menu: billing"],
+        ["colours", "Colours", "grey, blue"],
+        ["consent", "Consent", "Yes"],
+        ["order_ref", "Order ref", "A-17"],
+    ]
+    assert result["humanised"] == ["Order ref", "Delivery date"]
+    assert result["queries"] == ["", "ship soon", None, None, "refund"]
+    assert result["call"] == [
+        ["Call", "On hold"],
+        ["Direction", "Outbound"],
+        ["From", "+1555"],
+        ["Voice queue", "Billing"],
+        ["Account number", "4521"],
+        ["Talk time", "1:15"],
+        ["On hold", "0:30 (2 times)"],
+    ]
+    pages.assert_no_errors(page)

@@ -235,7 +235,9 @@ async def end(conversation_id: str, c: ContainerDep, who: AgentWrite) -> Convers
 
 @router.post("/conversations/{conversation_id}/close", response_model=ConversationOut)
 async def close(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
-    await visible(c, who, conversation_id)
+    """Finish wrap-up; 409 when the queue requires a disposition code and none was chosen."""
+    conv = await visible(c, who, conversation_id)
+    await c.desk.check_can_close(conv)
     return ConversationOut.of(await c.conversations.close(conversation_id, who.user.id))
 
 

@@ -192,7 +192,9 @@ export class Customer360 {
       ...row(t('Phone'), p.phone, p.phone_verified, 'c360-phone'),
       ...row(t('Customer since'), dateTimeOf(p.created_at), false, 'c360-since'),
     );
-    e.identities.replaceChildren(...(p.identities || []).map((identity) => el(
+    const identities = p.identities || [];
+    if (!identities.length) e.identities.replaceChildren(el('li', { className: 'muted' }, t('None yet.')));
+    else e.identities.replaceChildren(...identities.map((identity) => el(
       'li', { dataset: { testid: 'c360-identity', channel: identity.channel } },
       el('span', { className: 'badge' }, channelLabel(identity.channel)), ' ', addressText(identity),
     )));
@@ -356,6 +358,10 @@ export class Customer360 {
   renderTimeline(rows) {
     const e = this.els;
     e.timeline.closest('section').hidden = rows === null;
+    if (rows && !rows.length) {
+      e.timeline.replaceChildren(el('li', { className: 'muted' }, t('Nothing yet.')));
+      return;
+    }
     e.timeline.replaceChildren(...(rows || []).map((entry) => {
       const isCase = entry.kind === 'case';
       const kind = isCase ? t('Case') : channelLabel(entry.channel);

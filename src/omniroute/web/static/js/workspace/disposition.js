@@ -81,6 +81,7 @@ export class DispositionForm {
       this.state = { ...this.state, chosen: saved };
       announce(t('Disposition saved: {label}', { label: saved.label }));
       showError(this.error, null);
+      showError(this.view.errorLine, null); // a "choose a code first" from Close is answered
     } catch (error) {
       showError(this.error, error);
       if (error instanceof ApiError && error.status === 409) this.load();

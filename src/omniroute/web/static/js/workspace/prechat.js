@@ -13,6 +13,17 @@ const KNOWN = {
   offline: t('Offline message'),
   customer_ref: t('Customer reference'),
   widget: t('Widget'),
+  // What a call's conversation carries (docs/VOICE.md).
+  phone: t('Phone'),
+  provider: t('Voice provider'),
+  direction: t('Direction'),
+  call_id: t('Call ID'),
+  previous_call_id: t('Previous call'),
+  ivr: t('IVR'),
+};
+
+const VALUES = {
+  direction: { inbound: t('Inbound'), outbound: t('Outbound') },
 };
 
 const LANGUAGES = { en: t('English'), es: t('Spanish') };
@@ -29,6 +40,7 @@ function valueText(key, value) {
   if (value === true || value === 'yes') return YES;
   if (value === false || value === 'no') return NO;
   if (key === 'language' && LANGUAGES[value]) return LANGUAGES[value];
+  if (VALUES[key] && VALUES[key][value]) return VALUES[key][value];
   if (Array.isArray(value)) return value.map((v) => valueText('', v)).filter(Boolean).join(', ');
   if (value && typeof value === 'object') {
     return Object.entries(value).map(([k, v]) => `${humanise(k)}: ${valueText(k, v)}`).join(', ');

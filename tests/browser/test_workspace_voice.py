@@ -1,0 +1,160 @@
+"""The voice panel in the real workspace: every enabled provider's softphone is framed (and only
+their origins, by the page's CSP), a provider's screen pop opens the caller's Customer 360 in a
+customer session (or a quick-create form for a number nobody has), and a call the reference CCaaS
+rings becomes a voice session with its call details, followed live to its wrap-up."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_voice_helpers import (
+    VoiceStack,
+    provider_frame,
+    sdk,
+    voice_stack_fixture,  # noqa: F401 - fixture
+    wait_for,
+)
+from tests.browser.test_workspace_helpers import (
+    ADMIN,
+    ANA,
+    Pages,
+    open_conversation,
+    pages_fixture,  # noqa: F401 - fixture
+    screenshot,
+    sign_in,
+    signed_in_http,
+)
+
+pytestmark = pytest.mark.browser
+
+KNOWN = "+15558675321"
+STRANGER = "+15558675322"
+CALLER = "+15558675323"
+
+
+def lookup(admin: httpx.Client, phone: str) -> dict[str, Any]:
+    r = admin.get("/api/v1/voice/lookup", params={"phone": phone})
+    assert r.status_code == 200, r.text
+    found: dict[str, Any] = r.json()
+    return found
+
+
+def test_the_voice_panel_frames_the_providers_and_a_screen_pop_opens_the_customer(
+    voice_stack: VoiceStack, pages: Pages
+) -> None:
+    admin = signed_in_http(voice_stack.base_url, ADMIN)
+    try:
+        r = admin.post("/api/v1/customers", json={"display_name": "Jane Known", "phone": KNOWN})
+        assert r.status_code == 201, r.text
+        policy = admin.get("/workspace").headers["content-security-policy"]
+        frame_src = re.search(r"frame-src ([^;]+)", policy)
+        assert frame_src
+        assert set(frame_src.group(1).split()) == {
+            voice_stack.sim_url,
+            voice_stack.pages_url,
+            voice_stack.stranger_url,
+        }
+
+        page = pages.new(width=1500, height=900)
+        sign_in(page, voice_stack.base_url, ANA)
+        expect(page.get_by_test_id("voice-panel")).to_be_visible()
+        expect(page.get_by_test_id("voice-softphone")).to_have_count(4)
+        frame = provider_frame(page, voice_stack.provider_a)
+        env = sdk(frame, "return await CIF.ready;")
+        assert env["agent"]["name"] == "Ana García"
+        assert sorted(env["capabilities"]["sessions"]) == ["focus", "getAll", "getFocused"]
+
+        # One match: the caller's Customer 360 opens in a customer session.
+        found = sdk(frame, "return await CIF.searchAndOpenRecords('customer', { phone: arg });", KNOWN)
+        assert (found["outcome"], found["opened"]) == ("open", True)
+        session = page.locator('[data-testid="customer-session"]:not([hidden])')
+        expect(session.get_by_test_id("customer-session-title")).to_have_text("Jane Known")
+        expect(session.get_by_test_id("c360-phone")).to_have_text(KNOWN)
+        expect(page.get_by_test_id("customer-session-tab")).to_have_count(1)
+        focused = sdk(frame, "return await CIF.getFocusedSession();")
+        assert focused in sdk(frame, "return await CIF.getAllSessions();")
+
+        # Nobody has this number: a quick-create form, pre-filled; the new customer then opens.
+        found = sdk(frame, "return await CIF.searchAndOpenRecords('customer', { phone: arg });", STRANGER)
+        assert found["outcome"] == "quick_create"
+        form = page.get_by_test_id("record-create")
+        expect(form.get_by_test_id("record-create-phone")).to_have_value(STRANGER)
+        form.get_by_test_id("record-create-display_name").fill("Pat Newcaller")
+        form.get_by_test_id("record-create-submit").click()
+        session = page.locator('[data-testid="customer-session"]:not([hidden])')
+        expect(session.get_by_test_id("customer-session-title")).to_have_text("Pat Newcaller")
+        expect(page.get_by_test_id("customer-session-tab")).to_have_count(2)
+        assert [m["display_name"] for m in lookup(admin, STRANGER)["matches"]] == ["Pat Newcaller"]
+
+        # Customer sessions survive a reload of the page, and close with their button.
+        page.reload()
+        expect(page.get_by_test_id("customer-session-tab")).to_have_count(2)
+        page.get_by_test_id("customer-session-tab").filter(has_text="Jane Known").click()
+        screenshot(page, "screen-pop")
+        page.locator('[data-testid="customer-session"]:not([hidden])').get_by_test_id(
+            "customer-session-close"
+        ).click()
+        expect(page.get_by_test_id("customer-session-tab")).to_have_count(1)
+        pages.assert_no_errors(page)
+    finally:
+        admin.close()
+
+
+def test_a_call_becomes_a_voice_session_with_its_call_details(voice_stack: VoiceStack, pages: Pages) -> None:
+    admin = signed_in_http(voice_stack.base_url, ADMIN)
+    sim = httpx.Client(base_url=voice_stack.sim_url)
+    try:
+        # An earlier call the caller gave up on made them a customer; an agent named them since.
+        first = sim.post("/api/calls", json={"from": CALLER, "keys": "2"}).json()
+        sim.post(f"/api/calls/{first['id']}/hangup", json={})
+        known = wait_for(lambda: lookup(admin, CALLER)["customer"], "the caller to become a customer")
+        renamed = admin.patch(f"/api/v1/customers/{known['id']}", json={"display_name": "Carla Caller"})
+        assert renamed.status_code == 200, renamed.text
+
+        page = pages.new(width=1500, height=900)
+        sign_in(page, voice_stack.base_url, ANA)
+        page.locator(".ocif-tabs button", has_text="Reference CCaaS").click()
+        softphone = page.frame_locator(f'iframe[data-provider-id="{voice_stack.sim_provider}"]')
+        softphone.get_by_test_id("sim-ready").click()
+        expect(softphone.get_by_test_id("sim-agent-state")).to_have_text("ready for calls")
+        expect(page.get_by_test_id("presence-select")).to_have_value("available")
+
+        placed = sim.post("/api/calls", json={"from": CALLER, "keys": "1"})
+        assert placed.status_code == 201, placed.text
+        call_id = placed.json()["id"]
+        sim.post(f"/api/calls/{call_id}/dtmf", json={"keys": "4521#"})
+        expect(page.get_by_test_id("voice-notification")).to_contain_text("Carla Caller")
+        softphone.get_by_test_id("sim-accept").click()
+
+        # The screen pop opens Carla's record; the call arrives as a voice session beside it.
+        expect(page.get_by_test_id("customer-session-tab")).to_contain_text("Carla Caller")
+        voice_tab = page.get_by_test_id("session-tab").filter(has_text="Voice call")
+        expect(voice_tab).to_have_count(1)
+        expect(voice_tab).to_contain_text("Carla Caller")
+        voice_tab.click()
+        conversation = open_conversation(page)
+        details = conversation.get_by_test_id("call-details")
+        expect(details).to_contain_text("Connected")
+        expect(details).to_contain_text("4521")
+        expect(details).to_contain_text(CALLER)
+        expect(conversation.get_by_test_id("composer")).to_be_hidden()
+        expect(conversation.get_by_test_id("call-note")).to_be_visible()
+        expect(conversation.get_by_test_id("prechat")).to_contain_text("Reference CCaaS")
+        screenshot(page, "voice")
+
+        # Hung up and wrapped up in the softphone: followed live, then the session closes.
+        softphone.get_by_test_id("sim-hangup").click()
+        expect(details).to_contain_text("Wrap-up")
+        expect(conversation.get_by_test_id("conversation-state")).to_have_text("Wrap-up")
+        softphone.get_by_test_id("sim-disposition").select_option("resolved")
+        softphone.get_by_test_id("sim-wrapup-done").click()
+        expect(voice_tab).to_have_count(0)
+        pages.assert_no_errors(page)
+    finally:
+        sim.close()
+        admin.close()
