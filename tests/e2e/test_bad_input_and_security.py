@@ -214,6 +214,8 @@ def test_every_route_declares_who_may_call_it(server: LiveServer) -> None:
         "/webhooks/{account_id}",  # authenticated by each provider's signature (tests/e2e/channels)
         "/kb/{slug}",  # published public articles: the page a shared link opens
         "/webhooks/voice/{provider_id}",  # the CCaaS vendor's signature (tests/e2e/test_voice_webhooks.py)
+        # An external bot's reply, HMAC-signed with that bot's secret (tests/e2e/test_bots_external.py)
+        "/api/v1/bots/{bot_id}/conversations/{conversation_id}/activities",
     }
     # calling_provider: a CCaaS provider's own API token (tests/e2e/test_voice_presence.py)
     guarded = {
