@@ -1,12 +1,12 @@
 """The indexed selector: answers from incremental indexes instead of scans.
 
 Agent side, per queue (``pool.AgentPool``): the members with an allowed presence and room, kept
-in the method's order and split by free units, so an arriving item walks them from the best and
-usually takes the first (the walk skips agents without enough units for free). Items that need
-skills walk the index of their rarest skill (the queue indexes a skill once an item asks for it).
-Most skilled keeps one index per required skill set, ordered by the total proficiency in it.
-``rules``, ``closest`` and ``external`` rank every candidate of the smallest index (still only
-agents with room, never every agent).
+in the method's order and bucketed by the unit needs they can cover, so an arriving item walks
+them from the best and usually takes the first (agents without room for it are never walked).
+Items that need skills walk the index of their rarest skill (a queue indexes a skill once an item
+asks for it). Most skilled keeps one index per required skill set, ordered by the total
+proficiency in it. ``rules``, ``closest`` and ``external`` rank every candidate of the smallest
+index (still only agents with room, never every agent).
 
 Work side, per queue (``waiting.WaitingLine``): matchable items grouped by what decides
 eligibility, each group a heap in work order. An agent who can take more looks at the items
@@ -76,6 +76,8 @@ class IndexedSelector:
         pool = self.pools[item.queue_id]
         if not item.allowed <= pool.presences:
             pool = self._fill(pool.queue, pool.presences | item.allowed)
+        if not pool.room:  # every member is busy or away: the common case under load
+            return Pick(None, NO_SKILLED_ROOM, passed_over)
         pool.walks += 1
         units = pool.units_needed(item)
         method = queue.method
@@ -119,12 +121,12 @@ class IndexedSelector:
     def _smallest(pool: AgentPool, item: ItemState) -> Index:
         """The smallest index holding every possible candidate: that of the rarest skill."""
         best = pool.all
-        size = len(best.members)
+        size = best.size
         indexes = pool.indexes
         for skill, _ in item.reqs:
             index = indexes.get((skill,)) or pool.index_for((skill,))
-            if index is not None and len(index.members) < size:
-                best, size = index, len(index.members)
+            if index is not None and index.size < size:
+                best, size = index, index.size
         best.used = pool.walks
         return best
 
@@ -155,7 +157,7 @@ class IndexedSelector:
             fallback = self._best_decliner(item, queue)
             if fallback is not None:
                 return Pick(fallback[1], method_label(queue, int(fallback[0][0])), rejected, looked)
-        why = "no eligible agent" if looked or index.members else NO_SKILLED_ROOM
+        why = "no eligible agent" if looked or index.size else NO_SKILLED_ROOM
         return Pick(None, why, rejected, looked)
 
     def _passed_over(
@@ -200,7 +202,7 @@ class IndexedSelector:
                 best = (key, agent_id)
         if best is None:
             return Pick(
-                None, "no eligible agent" if looked or index.members else NO_SKILLED_ROOM, rejected, looked
+                None, "no eligible agent" if looked or index.size else NO_SKILLED_ROOM, rejected, looked
             )
         return Pick(best[1], method_label(queue, int(best[0][0])), rejected, looked)
 

@@ -24,7 +24,7 @@ idle sequence) marks the bucket for sorting before its next walk.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Iterable, Iterator
 from operator import itemgetter
 
 from omniroute.routing.engine.model import NEVER_ROUTABLE, AssignmentMethod, CapacityProfile, QueueConfig
@@ -45,54 +45,81 @@ Candidates = Iterator[tuple[int, str]]  # (key, agent id) in key order
 
 _by_key = itemgetter(1)
 _first = itemgetter(0)
+_key_and_member = itemgetter(0, 1)
 _ROTATION = AssignmentMethod.ROUND_ROBIN
 _CAPACITY = AssignmentMethod.HIGHEST_CAPACITY
 _SKILLED = AssignmentMethod.MOST_SKILLED
 
 
+class Slot:
+    """One agent's place in one index: its static rank there and the bucket holding it."""
+
+    __slots__ = ("bucket", "group", "index", "key", "rank", "units")
+
+    def __init__(self, index: Index, rank: int) -> None:
+        self.index = index
+        self.rank = rank
+        self.group: dict[int, Bucket] | None = None  # the index's buckets for ``rank``
+        self.bucket: Bucket | None = None  # None: not in the index now (no room)
+        self.units = 0  # units class and key where it sits (round robin finds it by them)
+        self.key = 0
+
+
+Bucket = dict[str, int]  # member -> key, in key order
+
+
 class Index:
     """Members with room that have every skill in ``skills``; buckets are dicts in key order."""
 
-    __slots__ = ("dirty", "groups", "members", "ranks", "skills", "used", "where")
+    __slots__ = ("dirty", "groups", "ranks", "size", "skills", "used")
 
     def __init__(self, skills: tuple[str, ...]) -> None:
         self.skills = skills
-        self.groups: dict[int, dict[int, dict[str, int]]] = {}  # rank -> units class -> bucket
+        self.groups: dict[int, dict[int, Bucket]] = {}  # rank -> units class -> bucket
         self.ranks: list[int] = []  # sorted: best rank first
-        self.where: dict[str, dict[str, int]] = {}  # member -> its bucket
-        self.members: Sized = self.where  # len() of it is the index's size, for every kind
-        self.dirty: list[dict[str, int]] = []
+        self.size = 0
+        self.dirty: list[Bucket] = []
         self.used = 0  # the pool's walk count when last used (for eviction)
 
-    def put(self, member: str, rank: int, units: int, key: int, fresh: bool) -> None:
-        """Place or move a member; ``fresh``: its key is above every key placed so far."""
+    def group(self, rank: int) -> dict[int, Bucket]:
         group = self.groups.get(rank)
         if group is None:
             group = self.groups[rank] = {}
             insort(self.ranks, rank)
+        return group
+
+    def put(self, slot: Slot, member: str, rank: int, units: int, key: int, fresh: bool) -> None:
+        """Place or move a member; ``fresh``: its key is above every key placed so far."""
+        group = slot.group if rank == slot.rank and slot.group is not None else self.group(rank)
+        if rank == slot.rank:
+            slot.group = group
         bucket = group.get(units)
         if bucket is None:
             bucket = group[units] = {}
-        old = self.where.get(member)
+        old = slot.bucket
         if old is not None:
             if old is bucket and old[member] == key:
                 return
             del old[member]
+        else:
+            self.size += 1
         if not fresh and bucket and next(reversed(bucket.values())) > key:
             self.dirty.append(bucket)
         bucket[member] = key
-        self.where[member] = bucket
+        slot.bucket = bucket
 
-    def drop(self, member: str) -> None:
-        old = self.where.pop(member, None)
-        if old is not None:
-            del old[member]
+    def drop(self, slot: Slot, member: str) -> None:
+        if slot.bucket is not None:
+            del slot.bucket[member]
+            slot.bucket = None
+            self.size -= 1
 
     def clear(self) -> None:
+        """Empty the index (the caller resets the slots)."""
         self.groups.clear()
         self.ranks.clear()
-        self.where.clear()
         self.dirty.clear()
+        self.size = 0
 
     def ordered(self, units: int, need: int = 0) -> Iterator[list[Candidates]]:
         """Rank by rank, best first, the buckets with room for ``units``, each in key order.
@@ -127,22 +154,20 @@ class Index:
 class RotationIndex(Index):
     """Round robin: a member keeps its rotation place across load changes, so sorted lists."""
 
-    __slots__ = ("lists", "places")
+    __slots__ = ("lists",)
 
     def __init__(self, skills: tuple[str, ...]) -> None:
         super().__init__(skills)
         self.lists: dict[int, list[tuple[int, str]]] = {}  # units class -> sorted (key, member)
-        self.places: dict[str, tuple[int, int]] = {}  # member -> (units class, key)
-        self.members = self.places
 
-    def put(self, member: str, rank: int, units: int, key: int, fresh: bool) -> None:
-        places = self.places
-        old = places.get(member)
-        if old is not None:
-            if old[1] == key and old[0] == units:
+    def put(self, slot: Slot, member: str, rank: int, units: int, key: int, fresh: bool) -> None:
+        if slot.bucket is not None:
+            if slot.key == key and slot.units == units:
                 return
-            left = self.lists[old[0]]
-            del left[bisect_left(left, (old[1], member))]
+            left = self.lists[slot.units]
+            del left[bisect_left(left, (slot.key, member))]
+        else:
+            self.size += 1
         entries = self.lists.get(units)
         if entries is None:
             entries = self.lists[units] = []
@@ -151,17 +176,18 @@ class RotationIndex(Index):
             entries.append(entry)
         else:
             insort(entries, entry)
-        places[member] = (units, key)
+        slot.bucket, slot.units, slot.key = _PLACED, units, key
 
-    def drop(self, member: str) -> None:
-        old = self.places.pop(member, None)
-        if old is not None:
-            entries = self.lists[old[0]]
-            del entries[bisect_left(entries, (old[1], member))]
+    def drop(self, slot: Slot, member: str) -> None:
+        if slot.bucket is not None:
+            entries = self.lists[slot.units]
+            del entries[bisect_left(entries, (slot.key, member))]
+            slot.bucket = None
+            self.size -= 1
 
     def clear(self) -> None:
         self.lists.clear()
-        self.places.clear()
+        self.size = 0
 
     def ordered(self, units: int, need: int = 0) -> Iterator[list[Candidates]]:
         lists = [iter(entries) for u, entries in self.lists.items() if u >= units and entries]
@@ -173,6 +199,9 @@ class RotationIndex(Index):
             if u >= units:
                 for _, member in entries:
                     yield member
+
+
+_PLACED: Bucket = {}  # a rotation slot's marker that it is in its index (the place is units, key)
 
 
 def in_key_order(buckets: list[Candidates]) -> Iterator[str]:
@@ -225,9 +254,9 @@ class AgentPool:
         self.label = method_label(queue, 0)
         self.all = self._new(())
         self.indexes: dict[tuple[str, ...], Index] = {}
-        # Skill-set indexes each member belongs to, with its static rank there; kept while the
-        # agent is a member (also when it has no room), dropped when its skills change.
-        self.of_agent: dict[str, list[tuple[Index, int]]] = {}
+        # The member's slot in each index it belongs to (``all`` first); kept while the agent is
+        # a member (also when it has no room), dropped when its skills or queues change.
+        self.of_agent: dict[str, list[Slot]] = {}
         self.room: dict[str, int] = {}  # members in the pool -> units class (ROOMY: no budget)
         # Agents are bucketed by the largest unit need seen so far that their free units cover:
         # an item needing u units walks the buckets from u up, which hold exactly the agents
@@ -282,35 +311,35 @@ class AgentPool:
             key = agent.rr.get(self.queue.queue_id, 0) or agent.idle_seq - UNROTATED
         else:
             key = agent.idle_seq
-        rank = -free_capacity(agent) if method is _CAPACITY else 0
-        extra = self.of_agent.get(agent_id)
-        if extra is None:
-            extra = self._join(agent)
-        if method is _ROTATION or not fresh:
-            self.all.put(agent_id, rank, units, key, fresh)
-            for index, static in extra:
-                index.put(agent_id, static if method is _SKILLED else rank, units, key, fresh)
+        mine = self.of_agent.get(agent_id)
+        if mine is None:
+            mine = self._join(agent)
+        if method is _ROTATION or method is _CAPACITY or not fresh:
+            # highest capacity: the rank is the free capacity, the same in every index
+            rank = -free_capacity(agent) if method is _CAPACITY else 0
+            for slot in mine:
+                slot.index.put(slot, agent_id, rank if method is _CAPACITY else slot.rank, units, key, fresh)
             return
-        # A load change: the new key is the highest yet, so each move is "delete, append" (this
-        # is Index.put's common case, inlined because it runs for every index of the agent).
-        for index, static in ((self.all, rank), *extra):
-            group = index.groups.get(static if method is _SKILLED else rank)
+        # A load change: the new key is the highest yet, so each move is "delete, append" in the
+        # two buckets concerned (Index.put's common case, inlined: it runs for every index).
+        for slot in mine:
+            group = slot.group
             bucket = group.get(units) if group is not None else None
             if bucket is None:
-                index.put(agent_id, static if method is _SKILLED else rank, units, key, fresh)
+                slot.index.put(slot, agent_id, slot.rank, units, key, fresh)
                 continue
-            where = index.where
-            old = where.get(agent_id)
+            old = slot.bucket
             if old is not None:
                 del old[agent_id]
+            else:
+                slot.index.size += 1
             bucket[agent_id] = key
-            where[agent_id] = bucket
+            slot.bucket = bucket
 
     def leave(self, agent_id: str) -> None:
         del self.room[agent_id]
-        self.all.drop(agent_id)
-        for index, _ in self.of_agent.get(agent_id, ()):
-            index.drop(agent_id)
+        for slot in self.of_agent[agent_id]:
+            slot.index.drop(slot, agent_id)
 
     def forget(self, agent_id: str) -> None:
         """The agent left the queue or changed skills: drop it everywhere."""
@@ -318,15 +347,20 @@ class AgentPool:
             self.leave(agent_id)
         self.of_agent.pop(agent_id, None)
 
-    def _join(self, agent: AgentState) -> list[tuple[Index, int]]:
+    def _join(self, agent: AgentState) -> list[Slot]:
         skills = agent.skills
-        extra = [
-            (index, _rank_in(skills, index.skills))
+        mine = [Slot(self.all, 0)]
+        mine += [
+            Slot(index, self._static_rank(skills, index.skills))
             for index in self.indexes.values()
             if all(s in skills for s in index.skills)
         ]
-        self.of_agent[agent.agent_id] = extra
-        return extra
+        self.of_agent[agent.agent_id] = mine
+        return mine
+
+    def _static_rank(self, skills: dict[str, int], wanted: tuple[str, ...]) -> int:
+        """Most skilled's rank in an index: minus the total proficiency in its skills."""
+        return -sum(skills[s] for s in wanted) if self.method is _SKILLED else 0
 
     def index_for(self, skills: tuple[str, ...]) -> Index | None:
         """The index of members who have every one of ``skills`` (built on first use).
@@ -346,25 +380,19 @@ class AgentPool:
         index.used = self.walks
         agents = self.agents
         method = self.queue.method
-        joined: list[tuple[int, str, int]] = []
-        for agent_id, extra in self.of_agent.items():
+        joined: list[tuple[int, str, Slot]] = []
+        for agent_id, mine in self.of_agent.items():
             agent = agents[agent_id]
             have = agent.skills
             if all(s in have for s in skills):
-                static = _rank_in(have, skills)
-                extra.append((index, static))
+                slot = Slot(index, self._static_rank(have, skills))
+                mine.append(slot)
                 if agent_id in self.room:
-                    joined.append((self.key(agent), agent_id, static))
-        joined.sort()  # in key order, so each bucket fills in order
-        for key, agent_id, static in joined:
-            agent = agents[agent_id]
-            if method is AssignmentMethod.MOST_SKILLED:
-                rank = static
-            elif method is AssignmentMethod.HIGHEST_CAPACITY:
-                rank = -free_capacity(agent)
-            else:
-                rank = 0
-            index.put(agent_id, rank, self.room[agent_id], key, False)
+                    joined.append((self.key(agent), agent_id, slot))
+        joined.sort(key=_key_and_member)  # in key order, so each bucket fills in order
+        for key, agent_id, slot in joined:
+            rank = -free_capacity(agents[agent_id]) if method is _CAPACITY else slot.rank
+            index.put(slot, agent_id, rank, self.room[agent_id], key, False)
         return index
 
     def _evict(self) -> bool:
@@ -372,8 +400,8 @@ class AgentPool:
         if self.walks - stalest.used < STALE_WALKS:
             return False
         del self.indexes[stalest.skills]
-        for extra in self.of_agent.values():
-            extra[:] = [pair for pair in extra if pair[0] is not stalest]
+        for mine in self.of_agent.values():
+            mine[:] = [slot for slot in mine if slot.index is not stalest]
         return True
 
     def _saw(self, profile: CapacityProfile) -> None:
@@ -408,14 +436,12 @@ class AgentPool:
         self.all.clear()
         for index in self.indexes.values():
             index.clear()
+        for mine in self.of_agent.values():
+            for slot in mine:
+                slot.group = slot.bucket = None
         for agent in members:
             self.refresh(agent, False)
 
     def members_in_key_order(self, members: Iterable[str]) -> list[AgentState]:
         agents = self.agents
         return sorted((agents[a] for a in members), key=self.key)
-
-
-def _rank_in(skills: dict[str, int], wanted: tuple[str, ...]) -> int:
-    """Most skilled's rank in an index: minus the total proficiency in its skills."""
-    return -sum(skills[s] for s in wanted)

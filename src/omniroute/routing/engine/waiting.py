@@ -9,12 +9,63 @@ plain iteration, nothing popped) and usually stops at the first it qualifies for
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Iterator
 from heapq import heappop
+from itertools import chain
 
 from omniroute.routing.engine.heap import Entry, LazyHeap
 from omniroute.routing.engine.state import Requirements
 
 GroupKey = tuple[Requirements, str, int | None, frozenset[str]]
+
+
+class SortedEntries:
+    """A sorted list kept in blocks, so that adding and removing stay cheap with 100,000 entries
+    (one flat list would move half of itself on every insertion); iterating is in order."""
+
+    __slots__ = ("blocks", "maxes")
+
+    BLOCK = 512
+
+    def __init__(self) -> None:
+        self.blocks: list[list[Entry]] = []
+        self.maxes: list[Entry] = []  # the last entry of each block
+
+    def __iter__(self) -> Iterator[Entry]:
+        return chain.from_iterable(self.blocks)
+
+    def __len__(self) -> int:
+        return sum(len(block) for block in self.blocks)
+
+    def add(self, entry: Entry) -> None:
+        maxes = self.maxes
+        if not maxes:
+            self.blocks.append([entry])
+            maxes.append(entry)
+            return
+        at = bisect_left(maxes, entry)
+        if at == len(maxes):
+            at -= 1
+            block = self.blocks[at]
+            block.append(entry)
+            maxes[at] = entry
+        else:
+            block = self.blocks[at]
+            insort(block, entry)
+        if len(block) > 2 * self.BLOCK:
+            half = self.BLOCK
+            self.blocks[at : at + 1] = [block[:half], block[half:]]
+            maxes[at : at + 1] = [block[half - 1], block[-1]]
+
+    def remove(self, entry: Entry) -> None:
+        at = bisect_left(self.maxes, entry)
+        block = self.blocks[at]
+        del block[bisect_left(block, entry)]
+        if not block:
+            del self.blocks[at]
+            del self.maxes[at]
+        else:
+            self.maxes[at] = block[-1]
 
 
 class Group:
@@ -37,7 +88,7 @@ class WaitingLine:
         self.by_skillset: dict[frozenset[str], list[Group]] = {}
         self.sizes: dict[int, int] = {}  # number of required skills -> groups
         # The groups by their best item, sorted: (*head entry, group id); walked without popping.
-        self.order: list[Entry] = []
+        self.order = SortedEntries()
         self.heads: dict[str, Entry] = {}  # group id -> its entry in ``order``
         self.by_gid: dict[str, Group] = {}
         self.made = 0
@@ -52,13 +103,12 @@ class WaitingLine:
         entry = (*heap[0], gid) if heap else None
         if old == entry:
             return
-        order = self.order
         if old is not None:
-            del order[bisect_left(order, old)]
+            self.order.remove(old)
         if entry is None:
             del self.heads[gid]
         else:
-            insort(order, entry)
+            self.order.add(entry)
             self.heads[gid] = entry
 
     def group(self, key: GroupKey) -> Group:
@@ -80,7 +130,7 @@ class WaitingLine:
         del self.by_gid[group.gid]
         old = self.heads.pop(group.gid, None)
         if old is not None:
-            del self.order[bisect_left(self.order, old)]
+            self.order.remove(old)
         same = self.by_skillset[group.skillset]
         same.remove(group)
         if not same:

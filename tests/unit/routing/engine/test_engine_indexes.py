@@ -95,3 +95,24 @@ def test_an_item_walks_only_agents_with_its_skill() -> None:
     e.submit(item("i1", skills={"es": 1}), at(1))
     step = e.trace("i1").steps[-1]
     assert (step.kind, step.agent_id, step.looked_at) == ("offered", "es", 1)
+
+
+def test_the_sorted_group_order_stays_sorted_through_splits_and_removals() -> None:
+    from random import Random
+
+    from omniroute.routing.engine.waiting import SortedEntries
+
+    rng = Random(7)  # noqa: S311 - a reproducible test sequence, not a secret
+    entries = SortedEntries()
+    expected: set[tuple[int, str]] = set()
+    for n in range(6000):
+        entry = (rng.randrange(100_000), f"g{n}")
+        entries.add(entry)
+        expected.add(entry)
+        if rng.random() < 0.4:
+            gone = rng.choice(sorted(expected)) if n % 97 == 0 else min(expected)
+            entries.remove(gone)
+            expected.discard(gone)
+    assert list(entries) == sorted(expected)
+    assert len(entries) == len(expected)
+    assert len(entries.blocks) > 1
