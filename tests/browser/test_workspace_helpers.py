@@ -9,6 +9,7 @@ spends its time on the workspace, not on the widget's pre-chat form.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Pictures for docs/WORKSPACE.md, taken from the real flows so they never go stale."""
+    """Pictures for docs/WORKSPACE.md, taken from the real flows so they never go stale.
+
+    Only when OMNIROUTE_SCREENSHOTS is set (to any value; the pictures go to docs/img), so a test
+    run does not rewrite tracked files.
+    """
+    if not os.environ.get("OMNIROUTE_SCREENSHOTS"):
+        return
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     # Let entrance animations (toasts) finish, so the picture shows what the agent sees.
     # (evaluate, not wait_for_function: the page's CSP forbids the eval that polling uses)
