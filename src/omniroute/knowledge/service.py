@@ -8,13 +8,16 @@ together, so a search never finds an article that is not there, nor misses a com
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, fields
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 
 from omniroute.core.db import Database
 from omniroute.core.errors import Conflict, InvalidInput, NotFound
+from omniroute.core.events import DomainEvent
 from omniroute.core.ids import new_id
 from omniroute.core.uow import Publisher, UnitOfWork
 from omniroute.knowledge import model, store
@@ -141,42 +144,48 @@ class KnowledgeService:
         return edited
 
     async def publish(self, article_id: str, *, expected_version: int | None, by: str | None) -> Article:
-        async with self.publisher.unit_of_work() as uow:
-            current = await self._load(uow, article_id)
-            published = model.publish(current, expected_version, by, uow.clock.now())
-            if published is current:
-                return current
-            await self._save(uow, current, published)
-            uow.emit(
-                ArticlePublished(
-                    occurred_at=published.updated_at,
-                    article_id=published.id,
-                    slug=published.slug,
-                    title=published.title,
-                    language=published.language,
-                    visibility=published.content.visibility.value,
-                    version=published.version,
-                    actor_id=by,
-                )
-            )
-        return published
+        return await self._transition(
+            article_id,
+            lambda current, now: model.publish(current, expected_version, by, now),
+            lambda published: ArticlePublished(
+                occurred_at=published.updated_at,
+                article_id=published.id,
+                slug=published.slug,
+                title=published.title,
+                language=published.language,
+                visibility=published.content.visibility.value,
+                version=published.version,
+                actor_id=by,
+            ),
+        )
 
     async def archive(self, article_id: str, *, expected_version: int | None, by: str | None) -> Article:
+        return await self._transition(
+            article_id,
+            lambda current, now: model.archive(current, expected_version, by, now),
+            lambda archived: ArticleArchived(
+                occurred_at=archived.updated_at,
+                article_id=archived.id,
+                version=archived.version,
+                actor_id=by,
+            ),
+        )
+
+    async def _transition(
+        self,
+        article_id: str,
+        change: Callable[[Article, datetime], Article],
+        event: Callable[[Article], DomainEvent],
+    ) -> Article:
+        """Load for update, apply a status change, save it with its event; a no-op saves nothing."""
         async with self.publisher.unit_of_work() as uow:
             current = await self._load(uow, article_id)
-            archived = model.archive(current, expected_version, by, uow.clock.now())
-            if archived is current:
+            changed = change(current, uow.clock.now())
+            if changed is current:
                 return current
-            await self._save(uow, current, archived)
-            uow.emit(
-                ArticleArchived(
-                    occurred_at=archived.updated_at,
-                    article_id=archived.id,
-                    version=archived.version,
-                    actor_id=by,
-                )
-            )
-        return archived
+            await self._save(uow, current, changed)
+            uow.emit(event(changed))
+        return changed
 
     async def _load(self, uow: UnitOfWork, article_id: str) -> Article:
         found = await store.get_article(uow.conn, article_id, for_update=True)
