@@ -3,7 +3,10 @@
 For each embedder (the lexical one is the baseline measured in the same run) it embeds the train
 and test splits once, then fits ``omniroute.bots.understanding.intents.IntentModel`` — the same
 code the bots use — on ``--shots`` examples per intent for each seed, and on the whole train split,
-and scores the full test split. The data set is any folder with ``train.csv`` and ``test.csv``
+and scores the full test split. Each fit is done twice: as the product does it, with each intent's
+name ("card_arrival" -> "card arrival") as one more weighted example (the ``fewshot_*``/``full_*``
+figures), and without names (``*_no_names``), the protocol of the published anchor.
+The data set is any folder with ``train.csv`` and ``test.csv``
 (columns ``text,category``); by default BANKING77 in the shared data folder. Prints one JSON line;
 progress on stderr.
 
@@ -27,11 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score
+from sklearn.metrics import f1_score  # type: ignore[import-untyped]
 
 from omniroute.bots.understanding.e5 import E5Embedder
 from omniroute.bots.understanding.embedder import Embedder, Vectors
-from omniroute.bots.understanding.intents import IntentModel, Thresholds, TrainingOptions
+from omniroute.bots.understanding.intents import (
+    IntentModel,
+    Thresholds,
+    TrainingOptions,
+    intent_phrase,
+)
 from omniroute.bots.understanding.lexical import LexicalEmbedder
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
@@ -139,9 +147,10 @@ def evaluate(
     test: Vectors,
     test_labels: np.ndarray[Any, np.dtype[np.str_]],
     thresholds: Thresholds,
+    names: dict[str, Vectors] | None,
 ) -> dict[str, float]:
     started = time.perf_counter()
-    model = IntentModel(train, train_labels.tolist(), TrainingOptions())
+    model = IntentModel(train, train_labels.tolist(), TrainingOptions(), names)
     fit_s = time.perf_counter() - started
     probabilities = model.probabilities(test)
     order = np.argsort(-probabilities, axis=1)
@@ -156,6 +165,7 @@ def evaluate(
         "coverage": float(accepted.mean()),  # share that decide() would accept at the default thresholds
         "accepted_accuracy": float(correct[accepted].mean()) if accepted.any() else 0.0,
         "fit_s": fit_s,
+        "projected": float(model.projected),
     }
 
 
@@ -179,20 +189,34 @@ def measure(
         wall_s, cpu_s = test_s[0] + train_s[0], test_s[1] + train_s[1]
     single_ms = single_text_ms(embedder, test.texts)
     thresholds = Thresholds()
-    runs = []
+    intents = sorted(set(train.labels.tolist()))
+    name_vectors = embedder.embed([intent_phrase(i) for i in intents], kind="query")
+    names = {intent: name_vectors[k] for k, intent in enumerate(intents)}
+    runs, bare = [], []
     for seed in args.seeds:
         deadline.check()
         rows = few_shot_rows(train.labels, args.shots, seed)
-        runs.append(evaluate(train_vectors[rows], train.labels[rows], test_vectors, test.labels, thresholds))
-        log(f"  {args.shots}-shot seed {seed}: accuracy {runs[-1]['accuracy']:.4f}", verbose=args.verbose)
+        shots_x, shots_y = train_vectors[rows], train.labels[rows]
+        runs.append(evaluate(shots_x, shots_y, test_vectors, test.labels, thresholds, names))
+        bare.append(evaluate(shots_x, shots_y, test_vectors, test.labels, thresholds, None))
+        log(
+            f"  {args.shots}-shot seed {seed}: accuracy {runs[-1]['accuracy']:.4f},"
+            f" without names {bare[-1]['accuracy']:.4f}",
+            verbose=args.verbose,
+        )
     deadline.check()
-    full = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds)
-    log(f"  full training: accuracy {full['accuracy']:.4f}", verbose=args.verbose)
+    full = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds, names)
+    full_bare = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds, None)
+    log(
+        f"  full training: accuracy {full['accuracy']:.4f}, without names {full_bare['accuracy']:.4f}",
+        verbose=args.verbose,
+    )
 
     def mean(key: str) -> float:
         return round(statistics.fmean(r[key] for r in runs), 4)
 
     accuracies = [r["accuracy"] for r in runs]
+    bare_accuracies = [r["accuracy"] for r in bare]
     return {
         "embedder": embedder.name,
         "dimension": embedder.dimension,
@@ -203,11 +227,17 @@ def measure(
         "fewshot_coverage": mean("coverage"),
         "fewshot_accepted_accuracy": mean("accepted_accuracy"),
         "fewshot_fit_s": round(statistics.fmean(r["fit_s"] for r in runs), 2),
+        "fewshot_projected": all(r["projected"] for r in runs),
+        "fewshot_accuracy_mean_no_names": round(statistics.fmean(bare_accuracies), 4),
+        "fewshot_accuracy_std_no_names": round(statistics.pstdev(bare_accuracies), 4),
+        "fewshot_accuracies_no_names": [round(a, 4) for a in bare_accuracies],
         "full_accuracy": round(full["accuracy"], 4),
         "full_macro_f1": round(full["macro_f1"], 4),
         "full_coverage": round(full["coverage"], 4),
         "full_accepted_accuracy": round(full["accepted_accuracy"], 4),
         "full_fit_s": round(full["fit_s"], 2),
+        "full_projected": bool(full["projected"]),
+        "full_accuracy_no_names": round(full_bare["accuracy"], 4),
         "embed_sentences_per_s": round(count / wall_s, 1),
         "embed_cpu_ms_per_sentence": round(cpu_s / count * 1000, 2),
         "embed_single_p50_ms": round(single_ms, 2),
@@ -254,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     baseline = results.get("lexical")
     for figures in results.values():
         figures["fewshot_vs_anchor"] = round(figures["fewshot_accuracy_mean"] / ANCHOR_ACCURACY, 4)
+        figures["fewshot_no_names_vs_anchor"] = round(
+            figures["fewshot_accuracy_mean_no_names"] / ANCHOR_ACCURACY, 4
+        )
         if baseline is not None:
             figures["fewshot_vs_lexical"] = round(
                 figures["fewshot_accuracy_mean"] / baseline["fewshot_accuracy_mean"], 4
@@ -277,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "goal_full": GOAL_FULL,
         "goal_fewshot_met": None if default is None else default["fewshot_accuracy_mean"] >= GOAL_FEWSHOT,
         "goal_full_met": None if default is None else default["full_accuracy"] >= GOAL_FULL,
+        "goal_fewshot_met_no_names": None
+        if default is None
+        else default["fewshot_accuracy_mean_no_names"] >= GOAL_FEWSHOT,
         **results,
         "runtime_s": round(deadline.elapsed(), 1),
     }

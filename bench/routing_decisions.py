@@ -8,12 +8,21 @@ indexed engine runs the timed commands first, then the scan replays them; every 
 identical (asserted); the figure is the latency of each and the ratio between them. Prints one
 JSON line; progress on stderr.
 
+Each timed figure is a whole engine command (``submit`` or ``close``: the decision, the index
+updates, the trace and the ``Outcome``), measured twice: wall-clock time, and the CPU time of
+this thread (``cpu_*``), which other processes on a shared VM cannot inflate. After warming up,
+the process's garbage collector is settled the way the routing leader settles it once the
+engine is loaded (``omniroute.routing.leader.CollectorTuning``); ``--collector python`` keeps
+CPython's defaults for comparison.
+
     .venv/bin/python bench/routing_decisions.py [--sizes 100,1000,10000] [--ops N] [--timeout S]
+                                                [--collector leader|python]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import sys
@@ -31,6 +40,7 @@ from omniroute.routing.engine import (
     WorkItem,
     WrapUpBlocking,
 )
+from omniroute.routing.leader import CollectorTuning
 
 SKILLS = [f"skill-{n:02d}" for n in range(50)]
 TEAMS = 10  # skills 0-4 are team 0's core, 5-9 team 1's, ...
@@ -47,6 +57,8 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 Command = tuple[str, WorkItem | str, datetime]
 #: The command, its outcome, and the offers then accepted (item, agent).
 Step = tuple[Command, Outcome, list[tuple[str, str]]]
+#: Wall-clock and CPU nanoseconds of each timed command.
+Timings = tuple[list[int], list[int]]
 
 
 def log(message: str) -> None:
@@ -116,13 +128,14 @@ def warm_up(run: Run, size: int) -> None:
             run.assigned.append(offer.item_id)
 
 
-def run_indexed(run: Run, ops: int, deadline: float) -> tuple[list[Step], list[int]]:
+def run_indexed(run: Run, ops: int, deadline: float) -> tuple[list[Step], Timings]:
     """The timed commands on the indexed engine: half new items (it picks an agent), half
     finished items (the freed agent picks work). Accepting offers is not a decision: not timed."""
     indexed = run.engines[0]
-    clock = time.perf_counter_ns
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     steps: list[Step] = []
     timings: list[int] = []
+    cpu: list[int] = []
     for op in range(ops):
         if time.monotonic() > deadline:
             raise TimeoutError(f"--timeout reached after {op} decisions")
@@ -134,37 +147,42 @@ def run_indexed(run: Run, ops: int, deadline: float) -> tuple[list[Step], list[i
             run.counter += 1
             command = ("submit", work(run.counter, run.rng, run.now), run.now)
         method = getattr(indexed, command[0])
+        cpu_started = cpu_clock()
         started = clock()
         outcome = method(*command[1:])
         timings.append(clock() - started)
+        cpu.append(cpu_clock() - cpu_started)
         accepts = [(o.item_id, o.agent_id) for o in outcome.offers]
         for item_id, agent_id in accepts:
             indexed.accept(item_id, agent_id, run.now)
             run.assigned.append(item_id)
         steps.append((command, outcome, accepts))
-    return steps, timings
+    return steps, (timings, cpu)
 
 
-def replay_scan(scan: RoutingEngine, steps: list[Step], deadline: float) -> list[int]:
+def replay_scan(scan: RoutingEngine, steps: list[Step], deadline: float) -> Timings:
     """The same commands on the scan engine; every outcome must equal the indexed engine's (the
     commands only depend on the outcomes, so equal outcomes mean the same commands)."""
-    clock = time.perf_counter_ns
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     timings: list[int] = []
+    cpu: list[int] = []
     for number, (command, expected, accepts) in enumerate(steps):
         if time.monotonic() > deadline:
             raise TimeoutError(f"--timeout reached replaying the scan at decision {number}")
         method = getattr(scan, command[0])
+        cpu_started = cpu_clock()
         started = clock()
         outcome = method(*command[1:])
         timings.append(clock() - started)
+        cpu.append(cpu_clock() - cpu_started)
         if outcome != expected:
             raise AssertionError(f"indexed and scan disagree on {command}:\n{expected}\n{outcome}")
         for item_id, agent_id in accepts:
             scan.accept(item_id, agent_id, command[2])
-    return timings
+    return timings, cpu
 
 
-def run_size(size: int, ops: int, seed: int, deadline: float) -> dict[str, float | int]:
+def run_size(size: int, ops: int, seed: int, deadline: float, collector: str) -> dict[str, float | int]:
     rng = random.Random(seed)  # the same commands for both engines
     engines = [RoutingEngine(queues(), selector="indexed"), RoutingEngine(queues(), selector="scan")]
     staff = agents(size, rng)
@@ -173,11 +191,13 @@ def run_size(size: int, ops: int, seed: int, deadline: float) -> dict[str, float
             engine.add_agent(agent, T0)
     run = Run(engines, rng)
     warm_up(run, size)
+    if collector == "leader":  # as the leader does once its engine is loaded (both engines here)
+        CollectorTuning().loaded(sum(len(e.world.agents) + len(e.world.items) for e in engines))
     # The indexed engine runs the timed commands first and the scan replays them after, so that
     # neither pays in its timings for the other's memory traffic (a scan touches every agent).
     try:
-        steps, indexed = run_indexed(run, ops, deadline)
-        scan = replay_scan(engines[1], steps, deadline)
+        steps, (indexed, indexed_cpu) = run_indexed(run, ops, deadline)
+        scan, scan_cpu = replay_scan(engines[1], steps, deadline)
     except TimeoutError as exc:
         raise TimeoutError(f"{size} agents: {exc}") from None
     indexed_total, scan_total = sum(indexed) / 1e9, sum(scan) / 1e9
@@ -189,9 +209,14 @@ def run_size(size: int, ops: int, seed: int, deadline: float) -> dict[str, float
         "p50_us": percentile(indexed, 0.50),
         "p99_us": percentile(indexed, 0.99),
         "decisions_per_s": round(len(indexed) / indexed_total, 1),
+        "p999_us": percentile(indexed, 0.999),
+        "cpu_p50_us": percentile(indexed_cpu, 0.50),
+        "cpu_p99_us": percentile(indexed_cpu, 0.99),
+        "cpu_decisions_per_s": round(len(indexed_cpu) / (sum(indexed_cpu) / 1e9), 1),
         "scan_p50_us": percentile(scan, 0.50),
         "scan_p99_us": percentile(scan, 0.99),
         "scan_decisions_per_s": round(len(scan) / scan_total, 1),
+        "scan_cpu_p50_us": percentile(scan_cpu, 0.50),
     }
     result["ratio_p50"] = round(float(result["scan_p50_us"]) / float(result["p50_us"]), 2)
     throughput = float(result["decisions_per_s"]) / float(result["scan_decisions_per_s"])
@@ -269,12 +294,19 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--erlang-items", type=int, default=100_000, help="items per seed (0: skip)")
     parser.add_argument("--erlang-seeds", type=int, default=3)
+    parser.add_argument(
+        "--collector",
+        choices=("leader", "python"),
+        default="leader",
+        help="settle the collector as the routing leader does (default), or keep CPython's defaults",
+    )
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     runs = []
     try:
         for size in (int(s) for s in args.sizes.split(",")):
-            runs.append(run_size(size, args.ops, args.seed, deadline))
+            runs.append(run_size(size, args.ops, args.seed, deadline, args.collector))
+            gc.unfreeze()  # the next size starts from a clean collector
     except TimeoutError as exc:
         log(f"routing_decisions: {exc}")
         return 2
@@ -288,6 +320,8 @@ def main() -> int:
                 "runs": runs,
                 "p99_us_at_largest": largest["p99_us"],
                 "decisions_per_s_at_largest": largest["decisions_per_s"],
+                "cpu_p99_us_at_largest": largest["cpu_p99_us"],
+                "collector": args.collector,
                 "erlang": erlang,
                 "target_met": float(largest["p99_us"]) <= 20.0
                 and float(largest["decisions_per_s"]) >= 20_000,

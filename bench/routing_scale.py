@@ -9,12 +9,19 @@ take, and each arrival must find out that nobody is free. Every engine call is t
 by the brute-force scan over every waiting item, on the same state, which must agree; their
 latency ratio is the baseline figure. Prints one JSON line; progress on stderr.
 
+Garbage collection: once loaded, the process is settled the way the routing leader settles its
+own after building the engine (``omniroute.routing.leader.CollectorTuning``: collect, freeze the
+survivors, raise the young threshold); ``--collector python`` keeps CPython's defaults instead,
+for comparison. Every collection during the measured minute is timed and reported.
+
     .venv/bin/python bench/routing_scale.py [--waiting N] [--agents N] [--per-minute N] [--samples N]
+                                            [--collector leader|python]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import resource
@@ -36,6 +43,7 @@ from omniroute.routing.engine import (
 from omniroute.routing.engine.indexed import IndexedSelector
 from omniroute.routing.engine.reference import ScanSelector
 from omniroute.routing.engine.state import AgentState, ItemState
+from omniroute.routing.leader import CollectorTuning
 
 SKILLS = [f"skill-{n:02d}" for n in range(50)]
 QUEUES = 4
@@ -56,6 +64,9 @@ class SampledCheck:
         self.calls = 0
         self.indexed_ns: list[int] = []
         self.scan_ns: list[int] = []
+        # Wall and CPU time spent in the scan since the caller last reset them: the timed engine
+        # call takes them off, so the call's figures are the engine's alone.
+        self.aside_ns = self.aside_cpu_ns = 0
 
     def best_item(self, agent: AgentState) -> ItemState | None:
         self.calls += 1
@@ -64,9 +75,11 @@ class SampledCheck:
         spent = time.perf_counter_ns() - started
         if self.budget and self.calls % self.every == 0:
             self.budget -= 1
-            started = time.perf_counter_ns()
+            started, cpu = time.perf_counter_ns(), time.thread_time_ns()
             expected = self.scan.best_item(agent)
             self.scan_ns.append(time.perf_counter_ns() - started)
+            self.aside_ns += self.scan_ns[-1]
+            self.aside_cpu_ns += time.thread_time_ns() - cpu
             self.indexed_ns.append(spent)
             if expected is not found:
                 raise AssertionError(f"indexed and scan disagree for {agent.agent_id}: {found} vs {expected}")
@@ -74,6 +87,37 @@ class SampledCheck:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.indexed, name)
+
+
+class Collections:
+    """Times every garbage collection (``gc.callbacks``) while installed."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.pauses: dict[int, list[int]] = {0: [], 1: [], 2: []}
+
+    def __enter__(self) -> Collections:
+        gc.callbacks.append(self.callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self.callback)
+
+    def callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter_ns()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter_ns() - self.started)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            f"gen{g}": {
+                "count": len(p),
+                "max_ms": round(max(p, default=0) / 1e6, 3),
+                "total_ms": round(sum(p) / 1e6, 1),
+            }
+            for g, p in self.pauses.items()
+        }
 
 
 def percentile(values: list[int], fraction: float) -> float:
@@ -122,13 +166,26 @@ def load(args: argparse.Namespace, rng: random.Random, deadline: float) -> Loade
     return Loaded(engine, assigned, counter, T0, time.perf_counter() - started)
 
 
+@dataclass
+class Measured:
+    offer_ns: list[int]  # wall time of each call that made an offer
+    other_ns: list[int]  # ... and of each that did not
+    offer_cpu_ns: list[int]  # the same calls' CPU time (this thread): what other processes
+    other_cpu_ns: list[int]  # on a shared VM cannot inflate
+    seconds: float  # wall time of the minute, scan samples excluded
+
+
 def measure(
-    loaded: Loaded, args: argparse.Namespace, rng: random.Random, deadline: float
-) -> tuple[list[int], list[int], float] | None:
-    """One virtual minute: arrivals and finishes interleaved at the same rate, each call timed."""
+    loaded: Loaded, check: SampledCheck, args: argparse.Namespace, rng: random.Random, deadline: float
+) -> Measured | None:
+    """One virtual minute: arrivals and finishes interleaved at the same rate, each call timed
+    (wall and CPU time, without the time the sampled scan took inside the call)."""
     engine, assigned = loaded.engine, loaded.assigned
     offer_ns: list[int] = []
     other_ns: list[int] = []
+    offer_cpu: list[int] = []
+    other_cpu: list[int] = []
+    aside = 0
     gap = timedelta(seconds=60.0 / args.per_minute / 2)
     now, counter = loaded.now, loaded.counter
     started = time.perf_counter()
@@ -136,17 +193,24 @@ def measure(
         if time.monotonic() > deadline:
             return None
         now += gap
-        t = time.perf_counter_ns()
+        closing: str | None = None
         if step % 2:
-            outcome = engine.close(assigned.pop(rng.randrange(len(assigned))), now)
+            closing = assigned.pop(rng.randrange(len(assigned)))
         else:
             counter += 1
-            outcome = engine.submit(work(counter, rng, now), now)
-        (offer_ns if outcome.offers else other_ns).append(time.perf_counter_ns() - t)
+            arriving = work(counter, rng, now)
+        check.aside_ns = check.aside_cpu_ns = 0
+        t, cpu = time.perf_counter_ns(), time.thread_time_ns()
+        outcome = engine.close(closing, now) if closing is not None else engine.submit(arriving, now)
+        cpu = time.thread_time_ns() - cpu - check.aside_cpu_ns
+        t = time.perf_counter_ns() - t - check.aside_ns
+        aside += check.aside_ns
+        (offer_ns if outcome.offers else other_ns).append(t)
+        (offer_cpu if outcome.offers else other_cpu).append(cpu)
         for offer in outcome.offers:
             engine.accept(offer.item_id, offer.agent_id, now)
             assigned.append(offer.item_id)
-    return offer_ns, other_ns, time.perf_counter() - started
+    return Measured(offer_ns, other_ns, offer_cpu, other_cpu, time.perf_counter() - started - aside / 1e9)
 
 
 def main() -> int:
@@ -159,6 +223,18 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=40, help="agent-side decisions also answered by scan")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--collector",
+        choices=("leader", "python"),
+        default="leader",
+        help="settle the collector as the routing leader does (default), or keep CPython's defaults",
+    )
+    parser.add_argument(
+        "--young-threshold",
+        type=int,
+        default=CollectorTuning().young_threshold,
+        help="with --collector leader: the young-generation threshold it sets",
+    )
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     rng = random.Random(args.seed)
@@ -168,15 +244,24 @@ def main() -> int:
         return 2
     engine = loaded.engine
     log(f"loaded {args.agents} agents, {len(loaded.assigned)} assigned in {loaded.seconds:.1f} s")
+    settle_s = 0.0
+    if args.collector == "leader":
+        started = time.perf_counter()
+        CollectorTuning(young_threshold=args.young_threshold).loaded(
+            len(engine.world.agents) + len(engine.world.items)
+        )
+        settle_s = time.perf_counter() - started
+        log(f"collector settled in {settle_s:.2f} s: {gc.get_freeze_count()} objects frozen")
     indexed = engine.selector
     assert isinstance(indexed, IndexedSelector)
     check = SampledCheck(indexed, ScanSelector(engine.world), every=7, budget=args.samples)
     engine.selector = check  # type: ignore[assignment]
-    measured = measure(loaded, args, rng, deadline)
+    with Collections() as collections:
+        measured = measure(loaded, check, args, rng, deadline)
     if measured is None:
         log("routing_scale: --timeout reached in the measured minute")
         return 2
-    offer_ns, other_ns, window_seconds = measured
+    offer_ns, other_ns, window_seconds = measured.offer_ns, measured.other_ns, measured.seconds
     offer_p99 = percentile(offer_ns, 0.99)
     result = {
         "bench": "routing_scale",
@@ -187,11 +272,21 @@ def main() -> int:
         "offers": len(offer_ns),
         "offer_p50_ms": percentile(offer_ns, 0.50),
         "offer_p99_ms": offer_p99,
+        "offer_p999_ms": percentile(offer_ns, 0.999),
+        "offer_max_ms": percentile(offer_ns, 1.0),
         "no_offer_p50_ms": percentile(other_ns, 0.50),
         "no_offer_p99_ms": percentile(other_ns, 0.99),
+        "offer_cpu_p50_ms": percentile(measured.offer_cpu_ns, 0.50),
+        "offer_cpu_p99_ms": percentile(measured.offer_cpu_ns, 0.99),
+        "offer_cpu_max_ms": percentile(measured.offer_cpu_ns, 1.0),
+        "no_offer_cpu_p99_ms": percentile(measured.other_cpu_ns, 0.99),
         "minute_took_s": round(window_seconds, 2),
         "load_s": round(loaded.seconds, 1),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "collector": args.collector,
+        "young_threshold": gc.get_threshold()[0],
+        "settle_s": round(settle_s, 2),
+        "collections": collections.summary(),
         "pick_p50_ms": percentile(check.indexed_ns, 0.50),
         "scan_pick_p50_ms": percentile(check.scan_ns, 0.50),
         "scan_samples": len(check.scan_ns),

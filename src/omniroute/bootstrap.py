@@ -12,6 +12,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from omniroute import __version__
+from omniroute.attachments.model import Limits
+from omniroute.attachments.service import AttachmentService
 from omniroute.bots.service import BotService
 from omniroute.cases.model import SlaPolicy
 from omniroute.cases.service import CaseService
@@ -109,6 +111,19 @@ def build_container(
         public_url=settings.effective_public_url,
     )
     conversations.on_message_stored(channels)
+    attachments = AttachmentService(
+        db=db,
+        publisher=publisher,
+        clock=clock,
+        conversations=conversations,
+        limits=Limits.of(settings.attachment_max_bytes, settings.attachment_blocked_extensions),
+        secret_key=settings.secret_key,
+        public_url=settings.effective_public_url,
+        link_ttl=timedelta(seconds=settings.attachment_link_ttl_seconds),
+    )
+    conversations.use_attachments(attachments)
+    channels.attachment_links = attachments.signed_url
+    channels.attachments = attachments  # customers' channel media are kept in the attachment store
     customers = CustomerService(db, publisher)
     customers.on_merge(conversations)
     customers.on_merge(routing)
@@ -136,7 +151,9 @@ def build_container(
         public_url=settings.effective_public_url,
     )
     webchat.bots = bots
+    webchat.attachment_links = attachments.signed_url
     channels.bots = bots
+    routing.check_holders(bots.refuse_while_holding)  # no transfer while a bot holds the chat
     return Container(
         settings=settings,
         clock=clock,
@@ -156,6 +173,7 @@ def build_container(
         bots=bots,
         voice=voice,
         desk=DeskService(db, publisher, conversations=conversations, routing=routing, customers=customers),
+        attachments=attachments,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from omniroute.attachments import store as attachments_store
 from omniroute.bots import store as bots_store
 from omniroute.cases import store as cases_store
 from omniroute.channels import store as channels_store
@@ -33,6 +34,7 @@ SLICE_STORES = (
     voice_store,
     bots_store,
     desk_store,
+    attachments_store,
 )
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+BLOCKED_EXTENSIONS = ("exe", "bat", "cmd", "com", "js", "msi", "scr", "vbs", "ps1", "jar", "dll", "sh")
 DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused in production below
 
 
@@ -34,6 +35,14 @@ class Settings(BaseSettings):
     offer_timeout_seconds: float = Field(default=60.0, gt=0)
     default_chat_capacity: int = Field(default=3, ge=1)
     max_message_bytes: int = 28 * 1024
+    attachment_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    """The largest file customers and agents may attach (a widget may set a lower limit)."""
+    attachment_blocked_extensions: list[str] = Field(
+        default_factory=lambda: list(BLOCKED_EXTENSIONS),
+        description="file extensions refused with 415 (JSON list in the environment)",
+    )
+    attachment_link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    """How long a signed public file link (/files/…, for providers and transcripts) stays valid."""
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
 

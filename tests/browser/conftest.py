@@ -7,11 +7,12 @@ in CI (the ``CI`` environment variable is set) so a broken image cannot pass sil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from omniroute.bootstrap import build_container, create_app
 from omniroute.core.migrations import upgrade
 from omniroute.demo import load_demo
 from omniroute.settings import Settings
+from omniroute.web.container import Container
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -38,6 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_TIMEOUT = 20.0
+#: Fills a fresh database before the server starts: ``(container, the server's origin)``.
+Prepare = Callable[[Container, str], Awaitable[None]]
 
 
 def _free_port() -> int:
@@ -47,17 +51,23 @@ def _free_port() -> int:
         return port
 
 
-async def _load_demo(settings: Settings, origin: str) -> None:
+async def demo_data(container: Container, origin: str) -> None:
+    """The demo data, with ``origin`` allowed for the demo widget."""
+    await load_demo(container, [origin])
+
+
+async def _prepare(settings: Settings, origin: str, prepare: Prepare) -> None:
     container = build_container(settings)
     try:
-        await load_demo(container, [origin])
+        await prepare(container, origin)
     finally:
         await container.db.dispose()
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
-    """The whole app on a free port, with demo data; yields its base URL."""
+@contextlib.contextmanager
+def serve_app(tmp_path: Path, prepare: Prepare = demo_data) -> Iterator[str]:
+    """The whole app on a free port over a migrated database that ``prepare`` filled (the demo
+    data unless told otherwise), served by uvicorn in a thread; yields its base URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
@@ -68,7 +78,7 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         argon2_memory_cost_kib=8,
     )
     upgrade(settings.effective_database_url)
-    asyncio.run(_load_demo(settings, base_url))
+    asyncio.run(_prepare(settings, base_url, prepare))
 
     config = uvicorn.Config(
         create_app(settings),
@@ -94,6 +104,13 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=STARTUP_TIMEOUT)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    """The whole app on a free port, with demo data; yields its base URL."""
+    with serve_app(tmp_path) as base_url:
+        yield base_url
 
 
 @pytest.fixture

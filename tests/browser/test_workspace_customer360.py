@@ -13,13 +13,12 @@ from playwright.sync_api import expect
 from tests.browser.test_workspace_helpers import (
     Pages,
     accept_offer_from,
+    agent_in_a_chat,
     customers_fixture,  # noqa: F401 - fixture
     message,
     open_conversation,
     pages_fixture,  # noqa: F401 - fixture
     screenshot,
-    set_presence,
-    sign_in,
     tab,
 )
 
@@ -27,14 +26,10 @@ pytestmark = pytest.mark.browser
 
 
 def test_customer_360_profile_merge_and_history(live_server: str, pages: Pages, customers: Any) -> None:
-    agent = pages.new(width=1440, height=900)
-    sign_in(agent, live_server)
-    set_presence(agent, "available")
-
     # Jane's first chat, from another device: answered and closed.
-    first = customers().start("Jane Doe", "Do you ship to Mallorca?")
-    accept_offer_from(agent, "Jane Doe")
-    conversation = open_conversation(agent)
+    agent, first, conversation = agent_in_a_chat(
+        pages, live_server, customers, "Jane Doe", "Do you ship to Mallorca?"
+    )
     conversation.get_by_test_id("reply-input").fill("We ship to Mallorca in 3 days.")
     conversation.get_by_test_id("reply-input").press("Enter")
     reply = message(conversation, "We ship to Mallorca in 3 days.")

@@ -187,5 +187,18 @@ def accept_offer_from(page: Page, customer: str) -> None:
     expect(tab(page, customer)).to_have_attribute("aria-selected", "true")
 
 
+def agent_in_a_chat(
+    pages: Pages, base_url: str, customers: Any, customer: str, question: str
+) -> tuple[Page, Customer, Locator]:
+    """Ana on a wide page, signed in and available, accepts ``customer``'s new chat; returns her
+    page, the customer and the open conversation."""
+    agent = pages.new(width=1440, height=900)
+    sign_in(agent, base_url)
+    set_presence(agent, "available")
+    chat = customers().start(customer, question)
+    accept_offer_from(agent, customer)
+    return agent, chat, open_conversation(agent)
+
+
 def message(conversation: Locator, text: str) -> Locator:
     return conversation.get_by_test_id("transcript").get_by_test_id("message").filter(has_text=text)

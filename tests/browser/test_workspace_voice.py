@@ -67,7 +67,15 @@ def test_the_voice_panel_frames_the_providers_and_a_screen_pop_opens_the_custome
         frame = provider_frame(page, voice_stack.provider_a)
         env = sdk(frame, "return await CIF.ready;")
         assert env["agent"]["name"] == "Ana García"
-        assert sorted(env["capabilities"]["sessions"]) == ["focus", "getAll", "getFocused"]
+        assert sorted(env["capabilities"]["sessions"]) == [
+            "canCreate",
+            "create",
+            "focus",
+            "get",
+            "getAll",
+            "getFocused",
+            "setTitle",
+        ]
 
         # One match: the caller's Customer 360 opens in a customer session.
         found = sdk(frame, "return await CIF.searchAndOpenRecords('customer', { phone: arg });", KNOWN)

@@ -10,7 +10,7 @@ import contextlib
 import json
 import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,8 +82,12 @@ def node_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
     )
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+@contextlib.asynccontextmanager
+async def demo_server(
+    tmp_path: Path, prepare: Callable[[Container], Awaitable[None]] | None = None
+) -> AsyncIterator[LiveServer]:
+    """The whole app served on a free port over a fresh database with the demo data, then whatever
+    ``prepare`` adds, until the block ends."""
     port = free_port()
     settings = node_settings(tmp_path, port)
     await asyncio.to_thread(upgrade, settings.effective_database_url)
@@ -92,9 +96,17 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     container: Container = app.state.container
     base = f"http://127.0.0.1:{port}"
     await load_demo(container, [base])
+    if prepare is not None:
+        await prepare(container)
     widget = (await container.webchat.list_widgets())[0]
     async with serve(app, port):
         yield LiveServer(base, f"ws://127.0.0.1:{port}", clock, container, widget.public_key)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with demo_server(tmp_path) as live:
+        yield live
 
 
 async def routing_settled(node: LiveServer) -> None:

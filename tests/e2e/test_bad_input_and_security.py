@@ -216,6 +216,8 @@ def test_every_route_declares_who_may_call_it(server: LiveServer) -> None:
         "/webhooks/voice/{provider_id}",  # the CCaaS vendor's signature (tests/e2e/test_voice_webhooks.py)
         # An external bot's reply, HMAC-signed with that bot's secret (tests/e2e/test_bots_external.py)
         "/api/v1/bots/{bot_id}/conversations/{conversation_id}/activities",
+        # A signed expiring link: HMAC of id + expiry (tests/e2e/test_attachments_api.py)
+        "/files/{attachment_id}",
     }
     # calling_provider: a CCaaS provider's own API token (tests/e2e/test_voice_presence.py)
     guarded = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,12 +15,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from omniroute.bootstrap import create_app
-from omniroute.core.bus.redis import RedisBus
-from omniroute.core.clock import ManualClock
-from omniroute.demo import load_demo
 from omniroute.routing.store import sessions
-from tests.e2e.conftest import Agent, Customer, LiveServer, free_port, node_settings, routing_settled, serve
+from tests.e2e.conftest import Agent, Customer, LiveServer, routing_settled, serve
+from tests.e2e.nodes import leader_and_follower, two_nodes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -30,31 +26,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 async def nodes(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
-    clock = ManualClock()
-    prefix = f"omniroute-test-{secrets.token_hex(6)}:"
-    ports = [free_port(), free_port()]
-    apps = [
-        create_app(
-            node_settings(tmp_path / f"n{i}", port, database_url=postgres_url),
-            clock=clock,
-            bus=RedisBus(redis_url, channel_prefix=prefix),
-        )
-        for i, port in enumerate(ports)
-    ]
-    origin = f"http://127.0.0.1:{ports[0]}"
-    await load_demo(apps[0].state.container, [f"http://127.0.0.1:{p}" for p in ports])
-    key = (await apps[0].state.container.webchat.list_widgets())[0].public_key
-    async with serve(apps[0], ports[0]), serve(apps[1], ports[1]):
-        yield (
-            LiveServer(origin, f"ws://127.0.0.1:{ports[0]}", clock, apps[0].state.container, key),
-            LiveServer(
-                f"http://127.0.0.1:{ports[1]}",
-                f"ws://127.0.0.1:{ports[1]}",
-                clock,
-                apps[1].state.container,
-                key,
-            ),
-        )
+    a, b = await two_nodes(postgres_url, redis_url, tmp_path)
+    async with serve(a.app, a.port), serve(b.app, b.port):
+        yield a.server, b.server
 
 
 @contextlib.asynccontextmanager
@@ -138,43 +112,21 @@ async def test_concurrent_work_on_two_nodes_never_overloads_or_double_offers(
 async def test_when_the_leader_goes_away_another_node_takes_over(
     postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    clock = ManualClock()
-    prefix = f"omniroute-test-{secrets.token_hex(6)}:"
-    ports = [free_port(), free_port()]
-    apps = [
-        create_app(
-            node_settings(tmp_path / f"n{i}", port, database_url=postgres_url),
-            clock=clock,
-            bus=RedisBus(redis_url, channel_prefix=prefix),
-        )
-        for i, port in enumerate(ports)
-    ]
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
-    await load_demo(apps[0].state.container, urls)
-    key = (await apps[0].state.container.webchat.list_widgets())[0].public_key
-    b = LiveServer(urls[1], f"ws://127.0.0.1:{ports[1]}", clock, apps[1].state.container, key)
-    leader = contextlib.AsyncExitStack()
-    await leader.enter_async_context(serve(apps[0], ports[0]))  # starts first: it leads
-    try:
-        async with serve(apps[1], ports[1]):
-            assert apps[0].state.container.routing.lease.is_leader
-            assert not apps[1].state.container.routing.lease.is_leader
-            await leader.aclose()  # the leader stops; its session ends and frees the lease
-            # A hang guard only: the follower retries the lease every 2 seconds.
-            await asyncio.wait_for(apps[1].state.container.routing.leading.wait(), 15)
-            async with (
-                httpx.AsyncClient(base_url=b.base_url) as h1,
-                httpx.AsyncClient(base_url=b.base_url) as h2,
-            ):
-                ana = await Agent(b, "ana@demo.omniroute.dev", h1).sign_in()
-                ws, _ = await ana.connect()
-                try:
-                    await ana.presence("available")
-                    lee = await Customer(b, h2).start()
-                    offer = await ws.next("offer.created", conversation_id=lee.conversation_id)
-                    accepted = await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
-                    assert accepted.status_code == 200
-                finally:
-                    await ws.close()
-    finally:
-        await leader.aclose()
+    first, second = await two_nodes(postgres_url, redis_url, tmp_path)
+    b = second.server
+    async with leader_and_follower(first, second) as fail_over:
+        await fail_over()
+        async with (
+            httpx.AsyncClient(base_url=b.base_url) as h1,
+            httpx.AsyncClient(base_url=b.base_url) as h2,
+        ):
+            ana = await Agent(b, "ana@demo.omniroute.dev", h1).sign_in()
+            ws, _ = await ana.connect()
+            try:
+                await ana.presence("available")
+                lee = await Customer(b, h2).start()
+                offer = await ws.next("offer.created", conversation_id=lee.conversation_id)
+                accepted = await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+                assert accepted.status_code == 200
+            finally:
+                await ws.close()

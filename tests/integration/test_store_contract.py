@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from omniroute.bootstrap import build_container
 from omniroute.channels.webchat.service import StartedChat
 from omniroute.conversations import store as conversation_store
 from omniroute.conversations.model import SenderKind
@@ -31,8 +30,8 @@ from omniroute.identity import store as identity_store
 from omniroute.identity.model import Role, Scope, User
 from omniroute.identity.passwords import Passwords
 from omniroute.routing.store import Queue, insert_queue, queues
-from omniroute.settings import Settings
 from omniroute.web.container import Container
+from tests.integration.support import store_container
 
 PASSWORD = "correct horse battery"
 HANG_GUARD = 30.0  # seconds; only against hangs
@@ -78,24 +77,12 @@ class App:
 
 @pytest.fixture
 async def app(database_url: str, tmp_path: Path) -> AsyncIterator[App]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url="",
-        environment="test",
-        argon2_time_cost=1,
-        argon2_memory_cost_kib=8,
-        session_ttl_hours=12,
-        data_dir=tmp_path,
-    )
     # An instant with microseconds, so a lossy datetime round-trip would show.
     clock = ManualClock(datetime(2026, 3, 29, 0, 59, 58, 123456, tzinfo=UTC))
     bus = ProbeBus()
-    container = build_container(settings, clock=clock, bus=bus)
-    bus.db = container.db
-    try:
+    async with store_container(database_url, tmp_path, clock, bus, session_ttl_hours=12) as container:
+        bus.db = container.db
         yield App(container, bus, clock)
-    finally:
-        await container.db.dispose()
 
 
 async def start_chat(app: App, question: str = "Where is my order?") -> StartedChat:

@@ -36,6 +36,7 @@ import httpx
 
 from omniroute.bots import external, store
 from omniroute.bots.admin import BotAdmin
+from omniroute.bots.analytics import Figures, Report, summarize
 from omniroute.bots.events import (
     BotFallback,
     BotHandedOff,
@@ -51,6 +52,7 @@ from omniroute.bots.flows.loader import (
 )
 from omniroute.bots.knowledge_answers import KnowledgeAnswers
 from omniroute.bots.runtime.bot import CompiledBot, compile_bot
+from omniroute.bots.runtime.choices import quick_replies
 from omniroute.bots.runtime.context import describe_reason, handoff_context
 from omniroute.bots.runtime.effects import (
     Effect,
@@ -84,7 +86,7 @@ from omniroute.conversations.service import ConversationService
 from omniroute.conversations.store import Message
 from omniroute.core.bus import BusReset
 from omniroute.core.db import Database
-from omniroute.core.errors import Conflict, NotFound, Unauthorized
+from omniroute.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from omniroute.core.events import DomainEvent, parse_event
 from omniroute.core.ids import new_id
 from omniroute.core.secretbox import SecretBox, SecretUnavailable
@@ -127,18 +129,16 @@ class SessionView:
 
 
 @dataclass(frozen=True)
-class BotAnalytics:
-    sessions: int
-    active: int
-    resolved: int
-    escalated: int
-    abandoned: int
-    containment_rate: float | None  # resolved / finished sessions
-    escalation_rate: float | None
-    abandon_rate: float | None
-    escalation_reasons: dict[str, int]
-    csat_responses: int  # ratings of conversations the bot finished on its own
-    csat_average: float | None
+class BotPresence:
+    """What the customer's widget shows while a bot holds the chat."""
+
+    holding: bool
+    name: str | None  # the bot's display name
+    choices: list[str]  # quick replies while it waits for a choice
+
+
+#: The figures of a period (see ``bots.analytics``).
+BotAnalytics = Figures
 
 
 @dataclass
@@ -148,10 +148,6 @@ class _Loaded:
     machine: Machine | None  # None for external bots
     understanding: Understanding | None
     embedder: Embedder
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def _clip_reply(reply: str, max_bytes: int) -> str:
@@ -1116,6 +1112,74 @@ class BotService:
             idempotency_key=f"ext:{activity_id}"[:300] if activity_id else None,
         )
 
+    # -- people and the bot: the transfer guard, taking over, the widget's view ------------------
+
+    async def refuse_while_holding(self, conversation_id: str) -> None:
+        """The transfer guard (routing runs it before a transfer or consult): a conversation the
+        bot still holds is refused with a reason, so the bot and a person never both answer."""
+        async with self.db.read() as conn:
+            session = await store.session_for(conn, conversation_id)
+        if session is not None and session.status == ACTIVE:
+            msg = (
+                f"the bot {session.bot_id!r} still holds this conversation; take it from the bot first "
+                f"(POST /api/v1/conversations/{conversation_id}/bot/handoff), which queues it with "
+                "the bot's context"
+            )
+            raise Conflict(msg)
+
+    async def take_over(self, conversation_id: str, *, actor_id: str, queue: str | None) -> SessionView:
+        """A supervisor takes a conversation from the bot: the bot says a person is taking over
+        and hands off (reason ``supervisor``) with its context, to ``queue`` or the planned one."""
+        if queue is not None and queue not in {q.name for q in await self.routing.queues()}:
+            msg = f"no queue named {queue!r}"
+            raise InvalidInput(msg)
+        async with self.publisher.unit_of_work() as uow:
+            session = await store.session_for(uow.conn, conversation_id, for_update=True)
+            if session is None or session.status != ACTIVE:
+                msg = f"no bot holds conversation {conversation_id}"
+                raise Conflict(msg)
+            conv = await self.conversations.load(uow, conversation_id)
+            if conv.state is not ConversationState.ACTIVE or conv.agent_id is not None:
+                raise Conflict("the conversation is no longer with the bot")
+            state = DialogueState.from_json(session.state)
+            row = await store.get_bot(uow.conn, session.bot_id)
+            settings = BotSettings.model_validate(row.settings) if row is not None else None
+            name = settings.display_name if settings else "Assistant"
+            await self.conversations.append(
+                uow,
+                conv,
+                sender_kind=SenderKind.BOT,
+                sender_id=None,
+                sender_name=name,
+                text=text(state.language, "taken_over"),
+            )
+            context = handoff_context(
+                session.bot_id, settings.name if settings else session.bot_id, state, "supervisor"
+            )
+            context["taken_over_by"] = actor_id
+            bumped = replace(session, version=session.version + 1, updated_at=uow.clock.now())
+            await self._hand_off_in(uow, bumped, conv, state, "supervisor", queue, context)
+        self.timers.cancel(conversation_id)
+        found = await self.session(conversation_id)
+        assert found is not None
+        return found
+
+    async def presence(self, conversation_id: str) -> BotPresence:
+        """Whether a bot holds the chat, its name, and the quick replies it is waiting for."""
+        async with self.db.read() as conn:
+            session = await store.session_for(conn, conversation_id)
+        if session is None or session.status != ACTIVE:
+            return BotPresence(holding=False, name=None, choices=[])
+        try:
+            loaded = await self._runtime(session.bot_id)
+        except Exception:
+            log.exception("bot %s could not be loaded to show its quick replies", session.bot_id)
+            return BotPresence(holding=True, name="Assistant", choices=[])
+        choices: list[str] = []
+        if loaded.bot.settings.kind == "flows":
+            choices = quick_replies(loaded.bot, DialogueState.from_json(session.state))
+        return BotPresence(holding=True, name=loaded.bot.settings.display_name, choices=choices)
+
     # -- reading sessions and analytics -----------------------------------------------------------
 
     async def session(self, conversation_id: str) -> SessionView | None:
@@ -1131,37 +1195,17 @@ class BotService:
             rows = await store.list_sessions(conn, bot_id=bot_id, since=since, until=until, limit=limit)
         return [_session_view(r) for r in rows]
 
+    async def report(self, *, bot_id: str | None, since: datetime | None, until: datetime | None) -> Report:
+        """Bot analytics from the event log: totals, per bot and per day of the sessions that
+        started in the period (``until`` exclusive)."""
+        async with self.db.read() as conn:
+            events = await store.report_events(conn, since=since, until=until)
+        return summarize(events, bot_id=bot_id)
+
     async def analytics(
         self, *, bot_id: str | None, since: datetime | None, until: datetime | None
     ) -> BotAnalytics:
-        async with self.db.read() as conn:
-            tallies = await store.tally_sessions(conn, bot_id=bot_id, since=since, until=until)
-            ratings = await store.bot_only_ratings(conn, bot_id=bot_id, since=since, until=until)
-        counts = {"active": 0, "resolved": 0, "escalated": 0, "abandoned": 0}
-        reasons: dict[str, int] = {}
-        for tally in tallies:
-            if tally.status == ACTIVE:
-                counts["active"] += tally.count
-            elif tally.outcome in counts:
-                counts[tally.outcome] += tally.count
-            if tally.outcome == "escalated":
-                key = tally.reason or "unknown"
-                reasons[key] = reasons.get(key, 0) + tally.count
-        total = sum(t.count for t in tallies)
-        finished = total - counts["active"]
-        return BotAnalytics(
-            sessions=total,
-            active=counts["active"],
-            resolved=counts["resolved"],
-            escalated=counts["escalated"],
-            abandoned=counts["abandoned"],
-            containment_rate=_ratio(counts["resolved"], finished),
-            escalation_rate=_ratio(counts["escalated"], finished),
-            abandon_rate=_ratio(counts["abandoned"], finished),
-            escalation_reasons=dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-            csat_responses=len(ratings),
-            csat_average=round(sum(ratings) / len(ratings), 3) if ratings else None,
-        )
+        return (await self.report(bot_id=bot_id, since=since, until=until)).total
 
 
 @dataclass(frozen=True)

@@ -258,55 +258,27 @@ async def list_sessions(
     return [_session(r) for r in await conn.execute(query)]
 
 
-@dataclass(frozen=True)
-class Tally:
-    status: str
-    outcome: str | None
-    reason: str | None
-    count: int
-
-
-async def tally_sessions(
-    conn: AsyncConnection, *, bot_id: str | None, since: datetime | None, until: datetime | None
-) -> list[Tally]:
-    t = bot_sessions.c
-    query = sa.select(t.status, t.outcome, t.reason, sa.func.count().label("n")).group_by(
-        t.status, t.outcome, t.reason
-    )
-    if bot_id is not None:
-        query = query.where(t.bot_id == bot_id)
-    if since is not None:
-        query = query.where(t.started_at >= since)
-    if until is not None:
-        query = query.where(t.started_at < until)
-    return [Tally(r.status, r.outcome, r.reason, int(r.n)) for r in await conn.execute(query)]
-
-
 CSAT_EVENT = "webchat.csat_submitted"
+REPORT_OUTCOMES = ("bot.handed_off", "bot.session_ended", CSAT_EVENT)
 
 
-async def bot_only_ratings(
-    conn: AsyncConnection, *, bot_id: str | None, since: datetime | None, until: datetime | None
-) -> list[int]:
-    """Ratings customers gave conversations the bot finished on its own (never handed off).
-
-    Read from the event log, the analytics source of truth (the rating event names the
-    conversation), rather than from the web chat slice's table.
-    """
-    t = bot_sessions.c
-    contained = sa.select(t.conversation_id).where(t.status == "ended")
-    if bot_id is not None:
-        contained = contained.where(t.bot_id == bot_id)
+async def report_events(
+    conn: AsyncConnection, *, since: datetime | None, until: datetime | None
+) -> list[dict[str, Any]]:
+    """The event envelopes bot analytics fold (``bots.analytics.summarize``): the sessions that
+    started in the period (``until`` exclusive), then those conversations' outcomes and ratings."""
+    e = events_table.c
+    started = sa.select(e.conversation_id).where(e.type == "bot.session_started")
     if since is not None:
-        contained = contained.where(t.started_at >= since)
+        started = started.where(e.occurred_at >= since)
     if until is not None:
-        contained = contained.where(t.started_at < until)
-    query = sa.select(events_table.c.payload).where(
-        events_table.c.type == CSAT_EVENT, events_table.c.conversation_id.in_(contained)
+        started = started.where(e.occurred_at < until)
+    first = sa.select(e.payload).where(
+        e.type == "bot.session_started",
+        *([e.occurred_at >= since] if since is not None else []),
+        *([e.occurred_at < until] if until is not None else []),
     )
-    ratings = []
-    for row in await conn.execute(query):
-        rating = dict(row.payload).get("rating")
-        if isinstance(rating, int):
-            ratings.append(rating)
-    return ratings
+    then = sa.select(e.payload).where(e.type.in_(REPORT_OUTCOMES), e.conversation_id.in_(started))
+    found = [dict(r.payload) for r in await conn.execute(first.order_by(e.position))]
+    found += [dict(r.payload) for r in await conn.execute(then.order_by(e.position))]
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -12,9 +13,15 @@ from omniroute.channels.port import (
     DeliveryStatus,
     Inbound,
     InboundMessage,
+    ReceiptWatermark,
+    SentTimestamp,
     StatusUpdate,
     TypingSignal,
 )
+from omniroute.conversations.model import MessageAttachment
+
+#: Attachment references that are not links anyone could open (a Telegram file id, an email part).
+LOCAL_SCHEMES = ("telegram-file:", "email-attachment:", "cid:", "inline:")
 
 
 def encode(item: Inbound) -> tuple[str, str, dict[str, Any]]:
@@ -24,6 +31,8 @@ def encode(item: Inbound) -> tuple[str, str, dict[str, Any]]:
             payload = asdict(item)
             payload["sent_at"] = item.sent_at.isoformat() if item.sent_at else None
             payload["extra"] = dict(item.extra)
+            payload["reply_context"] = dict(item.reply_context) if item.reply_context is not None else None
+            payload["attachments"] = [_encode_attachment(a) for a in item.attachments]
             return "message", f"msg:{item.provider_message_id}", payload
         case StatusUpdate():
             return (
@@ -34,6 +43,19 @@ def encode(item: Inbound) -> tuple[str, str, dict[str, Any]]:
                     "status": item.status.value,
                     "error": item.error,
                 },
+            )
+        case ReceiptWatermark():
+            up_to = item.up_to.isoformat()
+            return (
+                "watermark",
+                f"watermark:{item.recipient_address}:{item.status.value}:{up_to}",
+                {"recipient_address": item.recipient_address, "status": item.status.value, "up_to": up_to},
+            )
+        case SentTimestamp():
+            return (
+                "sent_at",
+                f"sent_at:{item.provider_message_id}",
+                {"provider_message_id": item.provider_message_id, "at": item.at.isoformat()},
             )
         case TypingSignal():
             return "typing", "", {"sender_address": item.sender_address, "is_typing": item.is_typing}
@@ -46,7 +68,7 @@ def encode(item: Inbound) -> tuple[str, str, dict[str, Any]]:
 def decode(kind: str, payload: dict[str, Any]) -> Inbound:
     if kind == "message":
         data = dict(payload)
-        data["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
+        data["attachments"] = tuple(_decode_attachment(a) for a in data.get("attachments", ()))
         data["thread_keys"] = tuple(data.get("thread_keys", ()))
         location = data.get("location")
         data["location"] = tuple(location) if location else None
@@ -56,6 +78,14 @@ def decode(kind: str, payload: dict[str, Any]) -> Inbound:
         return StatusUpdate(
             payload["provider_message_id"], DeliveryStatus(payload["status"]), payload.get("error")
         )
+    if kind == "watermark":
+        return ReceiptWatermark(
+            payload["recipient_address"],
+            DeliveryStatus(payload["status"]),
+            datetime.fromisoformat(payload["up_to"]),
+        )
+    if kind == "sent_at":
+        return SentTimestamp(payload["provider_message_id"], datetime.fromisoformat(payload["at"]))
     if kind == "typing":
         return TypingSignal(payload["sender_address"], bool(payload["is_typing"]))
     if kind == "end":
@@ -64,14 +94,57 @@ def decode(kind: str, payload: dict[str, Any]) -> Inbound:
     raise ValueError(msg)
 
 
-def as_text(message: InboundMessage) -> str:
-    """What the transcript shows. Attachments and locations stay visible as links until the
-    message model carries them natively."""
+def _encode_attachment(a: Attachment) -> dict[str, Any]:
+    """Bytes delivered in the payload (email parts) travel base64-encoded in the receipt's JSON."""
+    data: dict[str, Any] = {
+        "url": a.url,
+        "content_type": a.content_type,
+        "filename": a.filename,
+        "size": a.size,
+    }
+    if a.content is not None:
+        data["content_b64"] = base64.b64encode(a.content).decode()
+    return data
+
+
+def _decode_attachment(data: dict[str, Any]) -> Attachment:
+    raw = data.get("content_b64")
+    return Attachment(
+        url=str(data["url"]),
+        content_type=str(data.get("content_type") or "application/octet-stream"),
+        filename=data.get("filename"),
+        size=data.get("size"),
+        content=base64.b64decode(raw) if isinstance(raw, str) else None,
+    )
+
+
+def attachments_of(message: InboundMessage) -> tuple[MessageAttachment, ...]:
+    """The provider's media as structured attachments of the message (links to the provider;
+    fetching them into the attachment store is a separate step)."""
+    return tuple(
+        MessageAttachment(
+            filename=a.filename or a.content_type, content_type=a.content_type, size=a.size, url=a.url
+        )
+        for a in message.attachments
+    )
+
+
+def as_text(message: InboundMessage, notes: dict[int, str | None] | None = None) -> str:
+    """What the transcript shows. ``notes`` is the outcome per attachment index when the channel
+    service tried to store the media: ``None`` (stored: the message carries the file itself, no
+    line) or why it was not ("too large", "fetch failed"…: a visible line with the provider's
+    link). Without ``notes`` every attachment is a labelled link. Locations are links too."""
     lines = [message.text] if message.text else []
-    for a in message.attachments:
+    for index, a in enumerate(message.attachments):
         label = a.filename or a.content_type
-        lines.append(f"[attachment: {label}] {a.url}")
+        if notes is None or index not in notes:
+            lines.append(f"[attachment: {label}] {a.url}")
+        elif (why := notes[index]) is not None:
+            link = "" if a.url.startswith(LOCAL_SCHEMES) else f" {a.url}"
+            lines.append(f"[attachment not stored: {why}: {label}]{link}")
     if message.location is not None:
         lat, lon = message.location
         lines.append(f"[location: {lat:.6f}, {lon:.6f}]")
+    if not lines and notes is not None and None in notes.values():
+        return ""  # only files, all stored: the message shows them itself
     return "\n".join(lines) or "[empty message]"

@@ -40,6 +40,9 @@ class Attachment:
     content_type: str = "application/octet-stream"
     filename: str | None = None
     size: int | None = None
+    #: The bytes themselves when the provider delivered them in the payload (email MIME parts)
+    #: or, outbound, when the adapter asked for them (:attr:`MediaFetcher`'s ``attachment_bytes``).
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class InboundMessage:
     subject: str | None = None
     sent_at: datetime | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: What a reply in this conversation needs besides the address (Teams: its serviceUrl). JSON
+    #: values; the channel service keeps the latest per conversation and hands it back in
+    #: :attr:`Outbound.reply_context`. None leaves the stored context as it is.
+    reply_context: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,26 @@ class StatusUpdate:
     provider_message_id: str
     status: DeliveryStatus
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptWatermark:
+    """A receipt that names no message, only a time (Messenger's ``read``, and ``delivery``
+    without ``mids``): every message of ours to ``recipient_address`` that the provider accepted
+    at or before ``up_to`` reached ``status``. The channel service resolves it against the outbox."""
+
+    recipient_address: str
+    status: DeliveryStatus
+    up_to: datetime
+
+
+@dataclass(frozen=True)
+class SentTimestamp:
+    """The provider's own time for a message we sent (Messenger's echo), so watermarks compare
+    like with like rather than against our clock."""
+
+    provider_message_id: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -85,7 +112,7 @@ class ConversationEnded:
     sender_address: str
 
 
-Inbound = InboundMessage | StatusUpdate | TypingSignal | ConversationEnded
+Inbound = InboundMessage | StatusUpdate | TypingSignal | ConversationEnded | ReceiptWatermark | SentTimestamp
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,8 @@ class Outbound:
     thread_keys: tuple[str, ...] = ()
     #: When the customer last wrote (messaging windows such as WhatsApp's 24 hours).
     customer_last_message_at: datetime | None = None
+    #: The latest :attr:`InboundMessage.reply_context` of this conversation, read at send time.
+    reply_context: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +183,39 @@ class TransientSendError(Exception):
 
 class PermanentSendError(Exception):
     """Retrying will not help (invalid number, outside the messaging window, blocked)."""
+
+
+@dataclass(frozen=True)
+class Media:
+    """A customer's file downloaded from the provider (see :class:`MediaFetcher`)."""
+
+    data: bytes
+    content_type: str = "application/octet-stream"
+    filename: str | None = None
+
+
+class MediaTooLarge(Exception):
+    """The file is over the attachment size limit (known from a header or counted while reading)."""
+
+
+class MediaFetchFailed(Exception):
+    """The download did not work. ``transient``: worth trying again (timeouts, 5xx, 429)."""
+
+    def __init__(self, reason: str, *, transient: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+class MediaFetcher(Protocol):
+    """An optional adapter capability: download an inbound :class:`Attachment` with the provider's
+    credentials, so the channel service can keep it in the attachment store. Called by the
+    worker after the webhook was answered, never while the provider waits."""
+
+    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> Media:
+        """The bytes, at most ``max_bytes`` of them (raise MediaTooLarge beyond, MediaFetchFailed
+        when the provider cannot serve them)."""
+        ...
 
 
 class ChannelAdapter(Protocol):

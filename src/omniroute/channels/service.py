@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,19 +22,28 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import IntegrityError
 
+from omniroute.attachments.model import UploaderKind
+from omniroute.attachments.service import AttachmentService
 from omniroute.bots.gate import BotGate
 from omniroute.channels import codec, store
 from omniroute.channels.events import ChannelAccountChanged
+from omniroute.channels.media import filename_for
 from omniroute.channels.port import (
     STATUS_RANK,
+    Attachment,
     ChannelAdapter,
     ConversationEnded,
     DeliveryStatus,
     Inbound,
     InboundMessage,
     MalformedPayload,
+    Media,
+    MediaFetchFailed,
+    MediaTooLarge,
     Outbound,
     PermanentSendError,
+    ReceiptWatermark,
+    SentTimestamp,
     SignatureError,
     StatusUpdate,
     TransientSendError,
@@ -44,13 +53,18 @@ from omniroute.channels.port import (
 )
 from omniroute.channels.registry import AccountConfig, AdapterContext, ChannelRegistry
 from omniroute.channels.store import AccountRow, OutboxRow, Receipt
-from omniroute.conversations.model import Conversation, SenderKind
+from omniroute.conversations.model import (
+    MAX_ATTACHMENTS_PER_MESSAGE,
+    Conversation,
+    MessageAttachment,
+    SenderKind,
+)
 from omniroute.conversations.service import ConversationService
 from omniroute.conversations.store import Message
 from omniroute.core.bus import BusReset
 from omniroute.core.clock import Clock
 from omniroute.core.db import Database
-from omniroute.core.errors import Conflict, InvalidInput, NotFound
+from omniroute.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from omniroute.core.ids import new_id
 from omniroute.core.secretbox import SecretBox
 from omniroute.core.uow import EVENTS_TOPIC, Publisher, UnitOfWork
@@ -69,6 +83,12 @@ RECEIPT_MAX_ATTEMPTS = 5
 BATCH = 50
 OUTBOUND_SENDERS = frozenset({SenderKind.AGENT, SenderKind.BOT})
 STATUS_VALUES = frozenset(s.value for s in DeliveryStatus)
+#: A customer's media download is tried three times (network backoff, not business time).
+MEDIA_RETRY_DELAYS = (1.0, 4.0)
+
+
+#: Per attachment index of an inbound message: its bytes, or why it has none ("too large"…).
+FetchedMedia = dict[int, Media | str]
 
 
 class WebhookRejected(Exception):
@@ -111,6 +131,13 @@ class ChannelService:
         self._adapters: dict[str, tuple[AccountRow, ChannelAdapter]] = {}
         #: Asked before new conversations are queued (bootstrap sets it): a bot may answer first.
         self.bots: BotGate | None = None
+        #: Signs a public, expiring download URL for a stored attachment (bootstrap sets it), so
+        #: providers can fetch the files agents send.
+        self.attachment_links: Callable[[str], str] | None = None
+        #: Where customers' media are kept (bootstrap sets it); without it they stay provider links.
+        self.attachments: AttachmentService | None = None
+        #: Pauses between tries of a media download that failed for a reason that may heal.
+        self.media_retry_delays: tuple[float, ...] = MEDIA_RETRY_DELAYS
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -342,9 +369,12 @@ class ChannelService:
             if receipt.attempts >= RECEIPT_MAX_ATTEMPTS:
                 continue
             try:
+                item = codec.decode(receipt.kind, receipt.payload)
+                # Downloads happen here, outside the transaction and long after the provider's 2xx.
+                media = await self._fetch_media(receipt.account_id, item)
                 async with self.publisher.unit_of_work() as uow:
                     account, _ = await self.adapter(receipt.account_id)
-                    await self._apply(uow, account, codec.decode(receipt.kind, receipt.payload))
+                    await self._apply(uow, account, item, media)
                     await store.mark_receipt(uow.conn, receipt.id, processed_at=uow.clock.now(), error=None)
                 done += 1
             except Exception as exc:
@@ -353,12 +383,18 @@ class ChannelService:
                     await store.mark_receipt(conn, receipt.id, processed_at=None, error=repr(exc))
         return done
 
-    async def _apply(self, uow: UnitOfWork, account: AccountRow, item: object) -> None:
+    async def _apply(
+        self, uow: UnitOfWork, account: AccountRow, item: object, media: FetchedMedia | None = None
+    ) -> None:
         match item:
             case InboundMessage():
-                await self._inbound_message(uow, account, item)
+                await self._inbound_message(uow, account, item, media)
             case StatusUpdate():
                 await self._status(uow, account, item)
+            case ReceiptWatermark():
+                await self._watermark(uow, account, item)
+            case SentTimestamp():
+                await store.set_sent_at(uow.conn, account.id, item.provider_message_id, item.at)
             case TypingSignal():
                 conv = await self._live(uow, account, item.sender_address)
                 if conv is not None:
@@ -373,7 +409,92 @@ class ChannelService:
         found = await self.conversations.live_for_customer(uow, customer.id, account.id)
         return await self.conversations.load(uow, found.id) if found else None
 
-    async def _inbound_message(self, uow: UnitOfWork, account: AccountRow, msg: InboundMessage) -> None:
+    # -- inbound media ---------------------------------------------------------------------------
+
+    async def _fetch_media(self, account_id: str, item: Inbound) -> FetchedMedia | None:
+        """Each attachment's bytes (given in the payload or downloaded by the adapter) or why
+        there are none; None when nothing is to be stored (no store wired, no attachments)."""
+        if self.attachments is None or not isinstance(item, InboundMessage) or not item.attachments:
+            return None
+        _, adapter = await self.adapter(account_id)
+        fetch = getattr(adapter, "fetch_media", None)
+        max_bytes = self.attachments.limits.max_bytes
+        found: FetchedMedia = {}
+        by_url: dict[str, Media | str] = {}
+        for index, attachment in enumerate(item.attachments):
+            if index >= MAX_ATTACHMENTS_PER_MESSAGE:
+                found[index] = f"a message keeps at most {MAX_ATTACHMENTS_PER_MESSAGE} files"
+            elif attachment.content is not None:
+                found[index] = Media(attachment.content, attachment.content_type, attachment.filename)
+            elif fetch is None:
+                continue  # this channel cannot download: the provider's link stays
+            elif attachment.size is not None and attachment.size > max_bytes:
+                found[index] = "too large"
+            elif attachment.url in by_url:
+                found[index] = by_url[attachment.url]  # the same media twice: downloaded once
+            else:
+                found[index] = by_url[attachment.url] = await self._download(fetch, attachment, max_bytes)
+        return found
+
+    async def _download(
+        self, fetch: Callable[[Attachment, int], Awaitable[Media]], attachment: Attachment, max_bytes: int
+    ) -> Media | str:
+        delays = list(self.media_retry_delays)
+        while True:
+            try:
+                return await fetch(attachment, max_bytes)
+            except MediaTooLarge:
+                return "too large"
+            except MediaFetchFailed as exc:
+                if not exc.transient or not delays:
+                    log.warning("media %s not fetched: %s", attachment.filename or attachment.url, exc.reason)
+                    return "fetch failed"
+            except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+                # An adapter's unexpected answer: worth another try, then a note.
+                if not delays:
+                    log.warning("media not fetched: %r", exc)
+                    return "fetch failed"
+            await asyncio.sleep(delays.pop(0))
+
+    async def _store_media(
+        self,
+        files: AttachmentService,
+        uow: UnitOfWork,
+        conv: Conversation,
+        msg: InboundMessage,
+        media: FetchedMedia,
+    ) -> tuple[list[str], list[MessageAttachment], dict[int, str | None]]:
+        """Stored attachment ids, the provider links kept for the rest, and the outcome per index
+        for the transcript (None: stored)."""
+        ids: list[str] = []
+        links: list[MessageAttachment] = []
+        notes: dict[int, str | None] = {}
+        kept = codec.attachments_of(msg)
+        for index, attachment in enumerate(msg.attachments):
+            got = media.get(index)
+            if isinstance(got, Media):
+                name = attachment.filename or got.filename or filename_for(got.content_type, str(index + 1))
+                try:
+                    upload = await files.upload_in(uow, conv, got.data, name, UploaderKind.CHANNEL, None)
+                except PayloadTooLarge:
+                    got = "too large"
+                except UnsupportedMediaType:
+                    got = "file type not accepted"
+                except InvalidInput:
+                    got = "empty file"
+                else:
+                    ids.append(upload.attachment.id)
+                    notes[index] = None
+                    continue
+            if got is not None:
+                notes[index] = got
+            if index < MAX_ATTACHMENTS_PER_MESSAGE and not attachment.url.startswith(codec.LOCAL_SCHEMES):
+                links.append(kept[index])
+        return ids, links, notes
+
+    async def _inbound_message(
+        self, uow: UnitOfWork, account: AccountRow, msg: InboundMessage, media: FetchedMedia | None = None
+    ) -> None:
         customer = await customers.resolve_customer(
             uow,
             account.channel,
@@ -420,18 +541,29 @@ class ChannelService:
                 customer_address=msg.sender_address,
             )
         conv = await self.conversations.load(uow, conv.id)
+        stored: list[str] = []
+        links: Sequence[MessageAttachment] = codec.attachments_of(msg)
+        notes: dict[int, str | None] | None = None
+        if media is not None and self.attachments is not None:
+            stored, links, notes = await self._store_media(self.attachments, uow, conv, msg, media)
         await self.conversations.append(
             uow,
             conv,
             sender_kind=SenderKind.CUSTOMER,
             sender_id=customer.id,
             sender_name=customer.display_name,
-            text=codec.as_text(msg),
+            text=codec.as_text(msg, notes),
             idempotency_key=f"{account.channel}:{msg.provider_message_id}"[:300],
+            attachment_ids=stored,
+            links=links,
         )
         await store.add_thread_keys(
             uow.conn, account.id, conv.id, [*msg.thread_keys, msg.provider_message_id], uow.clock.now()
         )
+        if msg.reply_context is not None:
+            await store.save_reply_context(
+                uow.conn, account.id, conv.id, dict(msg.reply_context), uow.clock.now()
+            )
         if plan is not None:
             if self.bots is not None and await self.bots.take(uow, conv, plan):
                 return
@@ -464,6 +596,20 @@ class ChannelService:
         await store.update_outbox(uow.conn, row.id, now, status=update.status.value, error=update.error)
         await self.conversations.set_delivery(uow, row.message_id, update.status.value, update.error)
 
+    async def _watermark(self, uow: UnitOfWork, account: AccountRow, mark: ReceiptWatermark) -> None:
+        """Move every message to the recipient sent by ``up_to`` forward to the mark's status,
+        whichever node sent it: the outbox (``sent_at``) is the record, not a process's memory."""
+        if mark.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.READ):
+            return
+        below = [s.value for s in DeliveryStatus if STATUS_RANK[s] < STATUS_RANK[mark.status]]
+        below = [s for s in below if s != DeliveryStatus.QUEUED.value]  # accepted ones only
+        now = uow.clock.now()
+        for row in await store.outbox_sent_to(
+            uow.conn, account.id, mark.recipient_address, mark.up_to, below
+        ):
+            await store.update_outbox(uow.conn, row.id, now, status=mark.status.value)
+            await self.conversations.set_delivery(uow, row.message_id, mark.status.value, None)
+
     # -- outbound --------------------------------------------------------------------------------
 
     async def message_stored(self, uow: UnitOfWork, conv: Conversation, message: Message) -> None:
@@ -485,6 +631,7 @@ class ChannelService:
             "thread_keys": await store.keys_for_conversation(uow.conn, conv.id),
             "in_reply_to": answers,
             "customer_last_message_at": last.created_at.isoformat() if last is not None else None,
+            "attachments": [a.as_dict() for a in message.attachments],
         }
         await store.insert_outbox(
             uow.conn,
@@ -531,6 +678,11 @@ class ChannelService:
                     in_reply_to=row.payload.get("in_reply_to")
                     or (row.payload.get("thread_keys") or [None])[-1],
                     customer_last_message_at=_time(row.payload.get("customer_last_message_at")),
+                    attachments=await self._outbound_attachments(
+                        row.payload.get("attachments") or [],
+                        with_bytes=getattr(adapter, "attachment_bytes", False) is True,
+                    ),
+                    reply_context=await self._reply_context(row.conversation_id),
                 )
             )
         except TransientSendError as exc:
@@ -543,6 +695,29 @@ class ChannelService:
             await self._retry_later(row, f"network: {exc!r}", None)
             return
         await self._finish(row, DeliveryStatus.SENT, sent.provider_message_id, None)
+
+    async def _reply_context(self, conversation_id: str) -> dict[str, Any] | None:
+        async with self.db.read() as conn:
+            return await store.reply_context(conn, conversation_id)
+
+    async def _outbound_attachments(
+        self, files: list[dict[str, Any]], *, with_bytes: bool = False
+    ) -> tuple[Attachment, ...]:
+        """Stored files become signed links made at send time (a retry gets a fresh expiry);
+        adapters that declare ``attachment_bytes = True`` (email) also get the bytes."""
+        out = []
+        for f in files:
+            url = f.get("url")
+            if f.get("id") and self.attachment_links is not None:
+                url = self.attachment_links(str(f["id"]))
+            if url:
+                kind = f.get("content_type") or "application/octet-stream"
+                content = None
+                if with_bytes and f.get("id") and self.attachments is not None:
+                    with contextlib.suppress(NotFound):  # removed since: the link still says so
+                        content = await self.attachments.content(str(f["id"]))
+                out.append(Attachment(url, kind, f.get("filename"), f.get("size"), content))
+        return tuple(out)
 
     async def _retry_later(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
         now = self.clock.now()
@@ -577,6 +752,14 @@ class ChannelService:
     ) -> None:
         now = self.clock.now()
         async with self.publisher.unit_of_work() as uow:
+            sent_at = None
+            if status is DeliveryStatus.SENT:
+                reported = (
+                    await store.reported_sent_at(uow.conn, row.account_id, provider_id)
+                    if provider_id
+                    else None
+                )
+                sent_at = reported or now
             await store.update_outbox(
                 uow.conn,
                 row.id,
@@ -586,6 +769,7 @@ class ChannelService:
                 attempts=row.attempts + 1,
                 due_at=None,
                 error=error[:1000] if error else None,
+                **({"sent_at": sent_at} if sent_at is not None else {}),
             )
             if provider_id is not None:
                 # In the same commit as "sent", so a reply that races the event still threads.

@@ -77,7 +77,30 @@ outbound_messages = sa.Table(
     sa.Column("error", sa.String(1000), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # Who it went to and when the provider accepted it: watermark receipts ("everything sent to
+    # this person up to T was read", Messenger) are resolved against these two columns.
+    sa.Column("to_address", sa.String(320), nullable=True),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
     sa.Index("ix_outbound_messages_due", "status", "due_at"),
+    sa.Index("ix_outbound_messages_recipient", "account_id", "to_address"),
+)
+
+#: What an adapter needs to reply in a conversation that the address alone does not say (Teams:
+#: the serviceUrl and the activity answered). The latest inbound message's context wins.
+reply_contexts = sa.Table(
+    "channel_reply_contexts",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(36),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "account_id", sa.String(36), sa.ForeignKey("channel_accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("context", sa.JSON(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 #: Keys that identify a conversation's thread on a channel (email Message-IDs, subject tokens).
@@ -280,6 +303,7 @@ async def insert_outbox(conn: AsyncConnection, row: OutboxRow, now: datetime) ->
             due_at=row.due_at,
             created_at=now,
             updated_at=now,
+            to_address=str(row.payload.get("to") or "")[:320] or None,
         )
     )
 
@@ -378,3 +402,69 @@ async def outbox_created_at(conn: AsyncConnection, outbox_id: str) -> datetime |
         )
     ).first()
     return row[0] if row else None
+
+
+async def outbox_sent_to(
+    conn: AsyncConnection, account_id: str, to_address: str, up_to: datetime, below: Sequence[str]
+) -> list[OutboxRow]:
+    """Messages of this account to ``to_address`` that the provider accepted at or before
+    ``up_to`` and whose status is one of ``below`` (the ones a watermark can still move forward)."""
+    query = (
+        sa.select(outbound_messages)
+        .where(
+            outbound_messages.c.account_id == account_id,
+            outbound_messages.c.to_address == to_address,
+            outbound_messages.c.sent_at.is_not(None),
+            outbound_messages.c.sent_at <= up_to,
+            outbound_messages.c.status.in_(list(below)),
+        )
+        .order_by(outbound_messages.c.sent_at, outbound_messages.c.id)
+    )
+    return [_outbox(r) for r in await conn.execute(query)]
+
+
+async def set_sent_at(conn: AsyncConnection, account_id: str, provider_id: str, at: datetime) -> bool:
+    """The provider's own time for a message it accepted (more exact than ours); True if found."""
+    result = await conn.execute(
+        outbound_messages.update()
+        .where(
+            outbound_messages.c.account_id == account_id,
+            outbound_messages.c.provider_message_id == provider_id,
+        )
+        .values(sent_at=at)
+    )
+    return bool(result.rowcount)
+
+
+async def reply_context(conn: AsyncConnection, conversation_id: str) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(
+            sa.select(reply_contexts.c.context).where(reply_contexts.c.conversation_id == conversation_id)
+        )
+    ).first()
+    return dict(row[0]) if row and isinstance(row[0], dict) else None
+
+
+async def save_reply_context(
+    conn: AsyncConnection, account_id: str, conversation_id: str, context: dict[str, Any], now: datetime
+) -> None:
+    """Replace the conversation's reply context (one row per conversation, upserted)."""
+    values = {"account_id": account_id, "context": context, "updated_at": now}
+    dialect = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect(reply_contexts).values(conversation_id=conversation_id, **values)
+    await conn.execute(statement.on_conflict_do_update(index_elements=["conversation_id"], set_=values))
+
+
+async def reported_sent_at(conn: AsyncConnection, account_id: str, provider_id: str) -> datetime | None:
+    """The provider's time for ``provider_id`` if its report (a ``sent_at`` receipt, e.g. an echo)
+    arrived before we stored the id: echoes can overtake the answer to the send call itself."""
+    row = (
+        await conn.execute(
+            sa.select(inbound_receipts.c.payload).where(
+                inbound_receipts.c.account_id == account_id,
+                inbound_receipts.c.dedupe_key == f"sent_at:{provider_id}",
+            )
+        )
+    ).first()
+    value = row[0].get("at") if row and isinstance(row[0], dict) else None
+    return datetime.fromisoformat(value) if isinstance(value, str) else None

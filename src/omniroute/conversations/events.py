@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
+from pydantic import Field
+
 from omniroute.core.events import DomainEvent
 
 
@@ -44,6 +46,9 @@ class MessagePosted(DomainEvent):
     created_at: datetime
     #: The assigned agent when the message was stored: who must receive it live.
     agent_id: str | None
+    #: Files the message carries: id (stored attachment) or url (provider link), filename,
+    #: content_type, size.
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class MessageDeliveryChanged(DomainEvent):

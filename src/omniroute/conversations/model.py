@@ -91,6 +91,54 @@ def check_can_post(conv: Conversation, sender: SenderKind, sender_id: str | None
             raise Conflict("this conversation is assigned to another agent")
 
 
+@dataclass(frozen=True)
+class MessageAttachment:
+    """A file a message carries: a stored attachment (``id``) or a provider's link (``url``)."""
+
+    filename: str
+    content_type: str
+    size: int | None = None
+    id: str | None = None
+    url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "url": self.url,
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> MessageAttachment:
+        size = data.get("size")
+        return cls(
+            filename=str(data.get("filename") or "file"),
+            content_type=str(data.get("content_type") or "application/octet-stream"),
+            size=int(size) if size is not None else None,
+            id=data.get("id"),
+            url=data.get("url"),
+        )
+
+
+#: At most this many files in one message.
+MAX_ATTACHMENTS_PER_MESSAGE = 10
+
+
+def check_body(text: str, max_bytes: int, attachments: int) -> str:
+    """Text and/or attachments: a message with files may have no text."""
+    if attachments > MAX_ATTACHMENTS_PER_MESSAGE:
+        msg = f"a message carries at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments"
+        raise InvalidInput(msg)
+    if attachments and not text.strip():
+        if len(text.encode()) > max_bytes:
+            msg = f"message is larger than {max_bytes} bytes"
+            raise PayloadTooLarge(msg)
+        return ""
+    return check_text(text, max_bytes)
+
+
 def check_text(text: str, max_bytes: int) -> str:
     if len(text.encode()) > max_bytes:
         msg = f"message is larger than {max_bytes} bytes"

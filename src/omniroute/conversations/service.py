@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,8 +19,8 @@ from omniroute.conversations.events import (
     NoteAdded,
     TypingChanged,
 )
-from omniroute.conversations.model import Conversation, ConversationState, SenderKind
-from omniroute.conversations.ports import AssignmentHooks, MessageHooks
+from omniroute.conversations.model import Conversation, ConversationState, MessageAttachment, SenderKind
+from omniroute.conversations.ports import AssignmentHooks, AttachmentLinker, MessageHooks
 from omniroute.conversations.store import Message, Note
 from omniroute.core.db import Database
 from omniroute.core.errors import Conflict, NotFound
@@ -44,6 +45,10 @@ class ConversationService:
         self.max_message_bytes = max_message_bytes
         self._hooks: AssignmentHooks | None = None
         self._message_hooks: list[MessageHooks] = []
+        self._attachments: AttachmentLinker | None = None
+
+    def use_attachments(self, linker: AttachmentLinker) -> None:
+        self._attachments = linker
 
     def use_assignment(self, hooks: AssignmentHooks) -> None:
         self._hooks = hooks
@@ -122,10 +127,13 @@ class ConversationService:
         text: str,
         idempotency_key: str | None = None,
         claimed_seq: int | None = None,
+        attachment_ids: Sequence[str] = (),
+        links: Sequence[MessageAttachment] = (),
     ) -> tuple[Message, bool]:
         """Store a message with the next sequence number (or one already claimed).
 
-        Returns (message, created).
+        ``attachment_ids`` are stored files the sender uploaded to this conversation; ``links``
+        are files known only by a provider's URL (channel media). Returns (message, created).
         """
         if idempotency_key is not None and claimed_seq is None:
             existing = await store.find_message_by_key(uow.conn, conv.id, idempotency_key)
@@ -133,11 +141,19 @@ class ConversationService:
                 return existing, False
         if sender_kind in (SenderKind.CUSTOMER, SenderKind.AGENT):
             model.check_can_post(conv, sender_kind, sender_id)
-        body = model.check_text(text, self.max_message_bytes)
+        ids = list(dict.fromkeys(attachment_ids))
+        body = model.check_body(text, self.max_message_bytes, len(ids) + len(links))
+        message_id = new_id()
+        files: list[MessageAttachment] = list(links)
+        if ids:
+            if self._attachments is None:
+                problem = "no attachment store wired; bootstrap must call use_attachments()"
+                raise RuntimeError(problem)
+            files = [*await self._attachments.attach(uow, conv, sender_kind, ids, message_id), *files]
         seq = claimed_seq if claimed_seq is not None else await store.allocate_seq(uow.conn, conv.id)
         now = uow.clock.now()
         msg = Message(
-            id=new_id(),
+            id=message_id,
             conversation_id=conv.id,
             seq=seq,
             sender_kind=sender_kind,
@@ -146,6 +162,7 @@ class ConversationService:
             text=body,
             created_at=now,
             idempotency_key=idempotency_key,
+            attachments=tuple(files),
         )
         await store.insert_message(uow.conn, msg)
         uow.emit(
@@ -160,6 +177,7 @@ class ConversationService:
                 text=body,
                 created_at=now,
                 agent_id=conv.agent_id,
+                attachments=[a.as_dict() for a in files],
             )
         )
         for hooks in self._message_hooks:
@@ -244,6 +262,7 @@ class ConversationService:
         idempotency_key: str | None,
         sender_id: str | None = None,
         sender_name: str | None = None,
+        attachment_ids: Sequence[str] = (),
     ) -> tuple[Message, bool]:
         """Store one message in its own transaction. Returns (message, created).
 
@@ -252,10 +271,10 @@ class ConversationService:
         number, two INSERTs (message, event log).
         """
         # Size is checked before opening a write transaction: oversize input costs nothing.
-        model.check_text(text, self.max_message_bytes)
+        model.check_body(text, self.max_message_bytes, len(set(attachment_ids)))
         try:
             return await self._post(
-                conversation_id, sender_kind, text, idempotency_key, sender_id, sender_name
+                conversation_id, sender_kind, text, idempotency_key, sender_id, sender_name, attachment_ids
             )
         except _AlreadyStored as stored:
             return stored.message, False
@@ -268,6 +287,7 @@ class ConversationService:
         idempotency_key: str | None,
         sender_id: str | None,
         sender_name: str | None,
+        attachment_ids: Sequence[str] = (),
     ) -> tuple[Message, bool]:
         async with self.publisher.unit_of_work() as uow:
             conv = await store.claim_next_seq(uow.conn, conversation_id)
@@ -291,6 +311,7 @@ class ConversationService:
                 text=text,
                 idempotency_key=idempotency_key,
                 claimed_seq=conv.last_seq,
+                attachment_ids=attachment_ids,
             )
 
     async def add_note(

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from omniroute.conversations.model import Conversation, ConversationState, SenderKind
+from omniroute.conversations.model import Conversation, ConversationState, MessageAttachment, SenderKind
 from omniroute.core.db import metadata
 from omniroute.core.types import AnyRow, UTCDateTime
 
@@ -56,6 +56,8 @@ messages = sa.Table(
     sa.Column("idempotency_key", sa.String(300), nullable=True),
     sa.Column("delivery_status", sa.String(20), nullable=True),
     sa.Column("delivery_error", sa.String(1000), nullable=True),
+    #: The files the message carries (metadata only; the bytes are in ``attachments``).
+    sa.Column("attachments", sa.JSON(), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("conversation_id", "seq"),
     sa.UniqueConstraint("conversation_id", "idempotency_key"),
@@ -106,6 +108,7 @@ class Message:
     idempotency_key: str | None = None
     delivery_status: str | None = None
     delivery_error: str | None = None
+    attachments: tuple[MessageAttachment, ...] = ()
 
 
 def _conversation(row: AnyRow) -> Conversation:
@@ -145,6 +148,7 @@ def _message(row: AnyRow) -> Message:
         idempotency_key=m["idempotency_key"],
         delivery_status=m["delivery_status"],
         delivery_error=m["delivery_error"],
+        attachments=tuple(MessageAttachment.of(a) for a in m["attachments"] or ()),
     )
 
 
@@ -243,6 +247,7 @@ async def insert_message(conn: AsyncConnection, msg: Message) -> None:
             sender_name=msg.sender_name,
             text=msg.text,
             idempotency_key=msg.idempotency_key,
+            attachments=[a.as_dict() for a in msg.attachments] or None,
             created_at=msg.created_at,
         )
     )

@@ -37,3 +37,9 @@ class InvalidInput(DomainError):
 
 class PayloadTooLarge(DomainError):
     status = 413
+
+
+class UnsupportedMediaType(DomainError):
+    """A file of a kind that is refused (blocked extension, executable)."""
+
+    status = 415

@@ -31,3 +31,27 @@ class CustomersMerged(DomainEvent):
     customer_id: str
     merged_id: str
     actor_id: str | None
+
+
+class CustomerNoteAdded(DomainEvent):
+    type: Literal["customer.note_added"] = "customer.note_added"
+    customer_id: str
+    note_id: str
+    pinned: bool
+    actor_id: str | None
+
+
+class CustomerNoteChanged(DomainEvent):
+    type: Literal["customer.note_changed"] = "customer.note_changed"
+    customer_id: str
+    note_id: str
+    changed: list[str]
+    version: int
+    actor_id: str | None
+
+
+class CustomerNoteDeleted(DomainEvent):
+    type: Literal["customer.note_deleted"] = "customer.note_deleted"
+    customer_id: str
+    note_id: str
+    actor_id: str | None

@@ -122,3 +122,65 @@ def likeness(me: Customer, other: Customer) -> Likeness | None:
     if not reasons or (reasons == ["same full name"]):
         return None
     return Likeness(other.id, min(score, 1.0), tuple(reasons))
+
+
+# -- notes about the customer ------------------------------------------------------------------------
+
+#: A note is a few paragraphs an agent wants the next colleague to read ("prefers Spanish",
+#: "VIP: escalate billing issues"), not a document.
+MAX_NOTE = 4000
+
+
+@dataclass(frozen=True)
+class CustomerNote:
+    """A note about the customer (not about one conversation: those are conversation notes).
+    Plain text, shown escaped; pinned notes are shown first."""
+
+    id: str
+    customer_id: str
+    author_id: str | None
+    author_name: str
+    text: str
+    pinned: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def edited(self) -> bool:
+        return self.version > 1
+
+
+def clean_note_text(text: str) -> str:
+    """Line endings normalised, outer blank space removed; empty or oversize text is refused."""
+    clean = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not clean:
+        raise ValueError("a note needs some text")
+    if len(clean) > MAX_NOTE:
+        msg = f"a note has at most {MAX_NOTE} characters"
+        raise ValueError(msg)
+    return clean
+
+
+def may_change_note(note: CustomerNote, user_id: str, *, supervisor: bool) -> bool:
+    """Authors change their own notes; supervisors and admins any note."""
+    return supervisor or note.author_id == user_id
+
+
+def edit_note(note: CustomerNote, *, text: str | None, pinned: bool | None, now: datetime) -> CustomerNote:
+    """The edited note, or the same one when nothing changed (no new version for a no-op)."""
+    new_text = note.text if text is None else clean_note_text(text)
+    new_pinned = note.pinned if pinned is None else pinned
+    if (new_text, new_pinned) == (note.text, note.pinned):
+        return note
+    return CustomerNote(
+        id=note.id,
+        customer_id=note.customer_id,
+        author_id=note.author_id,
+        author_name=note.author_name,
+        text=new_text,
+        pinned=new_pinned,
+        created_at=note.created_at,
+        updated_at=now,
+        version=note.version + 1,
+    )

@@ -8,17 +8,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import Database
-from omniroute.core.errors import Conflict, InvalidInput, NotFound
+from omniroute.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniroute.core.ids import new_id
 from omniroute.core.uow import Publisher, UnitOfWork
 from omniroute.customers import store
-from omniroute.customers.events import CustomerIdentityLinked, CustomersMerged, CustomerUpdated
+from omniroute.customers.events import (
+    CustomerIdentityLinked,
+    CustomerNoteAdded,
+    CustomerNoteChanged,
+    CustomerNoteDeleted,
+    CustomersMerged,
+    CustomerUpdated,
+)
 from omniroute.customers.model import (
     ChannelIdentity,
     ContactKind,
     Customer,
+    CustomerNote,
     Likeness,
+    clean_note_text,
+    edit_note,
     likeness,
+    may_change_note,
     normalise_email,
     normalise_phone,
     proven_contact,
@@ -276,7 +287,7 @@ class CustomerService:
         return sorted((f for f in found if f is not None), key=lambda f: (-f.score, f.customer_id))
 
     async def merge(self, survivor_id: str, merged_id: str, actor_id: str | None) -> Customer:
-        """Make two records one: identities, conversations, cases and preferences move to the survivor.
+        """Make two records one: identities, notes, conversations, cases and preferences move to the survivor.
 
         Idempotent: merging a record already merged into the survivor returns the survivor.
         """
@@ -294,6 +305,7 @@ class CustomerService:
                 raise Conflict("one of these records was already merged into another customer")
             now = uow.clock.now()
             await store.move_identities(uow.conn, merged.id, survivor.id)
+            await store.move_notes(uow.conn, merged.id, survivor.id)
             # The survivor keeps its own contact details; it takes the other's where it has none,
             # and a verified one wins over an unverified one.
             take_email = merged.email and (
@@ -320,3 +332,132 @@ class CustomerService:
                 )
             )
             return await _fresh(uow.conn, survivor.id)
+
+    # -- notes about the customer -----------------------------------------------------------------
+
+    async def notes(self, customer_id: str, limit: int = 100) -> list[CustomerNote]:
+        """Notes about the customer (a merged id: its survivor's), pinned first, then newest."""
+        survivor = (await self.profile(customer_id)).customer.id
+        async with self.db.read() as conn:
+            return await store.notes_of(conn, survivor, limit)
+
+    async def add_note(
+        self, customer_id: str, *, author: NoteAuthor, text: str, pinned: bool = False
+    ) -> CustomerNote:
+        clean = _note_text(text)
+        survivor = (await self.profile(customer_id)).customer.id
+        async with self.publisher.unit_of_work() as uow:
+            # Locked, so a note cannot land on a record a concurrent merge is folding away.
+            live = await store.get_customer_for_update(uow.conn, survivor)
+            if live is None or live.merged_into is not None:
+                raise Conflict("this customer was merged meanwhile; reload and add the note again")
+            now = uow.clock.now()
+            note = CustomerNote(
+                id=new_id(),
+                customer_id=survivor,
+                author_id=author.user_id,
+                author_name=author.name[:MAX_NAME],
+                text=clean,
+                pinned=pinned,
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+            await store.insert_note(uow.conn, note)
+            uow.emit(
+                CustomerNoteAdded(
+                    occurred_at=now,
+                    customer_id=survivor,
+                    note_id=note.id,
+                    pinned=pinned,
+                    actor_id=author.user_id,
+                )
+            )
+        return note
+
+    async def update_note(
+        self,
+        customer_id: str,
+        note_id: str,
+        *,
+        author: NoteAuthor,
+        text: str | None = None,
+        pinned: bool | None = None,
+        expected_version: int | None = None,
+    ) -> CustomerNote:
+        """Change a note's text or pin. Authors change their own; supervisors and admins any."""
+        survivor = (await self.profile(customer_id)).customer.id
+        async with self.publisher.unit_of_work() as uow:
+            note = await self._note(uow, survivor, note_id)
+            if not may_change_note(note, author.user_id, supervisor=author.supervisor):
+                raise Forbidden("only its author, a supervisor or an admin changes a note")
+            if expected_version is not None and expected_version != note.version:
+                msg = f"the note changed meanwhile (now version {note.version}); reload and retry"
+                raise Conflict(msg)
+            try:
+                edited = edit_note(note, text=text, pinned=pinned, now=uow.clock.now())
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+            if edited is note:
+                return note
+            await store.update_note(uow.conn, edited)
+            changed = [
+                f
+                for f, a, b in (("text", note.text, edited.text), ("pinned", note.pinned, edited.pinned))
+                if a != b
+            ]
+            uow.emit(
+                CustomerNoteChanged(
+                    occurred_at=edited.updated_at,
+                    customer_id=survivor,
+                    note_id=note.id,
+                    changed=changed,
+                    version=edited.version,
+                    actor_id=author.user_id,
+                )
+            )
+        return edited
+
+    async def delete_note(self, customer_id: str, note_id: str, *, author: NoteAuthor) -> None:
+        """Deleting twice is fine: the second time there is nothing left to delete."""
+        survivor = (await self.profile(customer_id)).customer.id
+        async with self.publisher.unit_of_work() as uow:
+            note = await store.get_note(uow.conn, note_id, for_update=True)
+            if note is None:
+                return
+            if note.customer_id != survivor:
+                raise NotFound(f"no note {note_id} for this customer")
+            if not may_change_note(note, author.user_id, supervisor=author.supervisor):
+                raise Forbidden("only its author, a supervisor or an admin deletes a note")
+            await store.delete_note(uow.conn, note_id)
+            uow.emit(
+                CustomerNoteDeleted(
+                    occurred_at=uow.clock.now(),
+                    customer_id=survivor,
+                    note_id=note_id,
+                    actor_id=author.user_id,
+                )
+            )
+
+    async def _note(self, uow: UnitOfWork, customer_id: str, note_id: str) -> CustomerNote:
+        note = await store.get_note(uow.conn, note_id, for_update=True)
+        if note is None or note.customer_id != customer_id:
+            msg = f"no note {note_id} for this customer"
+            raise NotFound(msg)
+        return note
+
+
+@dataclass(frozen=True)
+class NoteAuthor:
+    """Who writes or changes a customer note."""
+
+    user_id: str
+    name: str
+    supervisor: bool
+
+
+def _note_text(text: str) -> str:
+    try:
+        return clean_note_text(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None

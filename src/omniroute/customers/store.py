@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import metadata
 from omniroute.core.types import AnyRow, UTCDateTime
-from omniroute.customers.model import ChannelIdentity, ContactKind, Customer
+from omniroute.customers.model import ChannelIdentity, ContactKind, Customer, CustomerNote
 
 customers = sa.Table(
     "customers",
@@ -41,6 +41,28 @@ channel_identities = sa.Table(
     sa.Column("address", sa.String(320), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("channel", "address"),
+)
+
+#: Notes about a customer (Customer 360), written by agents; a merge moves them to the survivor.
+customer_notes = sa.Table(
+    "customer_notes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "customer_id",
+        sa.String(36),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("author_id", sa.String(36), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    # The author's name when they wrote it: the note stays readable if the account goes.
+    sa.Column("author_name", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("pinned", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
 )
 
 
@@ -230,3 +252,74 @@ async def search(conn: AsyncConnection, text: str, limit: int = 50) -> list[Cust
         .limit(limit)
     )
     return [_customer(r) for r in rows]
+
+
+# -- notes -------------------------------------------------------------------------------------------
+
+
+def _note(row: AnyRow) -> CustomerNote:
+    m = row._mapping
+    return CustomerNote(
+        id=m["id"],
+        customer_id=m["customer_id"],
+        author_id=m["author_id"],
+        author_name=m["author_name"],
+        text=m["text"],
+        pinned=bool(m["pinned"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        version=m["version"],
+    )
+
+
+async def insert_note(conn: AsyncConnection, note: CustomerNote) -> None:
+    await conn.execute(
+        customer_notes.insert().values(
+            id=note.id,
+            customer_id=note.customer_id,
+            author_id=note.author_id,
+            author_name=note.author_name,
+            text=note.text,
+            pinned=note.pinned,
+            created_at=note.created_at,
+            updated_at=note.updated_at,
+            version=note.version,
+        )
+    )
+
+
+async def update_note(conn: AsyncConnection, note: CustomerNote) -> None:
+    await conn.execute(
+        customer_notes.update()
+        .where(customer_notes.c.id == note.id)
+        .values(text=note.text, pinned=note.pinned, updated_at=note.updated_at, version=note.version)
+    )
+
+
+async def delete_note(conn: AsyncConnection, note_id: str) -> None:
+    await conn.execute(customer_notes.delete().where(customer_notes.c.id == note_id))
+
+
+async def get_note(conn: AsyncConnection, note_id: str, *, for_update: bool = False) -> CustomerNote | None:
+    query = sa.select(customer_notes).where(customer_notes.c.id == note_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return _note(row) if row else None
+
+
+async def notes_of(conn: AsyncConnection, customer_id: str, limit: int) -> list[CustomerNote]:
+    """Pinned first, then newest first."""
+    rows = await conn.execute(
+        sa.select(customer_notes)
+        .where(customer_notes.c.customer_id == customer_id)
+        .order_by(customer_notes.c.pinned.desc(), customer_notes.c.created_at.desc(), customer_notes.c.id)
+        .limit(limit)
+    )
+    return [_note(r) for r in rows]
+
+
+async def move_notes(conn: AsyncConnection, from_id: str, to_id: str) -> None:
+    await conn.execute(
+        customer_notes.update().where(customer_notes.c.customer_id == from_id).values(customer_id=to_id)
+    )

@@ -76,6 +76,13 @@ class DeskService:
             replies = await store.visible_replies(conn, user_id)
         return model.search(replies, text, wanted, limit)
 
+    async def manageable_quick_replies(self, user_id: str) -> list[QuickReply]:
+        """Every shared reply and the user's own, shared first, then by title: the admin screen's
+        list (unranked and unlimited, unlike the composer's search)."""
+        async with self.db.read() as conn:
+            replies = await store.visible_replies(conn, user_id)
+        return sorted(replies, key=lambda r: (not r.shared, model.fold(r.content.title), r.id))
+
     async def quick_reply(self, reply_id: str, user_id: str) -> QuickReply:
         async with self.db.read() as conn:
             found = await store.get_reply(conn, reply_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,7 +101,14 @@ class RoutingService:
         publisher.add_listener(self._after_commit)
         leader.ask_chooser = self._ask_chooser
         self._http: httpx.AsyncClient | None = None
+        #: Checks run before a transfer or consult; each raises (e.g. Conflict) when something
+        #: other than routing holds the conversation (a bot: bootstrap wires it).
+        self._hold_checks: list[Callable[[str], Awaitable[None]]] = []
         self._asks: set[asyncio.Task[None]] = set()
+
+    def check_holders(self, check: Callable[[str], Awaitable[None]]) -> None:
+        """Register a check that refuses a transfer or consult of a conversation it holds."""
+        self._hold_checks.append(check)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -349,6 +356,8 @@ class RoutingService:
         supervisor: bool = False,
     ) -> Conversation:
         """Hand a conversation in progress to a queue or to one colleague (who may decline)."""
+        for check in self._hold_checks:
+            await check(conversation_id)
         await self.commands.submit(
             "transfer",
             {
@@ -366,6 +375,8 @@ class RoutingService:
         self, actor_id: str, conversation_id: str, agent_id: str, *, supervisor: bool = False
     ) -> list[Session]:
         """Bring a colleague into a conversation in progress; they see it and take no capacity."""
+        for check in self._hold_checks:
+            await check(conversation_id)
         await self.commands.submit(
             "consult",
             {

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -92,6 +92,8 @@ class PresenceSync:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[int]] = set()
+        #: Other writers of this outbox (reservation notices) catch up when the worker starts.
+        self.catch_ups: list[Callable[[], Awaitable[int]]] = []
         publisher.add_listener(self._after_commit)
 
     # -- queueing -------------------------------------------------------------------------------
@@ -103,6 +105,10 @@ class PresenceSync:
         task = asyncio.get_running_loop().create_task(self._queue_logged(changes))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    def wake(self) -> None:
+        """Rows were queued by someone else (reservation notices): send them now."""
+        self._wake.set()
 
     async def _queue_logged(self, changes: Sequence[AgentPresenceChanged]) -> int:
         try:
@@ -201,8 +207,13 @@ class PresenceSync:
     async def _send(self, delivery: PresenceDelivery) -> None:
         async with self.db.read() as conn:
             provider = await store.get_provider(conn, delivery.provider_id)
-        if provider is None or not provider.syncs_presence or provider.presence_url is None:
-            await self._record(delivery, status="failed", error="the provider no longer syncs presence")
+        kind = str(delivery.payload.get("type") or "presence.changed")
+        listens = provider is not None and (
+            provider.syncs_presence if kind == "presence.changed" else provider.hears_routing
+        )
+        if provider is None or not listens or provider.presence_url is None:
+            what = "syncs presence" if kind == "presence.changed" else "lets Omniroute route its calls"
+            await self._record(delivery, status="failed", error=f"the provider no longer {what}")
             return
         try:
             secret = self.secrets.open(provider.webhook_secret)
@@ -214,7 +225,7 @@ class PresenceSync:
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: signing.signature_header(secret, body, int(now.timestamp())),
-            EVENT_HEADER: "presence.changed",
+            EVENT_HEADER: kind,
             DELIVERY_HEADER: delivery.id,
         }
         try:
@@ -294,10 +305,11 @@ class PresenceSync:
             self._http = None
 
     async def _run(self) -> None:
-        try:
-            await self.catch_up()
-        except Exception:
-            log.exception("catching up presence changes for voice providers failed")
+        for catch_up in (self.catch_up, *self.catch_ups):
+            try:
+                await catch_up()
+            except Exception:
+                log.exception("catching up notices for voice providers failed")
         while True:
             self._wake.clear()
             try:

@@ -56,6 +56,12 @@ class Provider:
         return feature in self.features
 
     @property
+    def hears_routing(self) -> bool:
+        """Omniroute routes this provider's calls and pushes reservation notices to it (to the
+        same signed webhook endpoint as presence)."""
+        return self.enabled and Feature.ROUTES_CALLS in self.features and self.presence_url is not None
+
+    @property
     def syncs_presence(self) -> bool:
         return self.enabled and Feature.PRESENCE_SYNC in self.features and self.presence_url is not None
 

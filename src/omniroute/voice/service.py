@@ -33,6 +33,7 @@ from omniroute.voice import providers as rules
 from omniroute.voice import store
 from omniroute.voice.adapters import create_adapter
 from omniroute.voice.adapters.port import VoiceRequest, read_events
+from omniroute.voice.call_routing import CallRouter, RouteRequest, RouteStatus
 from omniroute.voice.calls import CallRecorder, Ingested, changed
 from omniroute.voice.events import VoiceAgentLinkChanged, VoiceProviderChanged
 from omniroute.voice.model import normalise_number
@@ -110,6 +111,16 @@ class VoiceService:
         self.timeline = CallTimeline(conversations, call_routing or routing, self._agent_name)
         self.recorder = CallRecorder(self.timeline, self._agent_user)
         self.presence = presence or PresenceSync(db=db, publisher=publisher, clock=clock, secrets=secrets)
+        self.router = CallRouter(
+            db=db,
+            publisher=publisher,
+            clock=clock,
+            conversations=conversations,
+            routing=routing,
+            identity=identity,
+            timeline=self.timeline,
+            outbox=self.presence,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -117,6 +128,7 @@ class VoiceService:
         self.presence.start()
 
     async def stop(self) -> None:
+        await self.router.settle()
         await self.presence.stop()
 
     # -- the provider registry -----------------------------------------------------------------
@@ -416,6 +428,17 @@ class VoiceService:
             if not mapped or user is None:
                 raise Forbidden("this provider does not map that agent")
         return await self.routing.set_presence(user_id, presence)
+
+    # -- Omniroute routes the calls (see call_routing) ------------------------------------------------
+
+    async def route_call(self, provider: Provider, call_id: str, ask: RouteRequest) -> RouteStatus:
+        return await self.router.route(provider, call_id, ask)
+
+    async def route_status(self, provider: Provider, call_id: str) -> RouteStatus:
+        return await self.router.status(provider, call_id)
+
+    async def reject_reservation(self, provider: Provider, call_id: str, reservation_id: str) -> RouteStatus:
+        return await self.router.reject(provider, call_id, reservation_id)
 
     # -- calls ----------------------------------------------------------------------------------------
 

@@ -613,9 +613,16 @@ async def deliveries(conn: AsyncConnection, provider_id: str, limit: int = 100) 
 
 async def recent_presence_events(conn: AsyncConnection, since: datetime, limit: int) -> list[dict[str, Any]]:
     """``presence.changed`` envelopes from the event log (to catch up after a crash)."""
+    return await recent_events(conn, ("presence.changed",), since, limit)
+
+
+async def recent_events(
+    conn: AsyncConnection, types: Sequence[str], since: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Envelopes of the given types from the event log, oldest first (to catch up after a crash)."""
     query = (
         sa.select(events_table.c.payload)
-        .where(events_table.c.type == "presence.changed", events_table.c.occurred_at >= since)
+        .where(events_table.c.type.in_(list(types)), events_table.c.occurred_at >= since)
         .order_by(events_table.c.occurred_at, events_table.c.event_id)
         .limit(limit)
     )

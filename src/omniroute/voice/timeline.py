@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from omniroute.conversations.model import (
@@ -40,6 +40,9 @@ from omniroute.routing.service import RoutingPlan
 from omniroute.voice.model import Call, CallState, Direction
 from omniroute.voice.providers import Feature, Provider
 from omniroute.voice.store import CallRow
+
+#: Call states in which the answering agent is the one on the call (or wrapping it up).
+TALKING = frozenset({CallState.CONNECTED, CallState.HELD, CallState.WRAP_UP})
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,17 @@ class CallRouting(Protocol):
     async def record_plan(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None: ...
 
     async def assign_external(self, uow: UnitOfWork, conv: Conversation, agent_id: str) -> Any: ...
+
+    async def enqueue(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None: ...
+
+
+@dataclass(frozen=True)
+class RouteAsk:
+    """What a provider asks when Omniroute routes its call: skills on top of what classification
+    finds, and a priority instead of it."""
+
+    skills: Mapping[str, int] = field(default_factory=dict)
+    priority: int | None = None
 
 
 def customer_number(call: Call) -> str | None:
@@ -138,8 +152,28 @@ class CallTimeline:
         assert found is not None  # guarded by the foreign key
         return found
 
+    async def open_routed(
+        self, uow: UnitOfWork, provider: Provider, call: Call, row: CallRow, ask: RouteAsk
+    ) -> CallRow:
+        """The provider asks Omniroute to route a queued call: its conversation waits in the
+        queue as routed work, and the routing leader reserves an agent (an offer) for it."""
+        number = customer_number(call)
+        customer = (
+            await self._existing_customer(uow, row.customer_id)
+            if row.customer_id
+            else await self._customer(uow, provider, call, number)
+        )
+        conv = await self._open(uow, provider, call, row, customer, ask)
+        return replace(row, customer_id=customer.id, conversation_id=conv.id)
+
     async def _open(
-        self, uow: UnitOfWork, provider: Provider, call: Call, row: CallRow, customer: Customer
+        self,
+        uow: UnitOfWork,
+        provider: Provider,
+        call: Call,
+        row: CallRow,
+        customer: Customer,
+        route: RouteAsk | None = None,
     ) -> Conversation:
         number = customer_number(call)
         direction = (call.direction or Direction.INBOUND).value
@@ -163,6 +197,13 @@ class CallTimeline:
             requested_queue=call.queue,
             fallback_queue_id=None,
         )
+        if route is not None:
+            plan = replace(
+                plan,
+                skills={**plan.skills, **route.skills},
+                priority=plan.priority if route.priority is None else route.priority,
+                trace=[*plan.trace, f"routed for {provider.name}: call {call.call_id}"],
+            )
         subject = (
             f"Call to {number or 'an unknown number'}"
             if call.direction is Direction.OUTBOUND
@@ -183,14 +224,19 @@ class CallTimeline:
                 "queue": call.queue,
                 "ivr": dict(call.ivr_data),
                 "previous_call_id": call.previous_call_id,
+                **({"routed_by": "omniroute"} if route is not None else {}),
             },
             customer_token_hash=None,
             conversation_id=conversation_id,
             customer_address=number,
         )
-        # The plan is the work item (capacity cost, skills, trace); the provider did the routing,
-        # so nothing is submitted to the engine as waiting work.
-        await self.routing.record_plan(uow, conv, plan)
+        if route is not None:
+            # Omniroute routes the call: it waits in the queue like any work item.
+            await self.routing.enqueue(uow, conv, plan)
+        else:
+            # The plan is the work item (capacity cost, skills, trace); the provider did the
+            # routing, so nothing is submitted to the engine as waiting work.
+            await self.routing.record_plan(uow, conv, plan)
         await self._system(uow, conv, self._opening_text(provider, call, direction), ("opened",))
         return await self.conversations.load(uow, conv.id)
 
@@ -214,14 +260,27 @@ class CallTimeline:
         """The answering agent takes the conversation now, in this transaction, and routing is told
         to count it as their work. Assigning here rather than waiting for the routing leader means a
         call that ends in the next delivery still reaches wrap-up with its agent, and the routing
-        engine never sees the call as waiting work, even when it rebuilds after a restart."""
+        engine never sees the call as waiting work, even when it rebuilds after a restart.
+
+        For a call Omniroute routed, the leader turns the agent's reservation into the assignment
+        (or releases whoever else was reserved). An agent taking over inside the same call id (a
+        warm transfer at the provider) takes the conversation, and routing hands the capacity over
+        from the first agent to them."""
         agent = row.agent_user_id
-        if agent is None or conv.state is not S.OPEN or call.answered_at is None:
-            # An agent taking over inside the same call id (a warm transfer at the provider) keeps
-            # the conversation with the first: routing has no hand-over for work it did not offer.
+        if agent is None or call.answered_at is None:
             return conv
-        conv = await self.conversations.assign(uow, conv, agent)
-        await self.routing.assign_external(uow, conv, agent)
+        if conv.state is S.OPEN:
+            conv = await self.conversations.assign(uow, conv, agent)
+            await self.routing.assign_external(uow, conv, agent)
+        elif conv.state in (S.ACTIVE, S.WAITING) and conv.agent_id != agent and call.state in TALKING:
+            previous = await self.agent_name(conv.agent_id) if conv.agent_id else "Nobody"
+            text = f"Call transferred from {previous} to {await self.agent_name(agent)}."
+            await self._system(uow, conv, text, ("handover", agent, len(call.agents)))
+            conv = await self.conversations.load(uow, conv.id)
+            if conv.state is S.ACTIVE:
+                conv = await self.conversations.requeue(uow, conv, conv.queue_id, "transferred")
+            conv = await self.conversations.assign(uow, conv, agent)
+            await self.routing.assign_external(uow, conv, agent)
         return conv
 
     async def _attachments(

@@ -6,7 +6,7 @@ rule (supervisors manage people, admins change configuration); the page only mir
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from omniroute.core.errors import Forbidden
 from omniroute.identity.model import Principal, Role
+from omniroute.web import i18n
 from omniroute.web.security import optional_principal, require
 
 router = APIRouter(include_in_schema=False)
@@ -25,26 +26,70 @@ def _templates(request: Request) -> Jinja2Templates:
     return value
 
 
+async def _supervisor_page(
+    request: Request,
+    who: Principal | None,
+    path: str,
+    template: str,
+    shown: dict[str, Any],
+    *,
+    refused_template: str | None = None,
+) -> Response:
+    """A page for supervisors and admins: the signed-out go to the login form (then back to
+    ``path``); an agent who follows a link gets a 403 page saying why, not the API's JSON error.
+
+    ``shown`` goes to the page either way; the CSRF token only to those allowed. A page with a
+    ``locale`` in ``shown`` answers with that ``Content-Language``.
+    """
+    if who is None or who.via_token:
+        return RedirectResponse(f"/login?next={path}", status_code=303)
+    try:
+        await require(Role.SUPERVISOR)(who)
+    except Forbidden:
+        return _templates(request).TemplateResponse(
+            request, refused_template or template, {**shown, "forbidden": True}, status_code=403
+        )
+    response = _templates(request).TemplateResponse(
+        request, template, {**shown, "forbidden": False, "csrf_token": who.csrf_token}
+    )
+    if "locale" in shown:
+        response.headers["Content-Language"] = shown["locale"]
+    return response
+
+
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_page(
     request: Request, who: Annotated[Principal | None, Depends(optional_principal)]
 ) -> Response:
-    if who is None or who.via_token:
-        return RedirectResponse("/login?next=/admin", status_code=303)
-    try:
-        await require(Role.SUPERVISOR)(who)
-    except Forbidden:
-        # A page, not the API's JSON error: agents who follow a link should learn why.
-        return _templates(request).TemplateResponse(
-            request, "admin.html", {"user": who.user, "forbidden": True}, status_code=403
-        )
-    return _templates(request).TemplateResponse(
-        request,
-        "admin.html",
-        {
+    shown = {} if who is None else {"user": who.user, "is_admin": who.user.has_role(Role.ADMIN)}
+    return await _supervisor_page(request, who, "/admin", "admin.html", shown)
+
+
+@router.get("/admin/desk", response_class=HTMLResponse)
+async def admin_desk_page(
+    request: Request,
+    who: Annotated[Principal | None, Depends(optional_principal)],
+    lang: str | None = None,
+) -> Response:
+    """Quick replies and disposition codes per queue (supervisors and admins; admin-desk.js)."""
+    shown: dict[str, Any] = {}
+    if who is not None and not who.via_token:
+        locale = i18n.choose_locale(lang, request.cookies.get(i18n.LANG_COOKIE), who.user.locale)
+        shown = {
             "user": who.user,
-            "forbidden": False,
-            "csrf_token": who.csrf_token,
-            "is_admin": who.user.has_role(Role.ADMIN),
-        },
+            "locale": locale,
+            "translations": i18n.translations(locale),
+            "catalogue": i18n.script_json(i18n.js_catalogue(locale)),
+        }
+    return await _supervisor_page(request, who, "/admin/desk", "admin_desk.html", shown)
+
+
+@router.get("/admin/bots", response_class=HTMLResponse)
+async def bot_analytics_page(
+    request: Request, who: Annotated[Principal | None, Depends(optional_principal)]
+) -> Response:
+    """Bot analytics for supervisors (bot-analytics.js reads ``/api/v1/bots/analytics``)."""
+    shown = {} if who is None else {"user": who.user}
+    return await _supervisor_page(
+        request, who, "/admin/bots", "bot_analytics.html", shown, refused_template="admin.html"
     )

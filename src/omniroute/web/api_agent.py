@@ -212,6 +212,7 @@ async def post_message(
         sender_name=who.user.display_name,
         text=body.text,
         idempotency_key=body.client_message_id,
+        attachment_ids=body.attachment_ids,
     )
     if not created:
         response.status_code = 200

@@ -12,19 +12,24 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from omniroute.bots.admin import BotView, FlowView
+from omniroute.bots.analytics import Report
 from omniroute.bots.flows.loader import MAX_SOURCE, FlowError
 from omniroute.bots.service import BotAnalytics, BotService, SessionView
 from omniroute.channels.custom.signing import HEADER as SIGNATURE_HEADER
 from omniroute.core.errors import InvalidInput, NotFound
 from omniroute.identity.model import Principal, Role, Scope
 from omniroute.web.api_agent import visible
+from omniroute.web.api_webchat import CustomerConversationId
 from omniroute.web.schemas import Strict
 from omniroute.web.security import AgentRead, ContainerDep, require
 
 router = APIRouter(prefix="/api/v1", tags=["bots"])
+#: What the customer's widget asks (chat token), beside web chat's own routes.
+widget_router = APIRouter(prefix="/api/webchat/v1/widgets/{public_key}", tags=["webchat"])
 
 Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, Scope.ADMIN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN, Scope.ADMIN))]
+SupervisorWrite = Annotated[Principal, Depends(require(Role.SUPERVISOR, Scope.CONVERSATIONS_WRITE))]
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 
@@ -144,7 +149,7 @@ class SessionOut(BaseModel):
         return cls.model_validate(s.__dict__)
 
 
-class AnalyticsOut(BaseModel):
+class FiguresOut(BaseModel):
     sessions: int
     active: int
     resolved: int
@@ -158,8 +163,35 @@ class AnalyticsOut(BaseModel):
     csat_average: float | None
 
     @classmethod
-    def of(cls, a: BotAnalytics) -> AnalyticsOut:
+    def of(cls, a: BotAnalytics) -> FiguresOut:
         return cls.model_validate(a.__dict__)
+
+
+class AnalyticsOut(FiguresOut):
+    """The period's totals, then the same figures per bot and per day (UTC) of the start."""
+
+    by_bot: dict[str, FiguresOut]
+    by_day: dict[str, FiguresOut] = Field(description="YYYY-MM-DD → figures, oldest first")
+
+    @classmethod
+    def of_report(cls, r: Report) -> AnalyticsOut:
+        return cls(
+            **r.total.__dict__,
+            by_bot={k: FiguresOut.of(v) for k, v in r.by_bot.items()},
+            by_day={k: FiguresOut.of(v) for k, v in r.by_day.items()},
+        )
+
+
+class TakeOverIn(Strict):
+    queue: str | None = Field(
+        default=None, max_length=200, description="a queue name; default: the queue first planned"
+    )
+
+
+class BotPresenceOut(BaseModel):
+    holding: bool = Field(description="true while a bot answers the chat")
+    name: str | None = Field(description="the bot's display name")
+    choices: list[str] = Field(description="quick replies while the bot waits for a choice")
 
 
 class ActivityOut(BaseModel):
@@ -177,8 +209,11 @@ async def analytics(
     since: datetime | None = None,
     until: Annotated[datetime | None, Query(description="exclusive")] = None,
 ) -> AnalyticsOut:
-    """Sessions started in the period: containment, escalations and why, abandons, bot-only CSAT."""
-    return AnalyticsOut.of(await bots.analytics(bot_id=bot_id, since=since, until=until))
+    """Sessions started in the period: containment, escalations and why, abandons, bot-only CSAT,
+    from the event log; also per bot and per day."""
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("until must be after since")
+    return AnalyticsOut.of_report(await bots.report(bot_id=bot_id, since=since, until=until))
 
 
 @router.get("/bots/sessions", response_model=list[SessionOut])
@@ -316,6 +351,27 @@ async def conversation_bot(conversation_id: str, c: ContainerDep, bots: Bots, wh
         msg = f"no bot took part in conversation {conversation_id}"
         raise NotFound(msg)
     return SessionOut.of(found)
+
+
+@router.post("/conversations/{conversation_id}/bot/handoff", response_model=SessionOut)
+async def take_over(
+    conversation_id: str, body: TakeOverIn, c: ContainerDep, bots: Bots, who: SupervisorWrite
+) -> SessionOut:
+    """A supervisor takes a conversation from the bot: it hands off (reason ``supervisor``) with
+    its context, to ``queue`` or the queue first planned. 409 when no bot holds it. Transfers of
+    a conversation a bot holds are refused with 409 and point here."""
+    await visible(c, who, conversation_id)
+    return SessionOut.of(await bots.take_over(conversation_id, actor_id=who.user.id, queue=body.queue))
+
+
+# -- the customer's widget -----------------------------------------------------------------------
+
+
+@widget_router.get("/conversation/bot", response_model=BotPresenceOut)
+async def widget_bot(conversation_id: CustomerConversationId, bots: Bots) -> BotPresenceOut:
+    """Whether a bot answers this chat (its name) and the quick replies it is waiting for."""
+    found = await bots.presence(conversation_id)
+    return BotPresenceOut(holding=found.holding, name=found.name, choices=found.choices)
 
 
 # -- external bots -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Customer 360 for agents: profiles, channel identities, duplicates and merges, history across channels.
+"""Customer 360 for agents: profiles, channel identities, duplicates and merges, notes about the
+customer, history across channels.
 
 Token scopes: reading needs ``conversations:read``, changing needs ``conversations:write`` (customer
 records are part of the conversation work an agent does).
@@ -9,18 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from omniroute.conversations.model import Conversation
 from omniroute.core.errors import NotFound
-from omniroute.customers.model import ChannelIdentity, Customer
-from omniroute.customers.service import Profile
+from omniroute.customers.model import MAX_NOTE, ChannelIdentity, Customer, CustomerNote
+from omniroute.customers.service import NoteAuthor, Profile
 from omniroute.identity.model import Principal, Role
 from omniroute.web.schemas import ConversationOut, MessageOut, Strict
 from omniroute.web.security import AgentRead, AgentWrite, ContainerDep
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
+#: A note in the timeline shows its beginning; the notes list has the whole text.
+TITLE_CHARS = 200
 
 
 class IdentityOut(BaseModel):
@@ -93,9 +96,54 @@ class MergeIn(Strict):
     other_id: str = Field(description="the duplicate record; it is folded into this customer")
 
 
+class NoteOut(BaseModel):
+    id: str
+    customer_id: str
+    author_id: str | None
+    author_name: str = Field(description="as it was when the note was written")
+    text: str = Field(description="plain text: show it escaped, never as HTML")
+    pinned: bool
+    created_at: datetime
+    updated_at: datetime
+    edited: bool
+    version: int = Field(description="send as expected_version when you change it")
+    can_edit: bool = Field(description="whether the caller may change or delete it")
+
+    @classmethod
+    def of(cls, n: CustomerNote, who: Principal) -> NoteOut:
+        return cls(
+            id=n.id,
+            customer_id=n.customer_id,
+            author_id=n.author_id,
+            author_name=n.author_name,
+            text=n.text,
+            pinned=n.pinned,
+            created_at=n.created_at,
+            updated_at=n.updated_at,
+            edited=n.edited,
+            version=n.version,
+            can_edit=who.user.has_role(Role.SUPERVISOR) or n.author_id == who.user.id,
+        )
+
+
+class NoteIn(Strict):
+    text: str = Field(min_length=1, max_length=MAX_NOTE)
+    pinned: bool = False
+
+
+class NotePatch(Strict):
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_NOTE)
+    pinned: bool | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+def note_author(who: Principal) -> NoteAuthor:
+    return NoteAuthor(who.user.id, who.user.display_name, supervisor=who.user.has_role(Role.SUPERVISOR))
+
+
 class TimelineEntry(BaseModel):
     at: datetime
-    kind: str = Field(description="conversation (any channel, calls included) or case")
+    kind: str = Field(description="conversation (any channel, calls included), case or note")
     ref_id: str
     title: str
     channel: str | None = None
@@ -200,6 +248,46 @@ async def transcript(
     return [MessageOut.of(m) for m in await c.conversations.messages(conversation_id, after_seq, limit)]
 
 
+@router.get("/{customer_id}/notes", response_model=list[NoteOut])
+async def notes(
+    customer_id: str, c: ContainerDep, who: AgentRead, limit: Annotated[int, Query(ge=1, le=200)] = 100
+) -> list[NoteOut]:
+    """Notes about the customer (not a conversation's internal notes), pinned first, then newest."""
+    return [NoteOut.of(n, who) for n in await c.customers.notes(customer_id, limit)]
+
+
+@router.post("/{customer_id}/notes", response_model=NoteOut, status_code=201)
+async def add_note(customer_id: str, body: NoteIn, c: ContainerDep, who: AgentWrite) -> NoteOut:
+    """Write a note about the customer; every agent who opens the customer reads it."""
+    note = await c.customers.add_note(
+        customer_id, author=note_author(who), text=body.text, pinned=body.pinned
+    )
+    return NoteOut.of(note, who)
+
+
+@router.patch("/{customer_id}/notes/{note_id}", response_model=NoteOut)
+async def update_note(
+    customer_id: str, note_id: str, body: NotePatch, c: ContainerDep, who: AgentWrite
+) -> NoteOut:
+    """Change a note's text or pin: its author, or a supervisor or admin."""
+    note = await c.customers.update_note(
+        customer_id,
+        note_id,
+        author=note_author(who),
+        text=body.text,
+        pinned=body.pinned,
+        expected_version=body.expected_version,
+    )
+    return NoteOut.of(note, who)
+
+
+@router.delete("/{customer_id}/notes/{note_id}", status_code=204)
+async def delete_note(customer_id: str, note_id: str, c: ContainerDep, who: AgentWrite) -> Response:
+    """Delete a note: its author, or a supervisor or admin."""
+    await c.customers.delete_note(customer_id, note_id, author=note_author(who))
+    return Response(status_code=204)
+
+
 @router.get("/{customer_id}/timeline", response_model=list[TimelineEntry])
 async def timeline(
     customer_id: str,
@@ -208,7 +296,7 @@ async def timeline(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[TimelineEntry]:
     """Everything that happened with this customer, newest first: conversations on every channel
-    (calls from the CCaaS are voice conversations) and cases."""
+    (calls from the CCaaS are voice conversations), cases and notes about the customer."""
     survivor = (await c.customers.profile(customer_id)).customer.id
     queues = await _my_queue_ids(c, who)
     entries = [
@@ -237,6 +325,16 @@ async def timeline(
             details={"priority": case.priority.value, "owner_id": case.owner_id},
         )
         for case in await c.cases.for_customer(survivor)
+    ]
+    entries += [
+        TimelineEntry(
+            at=note.created_at,
+            kind="note",
+            ref_id=note.id,
+            title=note.text if len(note.text) <= TITLE_CHARS else note.text[: TITLE_CHARS - 1] + "…",
+            details={"author_name": note.author_name, "pinned": note.pinned},
+        )
+        for note in await c.customers.notes(survivor, limit)
     ]
     entries.sort(key=lambda e: (e.at, e.ref_id), reverse=True)
     return entries[:limit]

@@ -117,6 +117,13 @@ async def create_quick_reply(body: QuickReplyIn, c: ContainerDep, who: AgentWrit
     )
 
 
+@router.get("/admin/quick-replies", response_model=list[QuickReplyOut])
+async def manageable_quick_replies(c: ContainerDep, who: Supervisor) -> list[QuickReplyOut]:
+    """For the desk administration screen: every shared reply and the caller's own personal ones
+    (other people's personal replies stay theirs), shared first, then by title."""
+    return [QuickReplyOut.of(r, who) for r in await c.desk.manageable_quick_replies(who.user.id)]
+
+
 @router.get("/quick-replies/{reply_id}", response_model=QuickReplyOut)
 async def quick_reply(reply_id: str, c: ContainerDep, who: AgentRead) -> QuickReplyOut:
     return QuickReplyOut.of(await c.desk.quick_reply(reply_id, who.user.id), who)

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from omniroute.core.errors import PayloadTooLarge, Unauthorized
+from omniroute.core.errors import Forbidden, PayloadTooLarge, Unauthorized
 from omniroute.identity.model import Principal, Role, Scope
 from omniroute.routing.model import Presence
+from omniroute.voice.call_routing import RouteRequest, RouteStatus
 from omniroute.voice.providers import Feature, Provider
 from omniroute.voice.service import Lookup, ProviderChanges
 from omniroute.voice.store import AgentLink, CallRow, PresenceDelivery
@@ -301,6 +302,59 @@ class AgentPresenceOut(BaseModel):
     custom_presence: str | None
 
 
+class RouteCallIn(Strict):
+    queue: str | None = Field(default=None, max_length=300, description="an Omniroute queue's name or id")
+    skills: dict[str, int] = Field(default_factory=dict, description="required skills: name → level (0-10)")
+    priority: int | None = Field(default=None, description="instead of what classification decides")
+    direction: str | None = Field(default=None, description="inbound (default) or outbound")
+    from_number: str | None = Field(default=None, alias="from", max_length=40, description="E.164")
+    to_number: str | None = Field(default=None, alias="to", max_length=40, description="E.164")
+    ivr_data: dict[str, str] = Field(default_factory=dict, description="what the IVR collected")
+
+
+class RejectReservationIn(Strict):
+    reservation_id: str = Field(min_length=1, max_length=36, description="the reservation to give up")
+
+
+class RoutedAgentOut(BaseModel):
+    user_id: str
+    agent_id: str | None = Field(description="the provider's id for the agent (null when it maps none)")
+    name: str
+
+
+class RouteStatusOut(BaseModel):
+    call_id: str
+    status: str = Field(description="queued, reserved, connected or ended")
+    conversation_id: str
+    queue_id: str
+    agent: RoutedAgentOut | None
+    reservation_id: str | None
+    reservation_expires_at: datetime | None
+    position: int | None
+    queue_length: int | None
+    estimated_wait_seconds: float | None
+
+    @classmethod
+    def of(cls, r: RouteStatus) -> RouteStatusOut:
+        agent = (
+            RoutedAgentOut(user_id=r.agent.user_id, agent_id=r.agent.agent_id, name=r.agent.name)
+            if r.agent
+            else None
+        )
+        return cls(
+            call_id=r.call_id,
+            status=r.status,
+            conversation_id=r.conversation_id,
+            queue_id=r.queue_id,
+            agent=agent,
+            reservation_id=r.reservation_id,
+            reservation_expires_at=r.reservation_expires_at,
+            position=r.position,
+            queue_length=r.queue_length,
+            estimated_wait_seconds=r.estimated_wait_seconds,
+        )
+
+
 # -- vendor webhooks ----------------------------------------------------------------------------------
 
 
@@ -460,6 +514,70 @@ async def provider_sets_presence(
     for agents it maps, unless it sends Omniroute user ids)."""
     base, custom = await c.voice.set_presence_for(provider, user_id, body.presence)
     return AgentPresenceOut(user_id=user_id, presence=base, custom_presence=custom)
+
+
+def _own(provider: Provider, provider_id: str) -> None:
+    if provider.id != provider_id:
+        raise Forbidden("this API token belongs to another provider")
+
+
+def _routed(r: RouteStatus, response: Response) -> RouteStatusOut:
+    response.status_code = 202 if r.status == "queued" else 200
+    return RouteStatusOut.of(r)
+
+
+@backend.post(
+    "/providers/{provider_id}/calls/{call_id}/route",
+    response_model=RouteStatusOut,
+    responses={
+        202: {"description": "nobody is available: the call waits in the queue", "model": RouteStatusOut}
+    },
+)
+async def route_call(
+    provider_id: str,
+    call_id: str,
+    body: RouteCallIn,
+    response: Response,
+    c: ContainerDep,
+    provider: CallingProvider,
+) -> RouteStatusOut:
+    """Which agent should take this queued call? Omniroute's routing engine reserves one (200,
+    ``reserved``) or queues the call (202, ``queued``, with its position; a signed ``call.reserved``
+    notice follows). Idempotent per call id: a retry answers with what holds now."""
+    _own(provider, provider_id)
+    ask = RouteRequest(
+        queue=body.queue,
+        skills=body.skills,
+        priority=body.priority,
+        direction=body.direction,
+        from_number=body.from_number,
+        to_number=body.to_number,
+        ivr_data=body.ivr_data,
+    )
+    return _routed(await c.voice.route_call(provider, call_id, ask), response)
+
+
+@backend.get("/providers/{provider_id}/calls/{call_id}/route", response_model=RouteStatusOut)
+async def route_status(
+    provider_id: str, call_id: str, response: Response, c: ContainerDep, provider: CallingProvider
+) -> RouteStatusOut:
+    """Where a call Omniroute routes stands now (202 while it waits for an agent)."""
+    _own(provider, provider_id)
+    return _routed(await c.voice.route_status(provider, call_id), response)
+
+
+@backend.post("/providers/{provider_id}/calls/{call_id}/reservation/reject", response_model=RouteStatusOut)
+async def reject_reservation(
+    provider_id: str,
+    call_id: str,
+    body: RejectReservationIn,
+    response: Response,
+    c: ContainerDep,
+    provider: CallingProvider,
+) -> RouteStatusOut:
+    """The agent declined the ring (or cannot take it): the next agent is reserved. Safe to retry."""
+    _own(provider, provider_id)
+    return _routed(await c.voice.reject_reservation(provider, call_id, body.reservation_id), response)
 
 
 router = APIRouter()

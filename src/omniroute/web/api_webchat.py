@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from omniroute.channels.webchat.model import CsatResponse, Widget
-from omniroute.channels.webchat.public_config import PublicConfig
+from omniroute.channels.webchat.public_config import PublicAttachments, PublicConfig
 from omniroute.conversations.model import SenderKind
 from omniroute.core.errors import Unauthorized
 from omniroute.web.schemas import (
@@ -120,7 +120,18 @@ async def config(
 ) -> PublicConfig:
     """Everything the widget shows: texts in the visitor's language, theme, pre-chat questions,
     invitations, and whether chat is open right now."""
-    return await c.webchat.client_config(widget, lang, c.channels)
+    cfg = await c.webchat.client_config(widget, lang, c.channels)
+    files = widget.settings.attachments
+    limits = c.attachments.limits.narrowed(files.max_bytes)
+    return cfg.model_copy(
+        update={
+            "attachments": PublicAttachments(
+                enabled=files.enabled,
+                max_bytes=limits.max_bytes,
+                blocked_extensions=sorted(limits.blocked_extensions),
+            )
+        }
+    )
 
 
 @router.post("/conversations", response_model=StartWidgetChatOut, status_code=201)
@@ -193,7 +204,7 @@ async def post_message(
 ) -> MessageOut:
     """Card numbers (and the widget's own patterns) are masked before the message is stored."""
     msg, created = await c.webchat.post_customer_message(
-        widget, conversation_id, body.text, body.client_message_id
+        widget, conversation_id, body.text, body.client_message_id, body.attachment_ids
     )
     if not created:
         response.status_code = 200

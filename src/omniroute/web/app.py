@@ -9,11 +9,16 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 from omniroute.core.errors import DomainError, Unauthorized
 from omniroute.web import admin_pages, api_admin, api_agent, api_channels, api_webchat, pages, ws
+from omniroute.web.api_attachments import agent as attachments_agent
+from omniroute.web.api_attachments import customer as attachments_customer
+from omniroute.web.api_attachments import public as attachments_public
 from omniroute.web.api_bots import router as bots_router
+from omniroute.web.api_bots import widget_router as bots_widget_router
 from omniroute.web.api_cases import router as cases_router
 from omniroute.web.api_customers import router as customers_router
 from omniroute.web.api_desk import router as desk_router
@@ -46,6 +51,7 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     app.include_router(customers_router)
     app.include_router(cases_router)
     app.include_router(bots_router)
+    app.include_router(bots_widget_router)
     app.include_router(knowledge_router)
     app.include_router(knowledge_page)
     app.include_router(api_webchat.router)
@@ -55,8 +61,17 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     app.include_router(api_channels.admin)
     app.include_router(voice_router)
     app.include_router(desk_router)
+    app.include_router(attachments_agent)
+    app.include_router(attachments_customer)
+    app.include_router(attachments_public)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # FastAPI builds each included route's parameter models on the first request that reaches it;
+    # that build swaps the process-wide warning filters (warnings.catch_warnings), which is not
+    # thread-safe, so with a server thread beside other threads it could briefly lose a filter.
+    # Building them all here, once, in one thread, also takes the cost off the first requests.
+    for _ in iter_route_contexts(app.routes):
+        pass
     _install_error_handlers(app)
     app.add_middleware(WebchatCors)
     app.add_middleware(SecurityHeaders)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from omniroute.attachments.service import AttachmentService
 from omniroute.bots.service import BotService
 from omniroute.cases.service import CaseService
 from omniroute.channels.service import ChannelService
@@ -44,3 +45,4 @@ class Container:
     bots: BotService
     voice: VoiceService
     desk: DeskService
+    attachments: AttachmentService

@@ -61,6 +61,7 @@ def customer_view(event: Message) -> Message | None:
                 "sender_name": event["sender_name"],
                 "text": event["text"],
                 "created_at": event["created_at"],
+                "attachments": event.get("attachments") or [],
             },
         }
     if kind == "typing.changed":
@@ -92,6 +93,7 @@ def agent_view(event: Message) -> Message | None:
             "sender_name": event["sender_name"],
             "text": event["text"],
             "created_at": event["created_at"],
+            "attachments": event.get("attachments") or [],
         }
         return out
     if kind == "typing.changed" and event["sender_kind"] == "agent":
@@ -148,6 +150,7 @@ class Connection:
                         "text": m.text,
                         "created_at": m.created_at.isoformat(),
                         "agent_id": None,
+                        "attachments": [a.as_dict() for a in m.attachments],
                     }
                 )
                 if frame is not None:

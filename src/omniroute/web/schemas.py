@@ -18,6 +18,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class MessageAttachmentOut(BaseModel):
+    id: str | None = Field(
+        default=None, description="a stored file: download it from the conversation's attachments route"
+    )
+    filename: str
+    content_type: str
+    size: int | None = None
+    url: str | None = Field(default=None, description="a channel provider's link (media not stored here)")
+
+
 class MessageOut(BaseModel):
     id: str
     conversation_id: str
@@ -30,10 +40,12 @@ class MessageOut(BaseModel):
         default=None, description="for replies on provider channels: queued, sent, delivered, read, failed"
     )
     delivery_error: str | None = None
+    attachments: list[MessageAttachmentOut] = Field(default_factory=list)
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
         return cls(
+            attachments=[MessageAttachmentOut(**a.as_dict()) for a in m.attachments],
             delivery_status=m.delivery_status,
             delivery_error=m.delivery_error,
             id=m.id,
@@ -160,7 +172,14 @@ class PresenceOut(BaseModel):
 
 
 class PostMessageIn(Strict):
-    text: str = Field(description="Plain text; at most 28 KB (413 beyond).")
+    text: str = Field(
+        default="", description="Plain text; at most 28 KB (413 beyond). May be empty with attachments."
+    )
+    attachment_ids: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="files uploaded to this conversation first (POST …/attachments), sent with the text",
+    )
     client_message_id: str | None = Field(
         default=None,
         max_length=100,

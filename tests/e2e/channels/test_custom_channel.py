@@ -4,6 +4,7 @@ agent's reply delivered to the integrator's signed webhook, delivery receipts an
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,16 +15,19 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from omniroute.channels.custom.signing import signature_header, verify
 from omniroute.channels.store import inbound_receipts
+from tests.e2e.channels.support import send_agent_file
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]
 INBOUND_SECRET = "in-secret-for-tests"
 OUTBOUND_SECRET = "out-secret-for-tests"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+CSV = b"order,status\n4521,damaged\n"
 
 
 @dataclass
@@ -34,6 +38,16 @@ class Integrator:
     received: list[dict[str, Any]] = field(default_factory=list)
     refusals: int = 0  # answer this many sends with 503 first (a provider outage)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    file_requests: int = 0
+
+    async def file(self, request: Request) -> Response:
+        """The service's own file URLs (what an ``attachments[].url`` points at)."""
+        self.file_requests += 1
+        found = self.files.get(request.path_params["name"])
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[1], media_type=found[0])
 
     async def endpoint(self, request: Request) -> JSONResponse:
         body = await request.body()
@@ -55,7 +69,12 @@ class Integrator:
 async def integrator(server: LiveServer) -> AsyncIterator[tuple[Integrator, str]]:
     double = Integrator(server.clock.now)
     port = free_port()
-    app = Starlette(routes=[Route("/omniroute", double.endpoint, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/omniroute", double.endpoint, methods=["POST"]),
+            Route("/files/{name}", double.file, methods=["GET"]),
+        ]
+    )
     async with serve(app, port):
         yield double, f"http://127.0.0.1:{port}/omniroute"
 
@@ -80,13 +99,13 @@ async def signed_post(
         )
 
 
-async def create_account(clients: Clients, outbound_url: str) -> str:
+async def create_account(clients: Clients, outbound_url: str, **settings: Any) -> str:
     ada = await clients["agent"]("admin")
     r = await ada.post(
         "/api/v1/admin/channel-accounts",
         channel="custom",
         name="Acme chat",
-        settings={"outbound_url": outbound_url},
+        settings={"outbound_url": outbound_url, **settings},
         secrets={"inbound_secret": INBOUND_SECRET, "outbound_secret": OUTBOUND_SECRET},
     )
     assert r.status_code == 201, r.text
@@ -233,3 +252,87 @@ async def test_rotating_a_secret_takes_effect_at_once_and_disabling_stops_intake
         "/api/v1/admin/channel-accounts/nope", json={"enabled": True}, headers=ada.headers()
     )
     assert unknown.status_code == 404
+
+
+async def test_files_by_url_or_inline_are_stored_and_agent_files_go_out_as_links(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    double, url = integrator
+    server.container.channels.media_retry_delays = (0.0, 0.0)
+    files_base = url.removesuffix("/omniroute") + "/files"
+    # The integrator's files are on 127.0.0.1: fetched only because the account opts in.
+    account_id = await create_account(clients, url, allow_private_media_hosts=True)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    double.files["box.png"] = ("image/png", PNG)
+    event = message("m-files", text="see attached")
+    event["attachments"] = [
+        {"url": f"{files_base}/box.png", "content_type": "image/png", "filename": "box.png"},
+        {"data": base64.b64encode(CSV).decode(), "content_type": "text/csv", "filename": "orders.csv"},
+        {"url": f"{files_base}/gone.pdf", "content_type": "application/pdf", "filename": "gone.pdf"},
+    ]
+    assert (await signed_post(server, account_id, event)).status_code == 200
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    first = (await agent_ws.messages_until(conversation_id, 2))[0]["message"]
+    assert first["text"] == (
+        f"see attached\n[attachment not stored: fetch failed: gone.pdf] {files_base}/gone.pdf"
+    )
+    png, csv, gone = first["attachments"]
+    assert (png["filename"], csv["filename"], gone["id"]) == ("box.png", "orders.csv", None)
+    for stored, expected in ((png, PNG), (csv, CSV)):
+        got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{stored['id']}")
+        assert got.content == expected
+    assert double.file_requests == 2  # box.png once, gone.pdf once (404 is not retried)
+
+    # Inline data that is not base64 is refused with the reason; nothing is stored.
+    bad = message("m-bad")
+    bad["attachments"] = [{"data": "not base64!", "filename": "x.bin"}]
+    refused = await signed_post(server, account_id, bad)
+    assert refused.status_code == 400
+    assert "base64" in refused.json()["detail"]
+
+    file_id = await send_agent_file(
+        ana, agent_ws, conversation_id, "Your label", ("label.png", PNG, "image/png")
+    )
+    [sent] = double.received
+    [attachment] = sent["attachments"]
+    assert {k: attachment[k] for k in ("content_type", "filename", "size")} == {
+        "content_type": "image/png",
+        "filename": "label.png",
+        "size": len(PNG),
+    }
+    assert attachment["url"].startswith(f"{server.base_url}/files/{file_id}?exp=")
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(attachment["url"])).content == PNG
+
+
+async def test_media_urls_on_private_addresses_are_refused_without_the_opt_in(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    """An integrator's URL is fetched by our server: 127.0.0.1 (or the cloud metadata address)
+    would let a webhook sender read what only Omniroute can reach."""
+    double, url = integrator
+    server.container.channels.media_retry_delays = (0.0, 0.0)
+    files_base = url.removesuffix("/omniroute") + "/files"
+    account_id = await create_account(clients, url)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    double.files["box.png"] = ("image/png", PNG)
+    event = message("m-private", text="see attached")
+    event["attachments"] = [
+        {"url": f"{files_base}/box.png", "content_type": "image/png", "filename": "box.png"},
+        {"url": "http://169.254.169.254/latest/meta-data/", "filename": "meta.txt"},
+    ]
+    assert (await signed_post(server, account_id, event)).status_code == 200
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    first = (await agent_ws.messages_until(conversation_id, 2))[0]["message"]
+    assert "[attachment not stored: fetch failed: box.png]" in first["text"]
+    assert "[attachment not stored: fetch failed: meta.txt]" in first["text"]
+    assert [a["id"] for a in first["attachments"]] == [None, None]
+    assert double.file_requests == 0  # refused before any connection

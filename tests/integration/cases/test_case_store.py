@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from omniroute.bootstrap import build_container
 from omniroute.cases import store as case_store
 from omniroute.cases.model import (
     Actor,
@@ -26,7 +25,6 @@ from omniroute.cases.model import (
     ResolutionType,
 )
 from omniroute.conversations.model import Conversation, SenderKind
-from omniroute.core.bus.memory import MemoryBus
 from omniroute.core.clock import ManualClock
 from omniroute.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniroute.core.eventlog import events_table, read_events
@@ -34,9 +32,9 @@ from omniroute.core.ids import new_id
 from omniroute.customers.model import Customer
 from omniroute.customers.service import resolve_customer
 from omniroute.identity.model import Role
-from omniroute.routing.store import Queue, insert_queue
-from omniroute.settings import Settings
+from omniroute.routing.store import Queue
 from omniroute.web.container import Container
+from tests.integration.support import add_default_queue, store_container
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 29, 0, 59, 58, 123456, tzinfo=UTC)
@@ -55,20 +53,9 @@ class World:
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url="",
-        environment="test",
-        argon2_time_cost=1,
-        argon2_memory_cost_kib=8,
-        data_dir=tmp_path,
-    )
     clock = ManualClock(T0)
-    c = build_container(settings, clock=clock, bus=MemoryBus())
-    try:
-        queue = Queue(id=new_id(), name="Support", description="", is_default=True)
-        async with c.db.write() as conn:
-            await insert_queue(conn, queue, clock.now())
+    async with store_container(database_url, tmp_path, clock) as c:
+        queue = await add_default_queue(c, clock.now())
         people = []
         for name, role in (("ana", Role.AGENT), ("ben", Role.AGENT), ("sam", Role.SUPERVISOR)):
             user = await c.identity.create_user(f"{name}@example.com", name.title(), role, PASSWORD)
@@ -76,8 +63,6 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
         async with c.publisher.unit_of_work() as uow:
             lee = await resolve_customer(uow, "webchat", f"visitor-{new_id()}", "Lee")
         yield World(c, clock, queue, *people, lee)
-    finally:
-        await c.db.dispose()
 
 
 async def conversation(w: World, agent: Actor | None, *customer_says: str) -> Conversation:

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from omniroute.bootstrap import build_container
 from omniroute.conversations.model import Conversation, SenderKind
-from omniroute.core.bus.memory import MemoryBus
 from omniroute.core.clock import ManualClock
 from omniroute.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniroute.core.eventlog import events_table
@@ -26,32 +21,16 @@ from omniroute.core.ids import new_id
 from omniroute.customers.service import resolve_customer
 from omniroute.desk.model import Author, DispositionCode, ReplyContent
 from omniroute.identity.model import Role
-from omniroute.routing.store import Queue, insert_queue
-from omniroute.schema import all_tables
-from omniroute.settings import Settings
+from omniroute.routing.store import Queue
 from omniroute.web.container import Container
+from tests.integration.support import add_default_queue, only_tables, schema_diff, store_container
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
 
 
-def _desk_only(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    table = obj if type_ == "table" else getattr(obj, "table", None)
-    return table is None or str(table.name).startswith("desk_")
-
-
 async def test_the_migrated_desk_tables_match_the_store(database_url: str) -> None:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            diff = await conn.run_sync(
-                lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"include_object": _desk_only}), all_tables()
-                )
-            )
-    finally:
-        await engine.dispose()
-    assert diff == []
+    assert await schema_diff(database_url, only_tables(lambda name: name.startswith("desk_"))) == []
 
 
 @dataclass
@@ -66,20 +45,9 @@ class World:
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(
-        database_url=database_url,
-        redis_url="",
-        environment="test",
-        argon2_time_cost=1,
-        argon2_memory_cost_kib=8,
-        data_dir=tmp_path,
-    )
     clock = ManualClock(T0)
-    c = build_container(settings, clock=clock, bus=MemoryBus())
-    try:
-        queue = Queue(id=new_id(), name="Support", description="", is_default=True)
-        async with c.db.write() as conn:
-            await insert_queue(conn, queue, clock.now())
+    async with store_container(database_url, tmp_path, clock) as c:
+        queue = await add_default_queue(c, clock.now())
         people = []
         for name, role in (("ana", Role.AGENT), ("ben", Role.AGENT), ("sam", Role.SUPERVISOR)):
             user = await c.identity.create_user(f"{name}@example.com", name.title(), role, PASSWORD)
@@ -87,8 +55,6 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
         async with c.publisher.unit_of_work() as uow:
             lee = await resolve_customer(uow, "webchat", f"visitor-{new_id()}", "Lee Profile")
         yield World(c, queue, *people, lee.id)
-    finally:
-        await c.db.dispose()
 
 
 async def conversation(w: World, prechat: dict[str, Any], *, wrap_up: bool = False) -> Conversation:

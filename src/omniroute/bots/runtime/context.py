@@ -27,6 +27,7 @@ REASONS = {
     "bot_timeout": "the bot did not answer in time",
     "flow_loop": "a flow went round in circles",
     "external": "the external bot handed off",
+    "supervisor": "a supervisor took the conversation from the bot",
 }
 
 

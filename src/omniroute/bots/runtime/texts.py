@@ -16,6 +16,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "resume": "Now, back to where we were.",
         "idle_end": "I'm closing this chat because it has been quiet for a while. Write again any time.",
         "unavailable": "Sorry, the assistant is not available right now. I'm passing you to a person.",
+        "taken_over": "A person from our team is taking over this chat. They can see our conversation.",
     },
     "es": {
         "knowledge_answer": "Esto dice nuestro artículo de ayuda «{title}»:\n\n{quote}\n\n"
@@ -26,6 +27,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "resume": "Volvamos a lo que estábamos haciendo.",
         "idle_end": "Cierro este chat porque lleva un rato sin actividad. Escríbenos cuando quieras.",
         "unavailable": "Lo siento, el asistente no está disponible ahora mismo. Te paso con una persona.",
+        "taken_over": "Una persona de nuestro equipo se encarga ahora de este chat. "
+        "Puede ver nuestra conversación.",
     },
 }
 

@@ -7,12 +7,15 @@ service): ``POST <outbound_url>`` signed with ``outbound_secret``. See docs/chan
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from omniroute.channels import media
 from omniroute.channels.custom import signing
 from omniroute.channels.port import (
     Attachment,
@@ -21,6 +24,7 @@ from omniroute.channels.port import (
     Inbound,
     InboundMessage,
     MalformedPayload,
+    Media,
     Outbound,
     PermanentSendError,
     Sent,
@@ -34,6 +38,8 @@ from omniroute.channels.port import (
 from omniroute.channels.registry import AdapterContext
 
 CHANNEL = "custom"
+#: How an attachment sent inline (``data``) is referred to: it has no URL.
+INLINE_SCHEME = "inline:sha256:"
 RECEIPT_STATUSES = {
     "delivered": DeliveryStatus.DELIVERED,
     "read": DeliveryStatus.READ,
@@ -123,6 +129,10 @@ class CustomChannelAdapter:
                 "to": message.to_address,
                 "text": message.text,
                 "in_reply_to": message.in_reply_to,
+                "attachments": [
+                    {"url": a.url, "content_type": a.content_type, "filename": a.filename, "size": a.size}
+                    for a in message.attachments
+                ],
             }
         ).encode()
         header = signing.signature_header(self._outbound_secret, body, int(self._ctx.clock.now().timestamp()))
@@ -148,19 +158,45 @@ class CustomChannelAdapter:
             provider_id = None
         return Sent(str(provider_id or message.outbound_id))
 
+    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> Media:
+        """The attachment's ``url`` as the service gave it: a plain GET, no credentials (use a
+        signed or unguessable URL on your side, or send small files inline as ``data``). Hosts on
+        private, loopback or link-local addresses are refused unless the account sets
+        ``allow_private_media_hosts`` (see ``channels.media``)."""
+        guard = media.HostGuard.for_settings(self._ctx.config.settings)
+        got = await media.download(self._ctx.http, attachment.url, max_bytes=max_bytes, guard=guard)
+        kind = attachment.content_type if got.content_type == "application/octet-stream" else got.content_type
+        return Media(got.data, kind, attachment.filename)
+
     async def aclose(self) -> None:
         return None  # the shared HTTP client belongs to the channel service
 
 
 def _attachment(value: Any, index: int) -> Attachment:
-    if not isinstance(value, dict) or not isinstance(value.get("url"), str):
-        msg = f"events[{index}]: attachments need a 'url'"
+    """``{"url", "content_type", "filename", "size"}`` (Omniroute downloads the URL) or
+    ``{"data": "<base64>", "content_type", "filename"}`` (the bytes inline)."""
+    if not isinstance(value, dict) or not (isinstance(value.get("url"), str) or "data" in value):
+        msg = f"events[{index}]: attachments need a 'url' or base64 'data'"
         raise MalformedPayload(msg)
+    content_type = str(value.get("content_type") or "application/octet-stream")
+    filename = value.get("filename") if isinstance(value.get("filename"), str) else None
+    if "data" in value:
+        try:
+            data = base64.b64decode(str(value["data"]), validate=True)
+        except ValueError as exc:
+            msg = f"events[{index}]: attachment 'data' is not base64"
+            raise MalformedPayload(msg) from exc
+        digest = hashlib.sha256(data).hexdigest()
+        return Attachment(f"{INLINE_SCHEME}{digest}", content_type, filename, len(data), content=data)
+    if not value["url"].startswith(("https://", "http://")):
+        msg = f"events[{index}]: attachment 'url' must be http(s)"
+        raise MalformedPayload(msg)
+    size = value.get("size")
     return Attachment(
         url=value["url"],
-        content_type=str(value.get("content_type") or "application/octet-stream"),
-        filename=value.get("filename"),
-        size=value.get("size"),
+        content_type=content_type,
+        filename=filename,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
     )
 
 

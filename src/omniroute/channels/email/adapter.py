@@ -29,6 +29,8 @@ RAW_MESSAGE_TYPE = "message/rfc822"
 
 class EmailAdapter:
     channel = CHANNEL
+    #: Replies carry real MIME attachments: the channel service hands over the stored bytes.
+    attachment_bytes = True
 
     def __init__(self, context: AdapterContext) -> None:
         self._ctx = context

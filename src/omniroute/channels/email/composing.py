@@ -6,7 +6,8 @@
 - ``In-Reply-To`` / ``References`` come from the conversation's thread keys; the subject carries the
   conversation token (``Re: <subject> [#OR-…]``) for mail that lost its headers on the way back.
 - What mail cannot show natively degrades to text: quick replies become a numbered list to answer
-  with, attachments (links, until the framework stores bytes) become a list of links.
+  with. Files travel as real MIME attachments (the bytes read from the attachment store); a file
+  whose bytes are not at hand (removed since) stays a link in the text.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from email.utils import format_datetime, parseaddr
 
 from omniroute.channels.email import threads
 from omniroute.channels.email.settings import EmailSettings
-from omniroute.channels.port import Outbound, PermanentSendError
+from omniroute.channels.port import Attachment, Outbound, PermanentSendError
 
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
@@ -68,6 +69,18 @@ def compose(message: Outbound, settings: EmailSettings, *, now: datetime) -> Ema
         )
     mail.set_content(plain_body(message))
     mail.add_alternative(html_body(message), subtype="html")
+    for attachment in message.attachments:
+        if attachment.content is None:
+            continue
+        maintype, _, subtype = attachment.content_type.partition("/")
+        if not subtype or maintype in ("multipart", "message"):
+            maintype, subtype = "application", "octet-stream"
+        mail.add_attachment(
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype,
+            filename=_LINE_BREAKS.sub(" ", attachment.filename or "attachment"),
+        )
     return mail
 
 
@@ -76,8 +89,9 @@ def plain_body(message: Outbound) -> str:
     if message.quick_replies:
         options = "\n".join(f"{i}. {q.title}" for i, q in enumerate(message.quick_replies, 1))
         blocks.append(f"Reply with one of:\n{options}")
-    if message.attachments:
-        files = "\n".join(f"- {a.filename or a.content_type}: {a.url}" for a in message.attachments)
+    links = _linked(message)
+    if links:
+        files = "\n".join(f"- {a.filename or a.content_type}: {a.url}" for a in links)
         blocks.append(f"Attachments:\n{files}")
     return "\n\n".join(b for b in blocks if b) + "\n"
 
@@ -88,16 +102,21 @@ def html_body(message: Outbound) -> str:
     if message.quick_replies:
         items = "".join(f"<li>{html.escape(q.title)}</li>" for q in message.quick_replies)
         parts.append(f"<p>Reply with one of:</p><ol>{items}</ol>")
-    if message.attachments:
+    if links := _linked(message):
         items = "".join(
             f'<li><a href="{html.escape(a.url)}">{html.escape(a.filename or a.content_type)}</a></li>'
             if a.url.startswith(("https://", "http://"))
             else f"<li>{html.escape(a.filename or a.content_type)}</li>"
-            for a in message.attachments
+            for a in links
         )
         parts.append(f"<p>Attachments:</p><ul>{items}</ul>")
     body = "\n".join(parts)
     return f'<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'
+
+
+def _linked(message: Outbound) -> list[Attachment]:
+    """Files that go as links because their bytes are not here (the rest are MIME parts)."""
+    return [a for a in message.attachments if a.content is None]
 
 
 def _recipient(value: str) -> str:

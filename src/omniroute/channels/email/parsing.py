@@ -275,10 +275,10 @@ def _attachment(part: Message) -> Attachment:
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
     content_id = threads.message_ids(part.get("Content-ID"))
-    # The framework stores links, not bytes, for now: inline parts keep their cid: reference and
-    # the others a content-addressed placeholder a future blob store can resolve.
+    # The bytes travel with the item (the channel service stores them in the attachment store,
+    # no download needed); inline parts keep their cid: reference, the others a content address.
     url = f"cid:{content_id[0][1:-1]}" if content_id else f"email-attachment:sha256:{_digest(data)}"
-    return Attachment(url=url, content_type=ctype, filename=_filename(part), size=len(data))
+    return Attachment(url=url, content_type=ctype, filename=_filename(part), size=len(data), content=data)
 
 
 def _filename(part: Message) -> str | None:

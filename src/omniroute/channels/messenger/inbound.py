@@ -108,9 +108,11 @@ def _message(message: dict[str, Any], sender: str, at: datetime | None, where: s
     mid = text_field(message.get("mid"), f"{where}.message.mid")
     raw_text = message.get("text")
     text = raw_text if isinstance(raw_text, str) else ""
-    attachments, location, unshown = _attachments(
+    attachments, location, unshown, links = _attachments(
         objects(message.get("attachments"), f"{where}.message.attachments")
     )
+    # A shared link is a web page, not a file: it stays a link in the text (never downloaded).
+    text = "\n".join([text, *(line for url, line in links if url not in text)]).strip("\n")
     if not text and not attachments and location is None:
         text = f"[Messenger {', '.join(unshown) or 'empty'} message cannot be shown here]"
     quick_reply = message.get("quick_reply")
@@ -133,10 +135,11 @@ def _message(message: dict[str, Any], sender: str, at: datetime | None, where: s
 
 def _attachments(
     attachments: list[dict[str, Any]],
-) -> tuple[tuple[Attachment, ...], tuple[float, float] | None, list[str]]:
+) -> tuple[tuple[Attachment, ...], tuple[float, float] | None, list[str], list[tuple[str, str]]]:
     found: dict[str, Attachment] = {}  # by URL: stickers arrive as both "sticker" and "image" for now
     location = None
     unshown = []
+    links: list[tuple[str, str]] = []
     for attachment in attachments:
         kind = str(attachment.get("type", ""))
         raw_payload = attachment.get("payload")
@@ -152,12 +155,10 @@ def _attachments(
             if isinstance(lat, int | float) and isinstance(lon, int | float):
                 location = (float(lat), float(lon))
         elif kind == "fallback" and isinstance(url, str) and url:  # a shared link
-            found[url] = Attachment(
-                url=url, content_type="text/html", filename=str(title) if title else "link"
-            )
+            links.append((url, f"{title}: {url}" if title else url))
         else:
             unshown.append(kind or "unknown")
-    return tuple(found.values()), location, unshown
+    return tuple(found.values()), location, unshown, links
 
 
 def _postback(postback: dict[str, Any], sender: str, at: datetime | None, raw_time: Any) -> InboundMessage:

@@ -21,16 +21,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from omniroute.channels.meta_common.signature import HEADER, sign
 
 WINDOW = timedelta(hours=24)
+#: Where the double serves media downloads (Meta's are ``lookaside.fbsbx.com/whatsapp_business/…``).
+MEDIA_DOWNLOAD_PATH = "/whatsapp_business/attachments/"
+#: Where it serves Messenger attachments (Meta's are ``scontent.xx.fbcdn.net/v/t1.15752-9/…``).
+MESSENGER_CDN_PREFIX = "/v/t1.15752-9/"
+MESSENGER_ATTACHMENT_TYPES = ("image", "video", "audio", "file", "template")
 VERSION = re.compile(r"v\d+\.\d+")
 
 
@@ -74,11 +80,95 @@ class GraphDouble:
     outage: int = 0
     #: Accepted messages by the id the double gave them, for tests to match receipts.
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: WhatsApp media customers sent, by media id: (MIME type, bytes).
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: Answer this many media lookups with 503 first.
+    media_outage: int = 0
+    #: Paths of the media calls (lookups and downloads), in order.
+    media_requests: list[str] = field(default_factory=list)
+    #: Messenger attachments customers sent, by file name on the CDN: (MIME type, bytes).
+    messenger_media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _last_inbound: dict[str, datetime] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/{version}/{node}/messages", self._messages, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/{version}/{node}/messages", self._messages, methods=["POST"]),
+                Route(MEDIA_DOWNLOAD_PATH, self._media_download, methods=["GET"]),
+                Route(MESSENGER_CDN_PREFIX + "{name}", self._messenger_cdn, methods=["GET"]),
+                Route("/{version}/{media_id}", self._media_node, methods=["GET"]),
+            ]
+        )
+
+    # -- WhatsApp media ---------------------------------------------------------------------------
+
+    def add_media(self, media_id: str, mime_type: str, data: bytes) -> None:
+        """A customer's upload: its id goes in a webhook, the Graph media node resolves it."""
+        self.media[media_id] = (mime_type, data)
+
+    async def _media_node(self, request: Request) -> JSONResponse:
+        """``GET /{version}/{media-id}``: the media's metadata and a short-lived download URL."""
+        self.media_requests.append(request.url.path)
+        try:
+            self._check_token(request)
+            if self.media_outage > 0:
+                self.media_outage -= 1
+                raise GraphRefusal(503, 2, "Service temporarily unavailable")
+            media_id = request.path_params["media_id"]
+            if media_id not in self.media:
+                raise GraphRefusal(
+                    400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist"
+                )
+        except GraphRefusal as refusal:
+            return JSONResponse(refusal.body, status_code=refusal.status)
+        mime_type, data = self.media[media_id]
+        query = urlencode({"mid": media_id, "ext": "1700000000", "hash": "ATu" + media_id[-8:]})
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{str(request.base_url).rstrip('/')}{MEDIA_DOWNLOAD_PATH}?{query}",
+                "mime_type": mime_type,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "file_size": len(data),
+                "id": media_id,
+            }
+        )
+
+    async def _media_download(self, request: Request) -> Response:
+        """The download URL: the bytes, for the same access token only (as Meta's CDN requires)."""
+        self.media_requests.append(request.url.path)
+        header = request.headers.get("authorization", "")
+        if not hmac.compare_digest(header.removeprefix("Bearer ").strip(), self.access_token):
+            return Response(status_code=404)
+        found = self.media.get(request.query_params.get("mid", ""))
+        if found is None:
+            return Response(status_code=404)
+        mime_type, data = found
+        return Response(data, media_type=mime_type)
+
+    # -- Messenger attachments ------------------------------------------------------------------
+
+    def add_messenger_media(self, base_url: str, name: str, mime_type: str, data: bytes) -> str:
+        """A customer's upload as Messenger links it in a webhook (``payload.url``): a CDN URL
+        whose ``oh`` parameter signs it; no token needed, but a changed URL is refused."""
+        self.messenger_media[name] = (mime_type, data)
+        query = urlencode({"_nc_cat": "1", "oh": self._cdn_signature(name), "oe": "6789ABCD"})
+        return f"{base_url.rstrip('/')}{MESSENGER_CDN_PREFIX}{name}?{query}"
+
+    def _cdn_signature(self, name: str) -> str:
+        return "00_" + hmac.new(self.app_secret.encode(), name.encode(), hashlib.sha256).hexdigest()[:16]
+
+    async def _messenger_cdn(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        self.media_requests.append(request.url.path)
+        found = self.messenger_media.get(name)
+        if not hmac.compare_digest(request.query_params.get("oh", ""), self._cdn_signature(name)):
+            return Response(b"URL signature mismatch", status_code=403, media_type="text/plain")
+        if found is None:
+            return Response(status_code=404)
+        mime_type, data = found
+        return Response(data, media_type=mime_type)
 
     # -- Meta's webhook side ----------------------------------------------------------------------
 
@@ -115,7 +205,7 @@ class GraphDouble:
             return JSONResponse(refusal.body, status_code=refusal.status)
         return JSONResponse(answer)
 
-    async def _authorised(self, request: Request) -> GraphRequest:
+    def _check_token(self, request: Request) -> str | None:
         version = request.path_params["version"]
         if not VERSION.fullmatch(version):
             raise GraphRefusal(400, 2500, f"Unknown path components: /{version}")
@@ -127,6 +217,11 @@ class GraphDouble:
         expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
         if proof is not None and not hmac.compare_digest(proof, expected):
             raise GraphRefusal(400, 100, "Invalid appsecret_proof provided in the API argument")
+        return header
+
+    async def _authorised(self, request: Request) -> GraphRequest:
+        version = request.path_params["version"]
+        header = self._check_token(request)
         try:
             body = json.loads(await request.body())
         except ValueError as exc:
@@ -250,6 +345,8 @@ def _check_interactive(content: dict[str, Any]) -> None:
 def _check_messenger_content(message: Any) -> None:
     if not isinstance(message, dict) or ("text" in message) == ("attachment" in message):
         raise GraphRefusal(400, 100, "(#100) Must send either text or attachment")
+    if "attachment" in message:
+        _check_messenger_attachment(message["attachment"])
     if "text" in message and not 1 <= len(message.get("text") or "") <= 2000:
         raise GraphRefusal(
             400, 100, "(#100) Length of param message[text] must be less than or equal to 2000"
@@ -262,3 +359,23 @@ def _check_messenger_content(message: Any) -> None:
             not 1 <= len(reply.get("title") or "") <= 20 or not 1 <= len(reply.get("payload") or "") <= 1000
         ):
             raise GraphRefusal(400, 100, "(#100) Invalid quick reply title or payload")
+
+
+def _check_messenger_attachment(attachment: Any) -> None:
+    """``{"type": "image"|"video"|"audio"|"file", "payload": {"url", "is_reusable"}}`` (or a saved
+    ``attachment_id``), as the Send API validates it."""
+    if not isinstance(attachment, dict) or attachment.get("type") not in MESSENGER_ATTACHMENT_TYPES:
+        kinds = ", ".join(MESSENGER_ATTACHMENT_TYPES)
+        raise GraphRefusal(400, 100, f"(#100) param message[attachment][type] must be one of {{{kinds}}}")
+    payload = attachment.get("payload")
+    if not isinstance(payload, dict):
+        raise GraphRefusal(400, 100, "(#100) param message[attachment][payload] must be an object")
+    if attachment["type"] == "template":
+        return
+    url = payload.get("url")
+    if payload.get("attachment_id"):
+        return
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise GraphRefusal(400, 100, "(#100) param message[attachment][payload][url] must be a valid URL")
+    if "is_reusable" in payload and not isinstance(payload["is_reusable"], bool):
+        raise GraphRefusal(400, 100, "(#100) param message[attachment][payload][is_reusable] must be a bool")

@@ -9,6 +9,7 @@ otherwise.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -18,7 +19,14 @@ from urllib.parse import quote
 
 import httpx
 
-from omniroute.channels.port import PermanentSendError, TransientSendError
+from omniroute.channels import media
+from omniroute.channels.port import (
+    Media,
+    MediaFetchFailed,
+    MediaTooLarge,
+    PermanentSendError,
+    TransientSendError,
+)
 from omniroute.channels.registry import AccountConfig
 
 DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
@@ -180,3 +188,53 @@ def classify(
     if error.is_transient or error.http_status >= 500 or error.http_status in (408, 429):
         return TransientSendError(reason, error.retry_after)
     return PermanentSendError(reason)
+
+
+async def download_media(
+    http: httpx.AsyncClient, account: GraphAccount, node_url: str, max_bytes: int
+) -> Media:
+    """A WhatsApp media id's bytes: ``GET /{version}/{media-id}`` answers ``{"url", "mime_type",
+    "sha256", "file_size", "id"}``; the ``url`` (valid for minutes) is then fetched with the same
+    bearer token. Only URLs on this account's Graph base are looked up, and the bytes must match
+    Meta's ``sha256``."""
+    if not node_url.startswith(account.base + "/"):
+        msg = "not a Graph media URL of this account"
+        raise MediaFetchFailed(msg, transient=False)
+    bearer = {"Authorization": f"Bearer {account.access_token}"}
+    try:
+        response = await http.get(
+            node_url, params={"appsecret_proof": account.appsecret_proof()}, headers=bearer
+        )
+    except httpx.HTTPError as exc:
+        raise MediaFetchFailed(f"Graph API unreachable: {type(exc).__name__}") from None
+    if response.status_code >= 400:
+        error = GraphError.from_response(response)
+        transient = error.is_transient or error.http_status >= 500 or error.http_status == 429
+        raise MediaFetchFailed(error.describe(), transient=transient or error.code in GRAPH_TRANSIENT_CODES)
+    try:
+        node = response.json()
+    except ValueError:
+        node = None
+    url = node.get("url") if isinstance(node, dict) else None
+    if not isinstance(url, str):
+        raise MediaFetchFailed("the Graph media node has no url")
+    size = str(node.get("file_size", "")) if isinstance(node, dict) else ""
+    if size.isdigit() and int(size) > max_bytes:
+        raise MediaTooLarge(f"{size} bytes")
+    got = await media.download(http, url, max_bytes=max_bytes, headers=bearer)
+    expected = node.get("sha256") if isinstance(node, dict) else None
+    if isinstance(expected, str) and expected and not _same_digest(hashlib.sha256(got.data), expected):
+        raise MediaFetchFailed("the download does not match the sha256 Meta announced")
+    mime = node.get("mime_type") if isinstance(node, dict) else None
+    return Media(got.data, mime if isinstance(mime, str) and mime else got.content_type)
+
+
+def _same_digest(digest: hashlib._Hash, announced: str) -> bool:
+    """Meta writes the sha256 in hex (the media node) or base64 (webhooks); accept either."""
+    if hmac.compare_digest(digest.hexdigest(), announced.strip().lower()):
+        return True
+    try:
+        raw = base64.b64decode(announced, validate=True)
+    except ValueError:
+        return False
+    return hmac.compare_digest(raw, digest.digest())

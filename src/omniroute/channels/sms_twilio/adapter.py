@@ -12,8 +12,12 @@ from urllib.parse import urlencode
 
 import httpx
 
+from omniroute.channels import media
 from omniroute.channels.port import (
+    Attachment,
     MalformedPayload,
+    Media,
+    MediaFetchFailed,
     Outbound,
     Sent,
     SignatureError,
@@ -43,6 +47,7 @@ class TwilioSmsAdapter:
             messaging_service_sid=str(settings.get("messaging_service_sid") or "").strip() or None,
         )
         api_base = str(settings.get("api_base") or DEFAULT_API_BASE)
+        self._api_base = api_base.rstrip("/")
         self._messages_url = outbound.messages_url(api_base, self._account_sid)
         # Twilio signs the URL it was told to call, which a proxy in front of us may rewrite.
         self._webhook_url = context.config.webhook_url
@@ -88,6 +93,24 @@ class TwilioSmsAdapter:
         raise outbound.failure(
             response.status_code, document, response.headers.get("retry-after"), self._ctx.clock.now()
         )
+
+    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> Media:
+        """``MediaUrl{N}`` with HTTP Basic auth (account SID, auth token), which Twilio requires
+        when "HTTP Basic Authentication for media access" is on and ignores otherwise; Twilio
+        then redirects to its CDN, which gets no credentials. The credentials only ever go to
+        Twilio's API host (or the configured ``api_base``, where Twilio's URLs are rewritten to)."""
+        url = attachment.url
+        if url.startswith(DEFAULT_API_BASE + "/") and self._api_base != DEFAULT_API_BASE:
+            url = self._api_base + url.removeprefix(DEFAULT_API_BASE)
+        if not url.startswith(self._api_base + "/"):
+            msg = "not a Twilio media URL"
+            raise MediaFetchFailed(msg, transient=False)
+        got = await media.download(
+            self._ctx.http, url, max_bytes=max_bytes, auth=(self._account_sid, self._auth_token)
+        )
+        if got.content_type == "application/octet-stream":
+            return Media(got.data, attachment.content_type)
+        return got
 
     async def aclose(self) -> None:
         return None  # the shared HTTP client belongs to the channel service

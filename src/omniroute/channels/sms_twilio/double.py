@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from omniroute.channels.sms_twilio.outbound import API_VERSION, MAX_BODY_CHARS
@@ -76,6 +76,12 @@ class TwilioDouble:
     #: The next API requests are answered with these HTTP statuses (an outage, rate limiting).
     failures: list[int] = field(default_factory=list)
     retry_after: str | None = None  # sent with 429/503 answers
+    #: Media of incoming MMS by media sid (``ME…``): (content type, bytes), served at
+    #: ``/2010-04-01/Accounts/{sid}/Messages/{MM…}/Media/{ME…}`` behind Basic auth.
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: The next media downloads are answered with these HTTP statuses.
+    media_failures: list[int] = field(default_factory=list)
+    media_requests: int = 0
     _http: httpx.AsyncClient | None = None
 
     # -- the Messages API --------------------------------------------------------------------
@@ -86,6 +92,8 @@ class TwilioDouble:
             routes=[
                 Route(f"{base}.json", self._create, methods=["POST"]),
                 Route(f"{base}/{{message_sid}}.json", self._fetch, methods=["GET"]),
+                Route(f"{base}/{{message_sid}}/Media/{{media_sid}}", self._media, methods=["GET"]),
+                Route("/cdn/media/{media_sid}", self._media_content, methods=["GET"]),
             ]
         )
 
@@ -125,6 +133,27 @@ class TwilioDouble:
         wanted = request.path_params["message_sid"]
         found = next((m for m in self.sent if m.sid == wanted), None)
         return JSONResponse(found.resource) if found else _error(404, 20404)
+
+    async def _media(self, request: Request) -> Response:
+        """Twilio answers a media URL with a redirect to its CDN (which needs no credentials)."""
+        self.media_requests += 1
+        refused = self._authenticate(request)
+        if refused is not None:
+            return refused
+        if self.media_failures:
+            status = self.media_failures.pop(0)
+            return _error(status, HTTP_ERROR_CODES.get(status, 20500))
+        media_sid = request.path_params["media_sid"]
+        if media_sid not in self.media:
+            return _error(404, 20404)
+        return RedirectResponse(f"/cdn/media/{media_sid}", status_code=307)
+
+    async def _media_content(self, request: Request) -> Response:
+        found = self.media.get(request.path_params["media_sid"])
+        if found is None:
+            return Response(status_code=404)
+        content_type, data = found
+        return Response(data, media_type=content_type)
 
     def _authenticate(self, request: Request) -> JSONResponse | None:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")

@@ -1,10 +1,12 @@
 """Bot Framework activities (as Teams sends them) → our inbound items. Pure: no I/O.
 
 The address is ``conversation.id``: a personal chat with the bot, a group chat or a channel thread.
-Replies must go to the ``serviceUrl`` the activity came from, which the framework has no column for;
-each message therefore carries a *route key* among its thread keys,
-``teams-route|<timestamp>|<activity id>|<serviceUrl>``, that the channel service hands back with
-every outbound message (see ``latest_route``).
+Replies must go to the ``serviceUrl`` the activity came from: each message carries it in its
+``reply_context`` (``{"service_url", "activity_id", "timestamp"}``), which the channel service keeps
+per conversation and hands back with every outbound message (see ``route_of``).
+
+Conversations stored before the reply context existed carry a *route key* among their thread keys
+instead, ``teams-route|<timestamp>|<activity id>|<serviceUrl>``; ``latest_route`` still reads them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +65,27 @@ def scoped_id(activity_id: str, conversation_id: str) -> str:
 def route_key(route: Route) -> str:
     parts = (route.timestamp, route.activity_id)
     return ROUTE_PREFIX + "|".join(quote(p, safe="") for p in parts) + "|" + route.service_url
+
+
+def context_of(route: Route) -> dict[str, str]:
+    """A route as the JSON reply context the channel service stores for the conversation."""
+    return {"service_url": route.service_url, "activity_id": route.activity_id, "timestamp": route.timestamp}
+
+
+def route_of(reply_context: Mapping[str, Any] | None, thread_keys: tuple[str, ...]) -> Route | None:
+    """Where to reply: the conversation's reply context, else (stored before it existed) the
+    newest legacy route key among its thread keys."""
+    if reply_context is not None:
+        service_url = reply_context.get("service_url")
+        if isinstance(service_url, str) and service_url.startswith(("https://", "http://")):
+            activity_id = reply_context.get("activity_id")
+            timestamp = reply_context.get("timestamp")
+            return Route(
+                service_url=service_url,
+                activity_id=activity_id if isinstance(activity_id, str) else "",
+                timestamp=timestamp if isinstance(timestamp, str) else "",
+            )
+    return latest_route(thread_keys)
 
 
 def latest_route(thread_keys: tuple[str, ...]) -> Route | None:
@@ -134,9 +158,9 @@ def _message(activity: dict[str, Any], conversation: dict[str, Any], conversatio
         attachments=_attachments(activity.get("attachments")),
         location=_location(activity.get("entities")),
         reply_to=scoped_id(reply_to, conversation_id) if isinstance(reply_to, str) and reply_to else None,
-        thread_keys=(route_key(Route(service_url, activity_id, stamp)),),
         sent_at=sent_at,
         extra=_extra(activity, conversation, sender),
+        reply_context=context_of(Route(service_url, activity_id, stamp)),
     )
 
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import hmac
 import json
 
+from omniroute.channels import media
 from omniroute.channels.port import (
+    Attachment,
     MalformedPayload,
+    Media,
+    MediaFetchFailed,
     Outbound,
     PermanentSendError,
     Sent,
     SignatureError,
+    TransientSendError,
     WebhookRequest,
     WebhookResult,
 )
@@ -31,10 +36,12 @@ class TelegramAdapter:
 
     def __init__(self, context: AdapterContext) -> None:
         self._secret = context.config.secrets["secret_token"].encode()
+        self._http = context.http
+        self._token = context.config.secrets["bot_token"]
         self._api = bot_api.BotApi(
             context.http,
             str(context.config.settings.get("api_base") or bot_api.DEFAULT_API_BASE),
-            context.config.secrets["bot_token"],
+            self._token,
         )
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
@@ -83,6 +90,21 @@ class TelegramAdapter:
             msg = f"not a Telegram file reference: {url!r}"
             raise ValueError(msg)
         return await self._api.file_url(url.removeprefix(updates.FILE_SCHEME))
+
+    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> Media:
+        """``getFile`` for the file_id, then ``GET {api_base}/file/bot<token>/<file_path>``."""
+        if not attachment.url.startswith(updates.FILE_SCHEME):
+            msg = "not a Telegram file reference"
+            raise MediaFetchFailed(msg, transient=False)
+        try:
+            url = await self.file_url(attachment.url)
+        except TransientSendError as exc:
+            raise MediaFetchFailed(str(exc)) from None
+        except PermanentSendError as exc:
+            raise MediaFetchFailed(str(exc), transient=False) from None
+        got = await media.download(self._http, url, max_bytes=max_bytes, redact=self._token)
+        kind = attachment.content_type if got.content_type == "application/octet-stream" else got.content_type
+        return Media(got.data, kind, attachment.filename)
 
     async def aclose(self) -> None:
         return None  # the shared HTTP client belongs to the channel service

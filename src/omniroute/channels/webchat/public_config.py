@@ -83,6 +83,12 @@ class PublicAvailability(BaseModel):
     next_opening: datetime | None
 
 
+class PublicAttachments(BaseModel):
+    enabled: bool
+    max_bytes: int = Field(description="the largest file accepted (413 beyond)")
+    blocked_extensions: list[str] = Field(description="refused with 415")
+
+
 class PublicConfig(BaseModel):
     name: str
     language: str
@@ -97,6 +103,7 @@ class PublicConfig(BaseModel):
     proactive: list[PublicInvitation]
     offline: PublicOffline
     availability: PublicAvailability
+    attachments: PublicAttachments | None = Field(default=None, description="what customers may attach")
 
 
 def _question(q: SurveyQuestion, language: str) -> PublicQuestion:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,12 @@ from omniroute.channels.webchat.model import (
 from omniroute.channels.webchat.public_config import PublicConfig, PublicQueue, public_config
 from omniroute.channels.webchat.settings import WidgetSettings
 from omniroute.channels.webchat.transcript import TranscriptFile, as_text, transcript_file
-from omniroute.conversations.model import Conversation, ConversationState, SenderKind, check_text
+from omniroute.conversations.model import (
+    Conversation,
+    ConversationState,
+    SenderKind,
+    check_body,
+)
 from omniroute.conversations.service import ConversationService
 from omniroute.conversations.store import Message
 from omniroute.core.db import Database
@@ -102,6 +108,8 @@ class WebchatService:
         self.routing = routing
         #: Asked before new chats are queued (bootstrap sets it): a bot may answer first.
         self.bots: BotGate | None = None
+        #: Signed, expiring download links for the files in transcripts (bootstrap sets it).
+        self.attachment_links: Callable[[str], str] | None = None
         self._widgets: dict[str, tuple[float, Widget]] = {}
         self._tokens: OrderedDict[str, str] = OrderedDict()
 
@@ -395,15 +403,23 @@ class WebchatService:
         await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
 
     async def post_customer_message(
-        self, widget: Widget, conversation_id: str, text: str, idempotency_key: str | None
+        self,
+        widget: Widget,
+        conversation_id: str,
+        text: str,
+        idempotency_key: str | None,
+        attachment_ids: Sequence[str] = (),
     ) -> tuple[Message, bool]:
-        """A customer's message, masked before it is stored (the original never reaches the store)."""
-        check_text(text, self.conversations.max_message_bytes)  # before spending time on masking
+        """A customer's message, masked before it is stored (the original never reaches the store).
+        It may carry files the customer uploaded to the conversation, with or without text."""
+        # Before spending time on masking.
+        check_body(text, self.conversations.max_message_bytes, len(set(attachment_ids)))
         return await self.conversations.post(
             conversation_id,
             sender_kind=SenderKind.CUSTOMER,
-            text=masking_rules(widget.settings).apply(text),
+            text=masking_rules(widget.settings).apply(text) if text.strip() else text,
             idempotency_key=idempotency_key,
+            attachment_ids=attachment_ids,
         )
 
     async def conversation_id_for_token(self, token: str) -> str:
@@ -506,6 +522,7 @@ class WebchatService:
             created_at=conv.created_at,
             messages=await self._all_messages(conv.id),
             language=chosen,
+            link=self.attachment_links,
         )
 
     async def _email_account(self, widget: Widget, channels: ChannelService) -> AccountRow | None:
@@ -541,7 +558,13 @@ class WebchatService:
         chosen = pick_language(widget.settings.language, language)
         strings = strings_for(chosen, widget.settings.texts)
         messages = await self._all_messages(conv.id)
-        body = as_text(strings["transcript_title"], strings["transcript_started"], conv.created_at, messages)
+        body = as_text(
+            strings["transcript_title"],
+            strings["transcript_started"],
+            conv.created_at,
+            messages,
+            self.attachment_links,
+        )
         # Keyed by the last thing said (our own notes aside): asking twice sends one email.
         said = max(
             (m.seq for m in messages if not (m.idempotency_key or "").startswith(TRANSCRIPT_KEY)), default=0

@@ -233,6 +233,16 @@ class Offline(Strict):
     enabled: bool = Field(default=True, description="offer a message form while the queue is closed")
 
 
+class Attachments(Strict):
+    enabled: bool = Field(default=True, description="customers may attach files")
+    max_bytes: int | None = Field(
+        default=None,
+        ge=1024,
+        description="a lower size limit than the server's (OMNIROUTE_ATTACHMENT_MAX_BYTES); "
+        "default: the server's",
+    )
+
+
 class WidgetSettings(Strict):
     language: Literal["auto", "en", "es"] = Field(
         default="auto", description="auto: the visitor's browser language when supported"
@@ -245,6 +255,7 @@ class WidgetSettings(Strict):
     identity: IdentityTokens = Field(default_factory=IdentityTokens)
     proactive: list[ProactiveRule] = Field(default_factory=list, max_length=10)
     offline: Offline = Field(default_factory=Offline)
+    attachments: Attachments = Field(default_factory=Attachments)
     texts: dict[str, dict[str, Annotated[str, Field(max_length=500)]]] = Field(
         default_factory=dict, description="per-language overrides of catalogue strings"
     )

@@ -7,11 +7,11 @@ and the page carries no script, so opening a downloaded transcript is safe.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from omniroute.conversations.model import SenderKind
+from omniroute.conversations.model import MessageAttachment, SenderKind
 from omniroute.conversations.store import Message
 
 
@@ -26,15 +26,48 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _line(m: Message) -> str:
+#: Makes a download link for a stored attachment (signed and expiring), given its id.
+Linker = Callable[[str], str]
+
+
+def _href(a: MessageAttachment, link: Linker | None) -> str | None:
+    if a.id is not None:
+        return link(a.id) if link is not None else None
+    return a.url
+
+
+def _line(m: Message, link: Linker | None = None) -> str:
     who = "" if m.sender_kind is SenderKind.SYSTEM else f"{m.sender_name}: "
-    return f"[{_when(m.created_at)}] {who}{m.text}"
+    parts = [m.text] if m.text else []
+    for a in m.attachments:
+        href = _href(a, link)
+        parts.append(f"[file: {a.filename}]" + (f" {href}" if href else ""))
+    return f"[{_when(m.created_at)}] {who}" + "\n".join(parts)
 
 
-def as_text(title: str, started: str, subject_time: datetime, messages: Sequence[Message]) -> str:
+def as_text(
+    title: str,
+    started: str,
+    subject_time: datetime,
+    messages: Sequence[Message],
+    link: Linker | None = None,
+) -> str:
     lines = [title, f"{started}: {_when(subject_time)}", ""]
-    lines += [_line(m) for m in messages]
+    lines += [_line(m, link) for m in messages]
     return "\n".join(lines) + "\n"
+
+
+def _files_html(m: Message, link: Linker | None) -> str:
+    items = []
+    for a in m.attachments:
+        href = _href(a, link)
+        name = html.escape(a.filename)
+        items.append(
+            f'<li><a href="{html.escape(href)}" rel="noopener noreferrer">{name}</a></li>'
+            if href and href.startswith(("http://", "https://"))
+            else f"<li>{name}</li>"
+        )
+    return f'<ul class="files">{"".join(items)}</ul>' if items else ""
 
 
 STYLE = (
@@ -46,7 +79,12 @@ STYLE = (
 
 
 def as_html(
-    title: str, started: str, subject_time: datetime, messages: Sequence[Message], language: str
+    title: str,
+    started: str,
+    subject_time: datetime,
+    messages: Sequence[Message],
+    language: str,
+    link: Linker | None = None,
 ) -> str:
     items = []
     for m in messages:
@@ -54,7 +92,7 @@ def as_html(
         who = "" if m.sender_kind is SenderKind.SYSTEM else f"{html.escape(m.sender_name)} · "
         items.append(
             f'<li class="{css}"><div class="meta">{who}{_when(m.created_at)}</div>'
-            f'<p class="text">{html.escape(m.text)}</p></li>'
+            f'<p class="text">{html.escape(m.text)}</p>{_files_html(m, link)}</li>'
         )
     return (
         f'<!doctype html>\n<html lang="{html.escape(language)}"><head><meta charset="utf-8">'
@@ -73,11 +111,12 @@ def transcript_file(
     created_at: datetime,
     messages: Sequence[Message],
     language: str,
+    link: Linker | None = None,
 ) -> TranscriptFile:
     stem = f"chat-transcript-{created_at.strftime('%Y%m%d')}-{conversation_id[-8:]}"
     if fmt == "html":
-        body = as_html(title, started, created_at, messages, language)
+        body = as_html(title, started, created_at, messages, language, link)
         return TranscriptFile(f"{stem}.html", "text/html; charset=utf-8", body)
     return TranscriptFile(
-        f"{stem}.txt", "text/plain; charset=utf-8", as_text(title, started, created_at, messages)
+        f"{stem}.txt", "text/plain; charset=utf-8", as_text(title, started, created_at, messages, link)
     )

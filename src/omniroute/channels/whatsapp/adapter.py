@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from omniroute.channels.meta_common import envelope, graph, handshake
 from omniroute.channels.meta_common.graph import GraphAccount, GraphCallFailed
-from omniroute.channels.port import Outbound, Sent, WebhookRequest, WebhookResult
+from omniroute.channels.port import Attachment, Media, Outbound, Sent, WebhookRequest, WebhookResult
 from omniroute.channels.registry import AdapterContext
 from omniroute.channels.whatsapp import errors, inbound, outbound, window
 
@@ -44,6 +44,11 @@ class WhatsAppAdapter:
         except GraphCallFailed as exc:
             raise errors.to_send_error(exc.error) from exc
         return Sent(outbound.message_id(answer))
+
+    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> Media:
+        """The media id's Graph node, then its short-lived URL, both with the access token."""
+        got = await graph.download_media(self._ctx.http, self._graph, attachment.url, max_bytes)
+        return Media(got.data, got.content_type, attachment.filename)
 
     async def aclose(self) -> None:
         return None  # the shared HTTP client belongs to the channel service

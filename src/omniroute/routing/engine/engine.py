@@ -302,6 +302,33 @@ class RoutingEngine:
         self._trace(item, now, "external", "taken by the agent outside routing", agent_id)
         return self._flush()
 
+    def hand_over(self, item_id: str, agent_id: str, now: datetime) -> Outcome:
+        """A routed item an agent took over outside routing (a reserved call the provider connected,
+        a call transferred at the provider inside one call id). The agent it was offered to takes
+        it as if accepting (whatever the offer's timeout); anyone else holding or offered it lets
+        go, and the new agent holds it, even past the limit, like ``occupy``."""
+        item = self._item(item_id)
+        agent = self._agent(agent_id)
+        if item.status is ItemStatus.OFFERED and item.offer_agent == agent_id:
+            self._assign(item, agent, now, auto=False)
+            return self._flush()
+        if item.status is ItemStatus.ASSIGNED and item.agent_id == agent_id:
+            return self._flush()
+        released = self._let_go(item, now)
+        item.status = ItemStatus.ASSIGNED
+        item.agent_id = agent_id
+        item.assigned_at = now
+        item.offer_agent = None
+        item.offer_expires = None
+        item.directed_to = None
+        item.wrap_until = None
+        self._hold(agent, item, now)
+        self.selector.changed_item(item)
+        self._trace(item, now, "external", "taken over outside routing", agent_id)
+        if released is not None and released is not agent:
+            self._route_agent(released, now)
+        return self._flush()
+
     def accept(self, item_id: str, agent_id: str, now: datetime) -> Outcome:
         """The agent accepts its pending offer. Refused (``Outcome.refused``) once it expired."""
         item = self._item(item_id)
@@ -1049,7 +1076,6 @@ class RoutingEngine:
             agent.rr[queue_id] = self._next_seq()  # joins at the end of the rotation
         agent.queues = queues
         agent.skills = skills
-        agent.skill_subsets = {}
         self.selector.changed_membership(agent, old_queues, old_skills)
 
     def _base(self, presence: str) -> Presence:

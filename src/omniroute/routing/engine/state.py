@@ -53,7 +53,6 @@ class AgentState:
         "profile",
         "queues",
         "rr",
-        "skill_subsets",
         "skills",
         "used_units",
     )
@@ -82,8 +81,6 @@ class AgentState:
         self.holdings: dict[str, tuple[int, str]] = {}  # item -> (units, channel) it takes
         self.rr: dict[str, int] = {}  # queue -> sequence of the last offer from it (round robin)
         self.consults: set[str] = set()
-        # Cached subsets of the agent's skills, by size, for finding waiting work by skill set.
-        self.skill_subsets: dict[int, list[frozenset[str]]] = {}
 
 
 class ItemState:

@@ -73,7 +73,9 @@ class Group:
 
     def __init__(self, key: GroupKey, gid: str) -> None:
         self.reqs, self.channel, self.cost, self.allowed = key
-        self.skillset = frozenset(s for s, _ in self.reqs)
+        # Sorted skill names (``reqs`` is sorted): a tuple of strings, which the garbage
+        # collector stops tracking, unlike a frozenset.
+        self.skillset: tuple[str, ...] = tuple(s for s, _ in self.reqs)
         self.heap = LazyHeap()
         self.gid = gid
 
@@ -85,7 +87,7 @@ class WaitingLine:
 
     def __init__(self) -> None:
         self.groups: dict[GroupKey, Group] = {}
-        self.by_skillset: dict[frozenset[str], list[Group]] = {}
+        self.by_skillset: dict[tuple[str, ...], list[Group]] = {}
         self.sizes: dict[int, int] = {}  # number of required skills -> groups
         # The groups by their best item, sorted: (*head entry, group id); walked without popping.
         self.order = SortedEntries()

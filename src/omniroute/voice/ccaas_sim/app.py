@@ -52,11 +52,18 @@ class SimConfig:
     secret: str  # that provider's webhook secret
     number: str = "+15550100000"  # the contact centre's phone number
     ring_seconds: float = 20
+    #: The provider's API token: with it, Omniroute routes the calls (the provider needs the
+    #: ``routes_calls`` feature); without it the switchboard chooses the agents.
+    api_token: str | None = None
     script: IvrScript = field(default_factory=IvrScript)
 
     @property
     def webhook_url(self) -> str:
         return f"{self.omniroute_url.rstrip('/')}/webhooks/voice/{self.provider_id}"
+
+    def route_url(self, call_id: str, what: str = "route") -> str:
+        base = self.omniroute_url.rstrip("/")
+        return f"{base}/api/v1/voice/providers/{self.provider_id}/calls/{call_id}/{what}"
 
     @property
     def omniroute_origin(self) -> str:
@@ -71,23 +78,84 @@ class Simulator:
         self.config = config
         self.clock = clock
         self.board = Switchboard(
-            number=config.number, new_id=new_id, script=config.script, ring_seconds=config.ring_seconds
+            number=config.number,
+            new_id=new_id,
+            script=config.script,
+            ring_seconds=config.ring_seconds,
+            routed_by_omniroute=config.api_token is not None,
         )
         self.reporter = Reporter(url=config.webhook_url, secret=config.secret, clock=clock, client=client)
+        self.client = client
+        self._asking: set[asyncio.Task[None]] = set()
+        self.routing_log: list[dict[str, Any]] = []  # the latest exchanges with Omniroute's routing
         self._wake = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
         self.presence_applied: dict[str, datetime] = {}  # agent id → the newest presence change applied
 
     def changed(self) -> None:
-        """After every command: report what happened and re-arm the ring timer."""
+        """After every command: report what happened, ask Omniroute what it must route, and
+        re-arm the ring timer."""
         self.reporter.send(self.board.take_events())
+        for call in self.board.take_route_asks():
+            body = {
+                "queue": call.queue,
+                "from": call.from_number,
+                "to": call.to_number,
+                "ivr_data": call.ivr_data,
+            }
+            self._ask(call.id, "route", body)
+        for call_id, reservation_id in self.board.take_rejects():
+            self._ask(call_id, "reservation/reject", {"reservation_id": reservation_id})
         self._wake.set()
+
+    def _ask(self, call_id: str, what: str, body: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._routing_request(call_id, what, body))
+        self._asking.add(task)
+        task.add_done_callback(self._asking.discard)
+
+    async def _routing_request(self, call_id: str, what: str, body: dict[str, Any]) -> None:
+        """Omniroute's answer is applied like its notice would be: a reservation rings its agent.
+        The reporter's events for the call may still be on their way: Omniroute does not mind."""
+        # The events so far go first, so Omniroute folds what the IVR collected before routing.
+        await self.reporter.drained()
+        entry: dict[str, Any] = {"call_id": call_id, "request": what, "at": self.clock.now().isoformat()}
+        try:
+            response = await self.client.post(
+                self.config.route_url(call_id, what),
+                json=body,
+                headers={"Authorization": f"Bearer {self.config.api_token}"},
+            )
+            entry["status"] = response.status_code
+            answer = (
+                response.json()
+                if response.headers.get("content-type", "").startswith("application/json")
+                else {}
+            )
+        except httpx.HTTPError as exc:
+            entry["error"] = repr(exc)
+            answer, response = {}, None
+        self.routing_log = [entry, *self.routing_log][:50]
+        now = self.clock.now()
+        if response is not None and response.status_code in (403, 404, 409, 422) and what == "route":
+            self.board.route_refused(call_id, now)
+        elif isinstance(answer, dict) and answer.get("status") == "reserved" and answer.get("agent"):
+            entry["agent_id"] = answer["agent"].get("agent_id")
+            if isinstance(entry["agent_id"], str) and isinstance(answer.get("reservation_id"), str):
+                self.board.reserve(call_id, entry["agent_id"], answer["reservation_id"], now)
+        self.changed()
+
+    async def settle(self) -> None:
+        """Wait for routing requests in flight (tests)."""
+        while self._asking:
+            await asyncio.gather(*list(self._asking), return_exceptions=True)
 
     def start(self) -> None:
         self.reporter.start()
         self._timer = asyncio.create_task(self._run_timer(), name="ccaas-sim-timer")
 
     async def stop(self) -> None:
+        for task in list(self._asking):
+            task.cancel()
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -216,7 +284,7 @@ async def softphone(request: Request) -> Response:
 @api.get("/state")
 async def state(request: Request) -> dict[str, Any]:
     sim = _sim(request)
-    return {**sim.board.snapshot(), "reporting": sim.reporter.status()}
+    return {**sim.board.snapshot(), "reporting": sim.reporter.status(), "routing": sim.routing_log}
 
 
 @api.post("/calls", status_code=201)
@@ -356,6 +424,8 @@ async def presence_from_omniroute(request: Request) -> dict[str, Any]:
     body = await request.body()
     signing.verify(sim.config.secret, body, request.headers.get(signing.HEADER), sim.clock.now())
     payload = json_document(body)
+    if isinstance(payload, dict) and str(payload.get("type", "")).startswith("call."):
+        return _routing_notice(sim, payload)
     if not isinstance(payload, dict) or payload.get("type") != "presence.changed":
         raise InvalidInput("expected a presence.changed event")
     agent_id, presence = payload.get("agent_id"), payload.get("presence")
@@ -373,6 +443,22 @@ async def presence_from_omniroute(request: Request) -> dict[str, Any]:
     sim.board.set_ready(agent_id, presence == "available", sim.clock.now())
     sim.changed()
     return {"applied": True, "ready": sim.board.agents[agent_id].ready}
+
+
+def _routing_notice(sim: Simulator, payload: dict[str, Any]) -> dict[str, Any]:
+    """Omniroute routes the calls: a reservation rings its agent, an ended one stops the ring."""
+    call_id, reservation = payload.get("call_id"), payload.get("reservation_id")
+    if not isinstance(call_id, str) or not isinstance(reservation, str):
+        return {"applied": False, "reason": "no call or reservation"}
+    now = sim.clock.now()
+    applied = False
+    if payload["type"] == "call.reserved" and isinstance(payload.get("agent_id"), str):
+        applied = sim.board.reserve(call_id, payload["agent_id"], reservation, now)
+    elif payload["type"] == "call.reservation_ended":
+        sim.board.reservation_ended(call_id, reservation, now)
+        applied = True
+    sim.changed()
+    return {"applied": applied}
 
 
 def _instant(value: object) -> datetime | None:

@@ -38,6 +38,17 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="create or update the 'Reference CCaaS' provider in the local Omniroute database, then run",
     )
+    c.add_argument(
+        "--api-token",
+        default=os.environ.get("OMNIROUTE_CCAAS_TOKEN"),
+        help="the provider's API token: Omniroute then routes the calls (the provider needs routes_calls; "
+        "better: the OMNIROUTE_CCAAS_TOKEN environment variable)",
+    )
+    c.add_argument(
+        "--routes-calls",
+        action="store_true",
+        help="with --configure: enable routes_calls, so Omniroute chooses the agent for each call",
+    )
     c.add_argument("--number", default="+15550100000", help="the contact centre's phone number (E.164)")
     c.add_argument("--ring-seconds", type=float, default=20, help="how long a call rings an agent")
 
@@ -55,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
     omniroute_url = (args.omniroute_url or settings.effective_public_url).rstrip("/")
     host = f"[{args.host}]" if ":" in args.host else args.host
     sim_url = f"http://{host}:{args.port}"
-    provider_id, secret = args.provider_id, args.secret
+    provider_id, secret, token = args.provider_id, args.secret, args.api_token
     if args.configure:
-        registered = asyncio.run(_configure(settings, sim_url))
+        registered = asyncio.run(_configure(settings, sim_url, routes_calls=args.routes_calls))
         provider_id, secret = registered.provider_id, registered.secret
+        token = registered.api_token or token
         verb = "created" if registered.created else "updated"
         print(f"Configured the voice provider 'Reference CCaaS' ({provider_id}): {verb}.")
     elif not (provider_id and secret):
@@ -69,16 +81,18 @@ def run(args: argparse.Namespace) -> int:
         secret=secret,
         number=args.number,
         ring_seconds=args.ring_seconds,
+        api_token=token,
     )
     print("\nThe reference CCaaS is starting.\n")
     print(f"  Console (place test calls)  {sim_url}/")
     print(f"  Softphone (in the workspace) {sim_url}/softphone")
-    print(f"  Reports call events to      {config.webhook_url}\n")
+    print(f"  Reports call events to      {config.webhook_url}")
+    print(f"  Routes calls                {'Omniroute (routes_calls)' if token else 'itself'}\n")
     serve(config, args.host, args.port)
     return 0
 
 
-async def _configure(settings: Settings, sim_url: str) -> Registered:
+async def _configure(settings: Settings, sim_url: str, *, routes_calls: bool = False) -> Registered:
     from omniroute.bootstrap import build_container  # noqa: PLC0415
     from omniroute.core.migrations import upgrade  # noqa: PLC0415
     from omniroute.voice.ccaas_sim.register import register_provider  # noqa: PLC0415
@@ -87,6 +101,6 @@ async def _configure(settings: Settings, sim_url: str) -> Registered:
     await asyncio.to_thread(upgrade, settings.effective_database_url)
     container = build_container(settings)
     try:
-        return await register_provider(container.voice, sim_url)
+        return await register_provider(container.voice, sim_url, routes_calls=routes_calls)
     finally:
         await container.db.dispose()

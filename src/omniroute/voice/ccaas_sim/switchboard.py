@@ -13,6 +13,11 @@ A call's life as the switchboard plays it::
 
 Agents: OFFLINE, NOT_READY, AVAILABLE, RINGING, ON_CALL, WRAP_UP. A waiting call rings the
 available agent who has been idle longest among those serving its queue and not declining it.
+
+When Omniroute routes the calls (``routed_by_omniroute``, the provider's ``routes_calls``), the
+switchboard chooses nobody itself: a queued call is asked about once (``take_route_asks``), it
+rings the agent Omniroute reserved (``reserve``), and a decline or a ring nobody answers gives the
+reservation back (``take_rejects``); Omniroute then reserves the next agent.
 """
 
 from __future__ import annotations
@@ -95,6 +100,10 @@ class SimCall:
     ended_at: datetime | None = None
     end_reason: str | None = None
     declined_by: set[str] = field(default_factory=set)
+    reservation_id: str | None = None  # the Omniroute reservation this ring honours
+    spent_reservations: set[str] = field(default_factory=set)  # given back or ended: never rung again
+    asked: bool = False  # Omniroute was asked to route it
+    routed_here: bool = False  # Omniroute refused to route it: the switchboard chooses
     disposition: str | None = None
     notes: str | None = None
     wrapped_up: bool = False
@@ -128,6 +137,7 @@ class SimCall:
             "end_reason": self.end_reason,
             "disposition": self.disposition,
             "wrapped_up": self.wrapped_up,
+            "reservation_id": self.reservation_id,
         }
 
 
@@ -139,6 +149,7 @@ class Switchboard:
         new_id: Callable[[], str],
         script: IvrScript | None = None,
         ring_seconds: float = 20,
+        routed_by_omniroute: bool = False,
     ) -> None:
         clean = normalise_number(number)
         if clean is None:
@@ -151,6 +162,9 @@ class Switchboard:
         self.calls: dict[str, SimCall] = {}
         self.agents: dict[str, SimAgent] = {}
         self._outbox: list[dict[str, Any]] = []
+        self.routed_by_omniroute = routed_by_omniroute
+        self._route_asks: list[str] = []
+        self._rejects: list[tuple[str, str]] = []
 
     # -- the caller's side ----------------------------------------------------------------------
 
@@ -277,8 +291,72 @@ class Switchboard:
         call.declined_by.add(agent.id)
         agent.call_id = None
         self._idle(agent, now, keep_place=True)
+        self._give_back(call)
         self._requeue(call, "declined", now)
         return call
+
+    # -- Omniroute routes the calls -------------------------------------------------------------
+
+    def reserve(self, call_id: str, agent_id: str, reservation_id: str, now: datetime) -> bool:
+        """Omniroute reserved ``agent_id`` for the call: ring them. A reservation the switchboard
+        cannot honour (the agent has no softphone here, or is busy) is given back at once. Returns
+        whether the agent is being rung now."""
+        call = self.calls.get(call_id)
+        if call is None or reservation_id in call.spent_reservations:
+            return False
+        if call.status is CallStatus.RINGING and call.reservation_id == reservation_id:
+            return True  # the same reservation heard twice (answer and notice)
+        agent = self.agents.get(agent_id)
+        if call.status is not CallStatus.QUEUED:
+            call.spent_reservations.add(reservation_id)
+            self._rejects.append((call.id, reservation_id))
+            return False
+        if agent is None or agent.status is AgentStatus.OFFLINE or agent.call_id is not None:
+            call.spent_reservations.add(reservation_id)
+            self._rejects.append((call.id, reservation_id))
+            return False
+        call.reservation_id = reservation_id
+        self._ring(call, agent, now)
+        return True
+
+    def reservation_ended(self, call_id: str, reservation_id: str, now: datetime) -> None:
+        """Omniroute ended a reservation (it timed out, or the call left routing): stop ringing
+        for it. Omniroute reserves the next agent itself."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        call.spent_reservations.add(reservation_id)
+        if call.status is CallStatus.RINGING and call.reservation_id == reservation_id:
+            agent = self.agents.get(call.agent_id or "")
+            if agent is not None and agent.call_id == call.id:
+                agent.call_id = None
+                self._idle(agent, now, keep_place=True)
+            call.reservation_id = None
+            self._requeue(call, "no-answer", now)
+
+    def route_refused(self, call_id: str, now: datetime) -> None:
+        """Omniroute would not route this call (e.g. it was transferred after Omniroute routed it
+        once): the switchboard rings an agent itself."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.routed_here = True
+            self._dispatch(now)
+
+    def take_route_asks(self) -> list[SimCall]:
+        """Queued calls to ask Omniroute about (each once)."""
+        asks, self._route_asks = self._route_asks, []
+        return [self.calls[c] for c in asks if c in self.calls and self.calls[c].status is CallStatus.QUEUED]
+
+    def take_rejects(self) -> list[tuple[str, str]]:
+        """(call id, reservation id) to give back to Omniroute."""
+        out, self._rejects = self._rejects, []
+        return out
+
+    def _give_back(self, call: SimCall) -> None:
+        if call.reservation_id is not None:
+            call.spent_reservations.add(call.reservation_id)
+            self._rejects.append((call.id, call.reservation_id))
+            call.reservation_id = None
 
     def hold(self, agent_id: str, now: datetime) -> SimCall:
         agent, call = self._talking(agent_id)
@@ -378,9 +456,13 @@ class Switchboard:
             if call.status is CallStatus.RINGING and call.ring_until and call.ring_until <= now:
                 agent = self.agents.get(call.agent_id or "")
                 if agent is not None and agent.call_id == call.id:
-                    agent.call_id, agent.ready = None, False
+                    agent.call_id = None
+                    # Routed by Omniroute: the missed ring goes back as a rejection and Omniroute's
+                    # presence says whether the agent is still ready.
+                    agent.ready = agent.ready and self.routed_by_omniroute
                     self._idle(agent, now)
                 call.declined_by.add(call.agent_id or "")
+                self._give_back(call)
                 self._requeue(call, "no-answer", now)
 
     # -- views ----------------------------------------------------------------------------------
@@ -409,12 +491,19 @@ class Switchboard:
             ],
             "agents": [a.view() for a in self.agents.values()],
             "calls": [c.view() for c in reversed(self.calls.values())],
+            "routed_by_omniroute": self.routed_by_omniroute,
         }
 
     # -- inside ---------------------------------------------------------------------------------
 
     def _dispatch(self, now: datetime) -> None:
         waiting = sorted((c for c in self.calls.values() if c.status is CallStatus.QUEUED), key=_queued)
+        if self.routed_by_omniroute:
+            for call in waiting:
+                if not call.asked and not call.routed_here:
+                    call.asked = True
+                    self._route_asks.append(call.id)
+            waiting = [c for c in waiting if c.routed_here]
         for call in waiting:
             candidates = [
                 a
@@ -423,11 +512,13 @@ class Switchboard:
             ]
             if not candidates:
                 continue
-            agent = min(candidates, key=lambda a: (a.idle_since, a.id))
-            call.status, call.agent_id, call.ring_until = CallStatus.RINGING, agent.id, now + self.ring_time
-            agent.call_id = call.id
-            self._set(agent, AgentStatus.RINGING, now)
-            self._emit(call, "ringing", now, agent_id=agent.id, queue=call.queue)
+            self._ring(call, min(candidates, key=lambda a: (a.idle_since, a.id)), now)
+
+    def _ring(self, call: SimCall, agent: SimAgent, now: datetime) -> None:
+        call.status, call.agent_id, call.ring_until = CallStatus.RINGING, agent.id, now + self.ring_time
+        agent.call_id = call.id
+        self._set(agent, AgentStatus.RINGING, now)
+        self._emit(call, "ringing", now, agent_id=agent.id, queue=call.queue)
 
     def _enqueue(self, call: SimCall, queue: str, now: datetime) -> None:
         call.status, call.queue, call.queued_at = CallStatus.QUEUED, queue, call.queued_at or now

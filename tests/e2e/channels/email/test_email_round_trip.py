@@ -4,6 +4,9 @@ SMTP with the right threading headers, retries through an SMTP outage, and deliv
 
 from __future__ import annotations
 
+import email
+import email.policy
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -21,10 +24,24 @@ from tests.e2e.channels.email.conftest import (
     fixture,
     post_mail,
 )
+from tests.e2e.channels.support import send_agent_file
 from tests.e2e.conftest import Agent, LiveServer, Socket, free_port
 
 Clients = dict[str, Any]
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 FIRST_ID = "<CAKx7Lq3pV+9f2wQZ1h8k2bYw=Lr0dF9sT1u@mail.gmail.com>"
+
+
+def mime_part(raw: bytes, filename: str) -> bytes:
+    """The decoded bytes of the part named ``filename`` in a raw mail."""
+    mail = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    for part in mail.iter_attachments():
+        if part.get_filename() == filename:
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload
+    raise AssertionError(filename)
 
 
 async def receipts(server: LiveServer) -> int:
@@ -114,7 +131,11 @@ async def test_mail_round_trip_threads_by_headers_then_by_token(
     transcript = await agent_ws.messages_until(conversation_id, 2)
     first_text = transcript[0]["message"]["text"]
     assert first_text.startswith("Hello,\n\nMy order 1042 arrived today and the lamp is broken.")
-    assert "[attachment: invoice-1042.pdf] cid:f_m2x1y9z80" in first_text
+    assert "[attachment" not in first_text  # the PDF part is stored, not linked
+    [invoice] = transcript[0]["message"]["attachments"]
+    assert invoice["filename"] == "invoice-1042.pdf"
+    got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{invoice['id']}")
+    assert got.content == mime_part(fixture("gmail_first_message.eml"), "invoice-1042.pdf")
 
     await server.clock.advance(60)
     sent = await reply(ana, agent_ws, conversation_id, "Sorry to hear that, Lee.\n\nReplacement or refund?")
@@ -291,3 +312,22 @@ async def test_delivery_reports_move_status_forward_only(
     frame = await agent_ws.next("message.delivery_changed", message_id=second_id)
     assert frame["status"] == "failed"
     assert "550 5.1.1" in frame["error"]
+
+
+async def test_an_agent_file_goes_out_as_a_real_mime_attachment(
+    server: LiveServer, clients: Clients, smtp: SmtpPeer
+) -> None:
+    account_id = await create_account(clients, account_settings(smtp.port))
+    ana, agent_ws, conversation_id = await first_conversation(server, clients, account_id)
+    await agent_ws.messages_until(conversation_id, 2)
+    label = ("return label.png", PNG, "image/png")
+    await send_agent_file(ana, agent_ws, conversation_id, "The return label is attached.", label)
+    mail = smtp.sink.parsed()
+    assert mail.get_content_type() == "multipart/mixed"
+    [part] = list(mail.iter_attachments())
+    assert part.get_filename() == "return label.png"
+    assert part.get_content_type() == "image/png"
+    assert part.get_payload(decode=True) == PNG
+    plain = mail.get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert plain.get_content() == "The return label is attached.\n"  # no link: the bytes are in the mail

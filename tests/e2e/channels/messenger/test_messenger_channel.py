@@ -224,3 +224,71 @@ async def test_outside_the_messaging_window_the_reply_fails_with_the_reason(
     assert "Graph error 10/2018278" in failed["error"]
     assert "24 hours" in failed["error"]
     assert len(double.requests) == 1  # permanent: not retried
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def test_customer_files_are_stored_and_agent_files_go_out_as_attachments(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    double, base = graph
+    server.container.channels.media_retry_delays = (0.0, 0.0)
+    webhook = await create_account(clients, base)
+    ana, agent_ws, conversation_id = await accepted_conversation(clients, double, meta, webhook)
+    await agent_ws.messages_until(conversation_id, 2)
+
+    # Meta's webhook links each file on its CDN (here the double, at the configured graph_base);
+    # a link to any other private address (the cloud metadata service) is refused, not fetched.
+    document = fixture("attachments.json")
+    image, file = document["entry"][0]["messaging"][0]["message"]["attachments"]
+    image["payload"]["url"] = double.add_messenger_media(base, "471234567_box.jpg", "image/jpeg", PNG)
+    file["payload"]["url"] = double.add_messenger_media(base, "invoice-4417.pdf", "application/pdf", PDF)
+    metadata = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+    document["entry"][0]["messaging"][0]["message"]["attachments"].append(
+        {"type": "video", "payload": {"url": metadata}}
+    )
+    assert (await double.deliver(meta, webhook, document)).status_code == 200
+    posted = (await agent_ws.next("message.posted", conversation_id=conversation_id))["message"]
+    box, invoice, video = posted["attachments"]
+    names = (box["filename"], invoice["filename"], video["id"])
+    assert names == ("471234567_box.jpg", "invoice-4417.pdf", None)
+    for stored, expected in ((box, PNG), (invoice, PDF)):
+        got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{stored['id']}")
+        assert got.content == expected
+    assert posted["text"].startswith("[attachment not stored: fetch failed")
+    assert posted["text"].endswith(metadata)
+    assert double.media_requests == [
+        "/v/t1.15752-9/471234567_box.jpg",
+        "/v/t1.15752-9/invoice-4417.pdf",
+    ]
+
+    # One file, no text: a Send API attachment message with the signed Omniroute link.
+    async def upload(name: str, data: bytes, kind: str) -> str:
+        up = await ana.http.post(
+            f"/api/v1/conversations/{conversation_id}/attachments",
+            files={"file": (name, data, kind)},
+            headers=ana.headers(),
+        )
+        assert up.status_code == 201, up.text
+        return str(up.json()["id"])
+
+    label = await upload("label.png", PNG, "image/png")
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="", attachment_ids=[label])
+    assert r.status_code == 201, r.text
+    await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="sent")
+    attachment = double.requests[-1].body["message"]["attachment"]
+    assert (attachment["type"], attachment["payload"]["is_reusable"]) == ("image", False)
+    assert attachment["payload"]["url"].startswith(f"{server.base_url}/files/{label}?exp=")
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(attachment["payload"]["url"])).content == PNG
+
+    # Text with files: one message, the files as links (a Send API message is text or one file).
+    guide = await upload("guide.pdf", PDF, "application/pdf")
+    r = await ana.post(
+        f"/api/v1/conversations/{conversation_id}/messages", text="Here you go", attachment_ids=[guide]
+    )
+    await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="sent")
+    text = double.requests[-1].body["message"]["text"]
+    assert text.startswith(f"Here you go\nguide.pdf: {server.base_url}/files/{guide}?exp=")

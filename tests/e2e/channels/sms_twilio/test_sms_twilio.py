@@ -16,10 +16,16 @@ from omniroute.channels import store
 from omniroute.channels.sms_twilio.double import TwilioDouble
 from omniroute.channels.store import inbound_receipts
 from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, CUSTOMER, TWILIO_NUMBER, body
+from tests.e2e.channels.support import send_agent_file
 from tests.e2e.conftest import Agent, LiveServer, Socket, free_port, serve
 
 Clients = dict[str, Any]
 AUTH_TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+#: The media sids of MediaUrl0 and MediaUrl1 in fixtures/inbound_mms.txt, and bytes to serve there.
+JPEG_SID = "ME0a2c4e6b8d1f3a5c7e9b0d2f4a6c8e1a"
+PNG_SID = "ME1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f2c"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(255, -1, -1)) * 4
 
 
 @pytest.fixture
@@ -154,15 +160,22 @@ async def test_sms_and_mms_to_an_agent_and_the_reply_back_with_receipts(
         "Ana García joined the conversation.",
     ]
 
-    # An MMS from the same number joins the conversation; its media show as links for now.
+    # An MMS from the same number joins the conversation; its media are fetched from Twilio (with
+    # the account's Basic auth) into the attachment store, and the agent downloads them from us.
+    double.media[JPEG_SID] = ("image/jpeg", JPEG)
+    double.media[PNG_SID] = ("image/png", PNG)
     assert (await double.post_webhook(account.webhook_url, body("inbound_mms.txt"))).status_code == 200
     mms = await agent_ws.next("message.posted", conversation_id=conversation_id)
-    lines = mms["message"]["text"].split("\n")
-    assert lines[0] == "Here is the damaged box"
-    assert lines[1].startswith(
-        f"[attachment: image/jpeg] https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/"
-    )
-    assert lines[2].startswith("[attachment: image/png] https://api.twilio.com/")
+    assert mms["message"]["text"] == "Here is the damaged box"
+    files = mms["message"]["attachments"]
+    assert [(f["filename"], f["content_type"], f["url"]) for f in files] == [
+        ("image-1.jpg", "image/jpeg", None),
+        ("image-2.png", "image/png", None),
+    ]
+    for f, served in zip(files, (JPEG, PNG), strict=True):
+        got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{f['id']}")
+        assert got.status_code == 200
+        assert got.content == served
 
     reply_id = await reply(ana, conversation_id, "Sorry about that! A new box ships today.")
     sent = await agent_ws.next("message.delivery_changed", message_id=reply_id, status="sent")
@@ -240,3 +253,71 @@ async def test_permanent_failures_reach_the_agent_with_the_reason(
     ).status_code == 200
     undelivered = await agent_ws.next("message.delivery_changed", message_id=accepted, status="failed")
     assert undelivered["error"] == "Twilio error 30003: the customer's handset is unreachable"
+
+
+async def test_mms_media_over_the_limit_or_unfetchable_keep_the_text_with_a_note(
+    server: LiveServer, clients: Clients, twilio: tuple[TwilioDouble, str]
+) -> None:
+    double, api_base = twilio
+    server.container.channels.media_retry_delays = (0.0, 0.0)
+    account = await create_account(clients, api_base)
+    ana, agent_ws, conversation_id = await conversation_with_ana(server, clients, double, account)
+    limit = server.container.attachments.limits.max_bytes
+
+    # The first download meets an outage (503, retried: it works the second time); the second
+    # file is bigger than the attachment limit.
+    double.media[JPEG_SID] = ("image/jpeg", JPEG)
+    double.media[PNG_SID] = ("image/png", PNG[:16] + bytes(limit))
+    double.media_failures = [503]
+    assert (await double.post_webhook(account.webhook_url, body("inbound_mms.txt"))).status_code == 200
+    mms = await agent_ws.next("message.posted", conversation_id=conversation_id)
+    lines = mms["message"]["text"].split("\n")
+    assert lines[0] == "Here is the damaged box"
+    assert lines[1].startswith("[attachment not stored: too large: image/png] https://api.twilio.com/")
+    stored, link = mms["message"]["attachments"]
+    assert (stored["filename"], stored["size"]) == ("image-1.jpg", len(JPEG))
+    assert link["id"] is None
+    assert link["url"].endswith(f"/Media/{PNG_SID}")
+    got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{stored['id']}")
+    assert got.content == JPEG
+
+    # Twilio keeps failing: after the retries the message still arrives, with the note.
+    double.media.clear()
+    double.media_failures = [500, 503, 502]
+    before = double.media_requests
+    again = body("inbound_mms.txt").replace("MM2e4a6c8b0d1f3a5c7e9b2d4f6a8c0e1d", "MM" + "7" * 32)
+    assert (await double.post_webhook(account.webhook_url, again)).status_code == 200
+    failed = await agent_ws.next("message.posted", conversation_id=conversation_id)
+    assert failed["message"]["text"].split("\n")[0] == "Here is the damaged box"
+    assert (
+        failed["message"]["text"]
+        .split("\n")[1]
+        .startswith("[attachment not stored: fetch failed: image/jpeg] https://api.twilio.com/")
+    )
+    assert (
+        failed["message"]["text"]
+        .split("\n")[2]
+        .startswith("[attachment not stored: fetch failed: image/png] https://api.twilio.com/")
+    )
+    # Three tries for the first media (all 5xx), one for the second (404: no retry).
+    assert double.media_requests - before == 4
+    assert [a["id"] for a in failed["message"]["attachments"]] == [None, None]
+
+
+async def test_an_agent_file_goes_out_as_media_url_twilio_can_fetch(
+    server: LiveServer, clients: Clients, twilio: tuple[TwilioDouble, str]
+) -> None:
+    double, api_base = twilio
+    account = await create_account(clients, api_base)
+    ana, agent_ws, conversation_id = await conversation_with_ana(server, clients, double, account)
+    file_id = await send_agent_file(
+        ana, agent_ws, conversation_id, "Print this label, please", ("label.png", PNG, "image/png")
+    )
+    [message] = double.sent
+    assert message.field("Body") == "Print this label, please"
+    [media_url] = message.fields("MediaUrl")
+    assert media_url.startswith(f"{server.base_url}/files/{file_id}?exp=")
+    async with httpx.AsyncClient() as http:  # Twilio fetches it without our credentials
+        fetched = await http.get(media_url)
+    assert fetched.status_code == 200
+    assert fetched.content == PNG

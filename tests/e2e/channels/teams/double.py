@@ -5,6 +5,10 @@
 - ``POST /botframework.com/oauth2/v2.0/token``: Entra ID's client-credentials token endpoint.
 - ``POST /v3/conversations/{id}/activities[/{replyToId}]``: the Bot Connector, which checks the
   bearer token it issued and answers ``{"id": …}`` or Bot Framework's error bodies.
+- ``GET /{region}/v3/attachments/{id}/views/original``: an inline image's ``contentUrl``, served
+  only with a bearer token the double issued (as the real Bot Connector does).
+
+:class:`SharePointDouble` serves files' ``downloadUrl``s (pre-authenticated by ``tempauth``).
 
 ``channel_token`` signs what the Bot Connector sends with each activity, so tests post activities
 exactly as Teams would.
@@ -75,6 +79,9 @@ class BotFrameworkDouble:
     keys_down: bool = False
     next_id: int = 1767603900000
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Inline images by attachment id: (MIME type, bytes); and the Authorization of each download.
+    attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    attachment_requests: list[str | None] = field(default_factory=list)
 
     @property
     def app(self) -> Starlette:
@@ -93,8 +100,26 @@ class BotFrameworkDouble:
                     for region in ("", "/{region}")
                     for reply in ("", "/{activity_id}")
                 ),
+                Route(
+                    "/{region}/v3/attachments/{attachment_id}/views/{view}",
+                    self.attachment,
+                    methods=["GET"],
+                ),
             ]
         )
+
+    async def attachment(self, request: Request) -> Response:
+        authorization = request.headers.get("authorization")
+        self.attachment_requests.append(authorization)
+        valid = {i.token for i in self.issued if i.expires_at > self.now()}
+        if (authorization or "").removeprefix("Bearer ") not in valid:
+            return JSONResponse(
+                {"message": "Authorization has been denied for this request."}, status_code=401
+            )
+        found = self.attachments.get(request.path_params["attachment_id"])
+        if found is None:
+            return _connector_error(404, "NotFound", "The attachment was not found.")
+        return Response(found[1], media_type=found[0])
 
     # -- what the Bot Connector sends to bots ----------------------------------------------------
 
@@ -231,3 +256,34 @@ def _aad_error(status: int, error: str, description: str) -> JSONResponse:
 
 def _connector_error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+@dataclass
+class SharePointDouble:
+    """OneDrive/SharePoint as a file's ``downloadUrl`` reaches it: ``/personal/{user}/_layouts/15/
+    download.aspx?UniqueId=…&tempauth=…``, answered for the right ``tempauth`` only."""
+
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # id -> (tempauth, type, bytes)
+    #: The Authorization header of each download (a bot token must never reach SharePoint).
+    requests: list[str | None] = field(default_factory=list)
+
+    @property
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[Route("/personal/{user}/_layouts/15/download.aspx", self.download, methods=["GET"])]
+        )
+
+    def add(self, base: str, unique_id: str, mime_type: str, data: bytes) -> str:
+        tempauth = "eyJ0eXAiOiJKV1Qi." + secrets.token_urlsafe(12)
+        self.files[unique_id] = (tempauth, mime_type, data)
+        return (
+            f"{base}/personal/megan_contoso_com/_layouts/15/download.aspx"
+            f"?UniqueId={unique_id}&Translate=false&tempauth={tempauth}"
+        )
+
+    async def download(self, request: Request) -> Response:
+        self.requests.append(request.headers.get("authorization"))
+        found = self.files.get(request.query_params.get("UniqueId", ""))
+        if found is None or request.query_params.get("tempauth") != found[0]:
+            return JSONResponse({"error": {"code": "accessDenied"}}, status_code=401)
+        return Response(found[2], media_type=found[1])

@@ -16,7 +16,13 @@ import sqlalchemy as sa
 
 from omniroute.channels.store import inbound_receipts
 from omniroute.channels.teams.activities import scoped_id
-from tests.e2e.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDouble, new_key
+from tests.e2e.channels.teams.double import (
+    APP_ID,
+    APP_PASSWORD,
+    BotFrameworkDouble,
+    SharePointDouble,
+    new_key,
+)
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]
@@ -39,17 +45,22 @@ def activity(name: str, service_url: str) -> dict[str, Any]:
     return loaded
 
 
+def account_settings(base: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "app_id": APP_ID,
+        "openid_metadata_url": f"{base}/v1/.well-known/openidconfiguration",
+        "token_url": f"{base}/botframework.com/oauth2/v2.0/token",
+        **extra,
+    }
+
+
 async def create_account(clients: Clients, base: str, password: str = APP_PASSWORD) -> str:
     ada = await clients["agent"]("admin")
     r = await ada.post(
         "/api/v1/admin/channel-accounts",
         channel="teams",
         name="IT help desk",
-        settings={
-            "app_id": APP_ID,
-            "openid_metadata_url": f"{base}/v1/.well-known/openidconfiguration",
-            "token_url": f"{base}/botframework.com/oauth2/v2.0/token",
-        },
+        settings=account_settings(base),
         secrets={"app_password": password},
     )
     assert r.status_code == 201, r.text
@@ -162,12 +173,7 @@ async def test_round_trip_with_dedupe_retry_buttons_and_read_receipt(
     transcript = await agent_ws.messages_until(conversation_id, 2)
     assert transcript[0]["message"]["text"] == "My laptop will not connect to the VPN"
 
-    # A file shared in the chat joins the conversation as a link.
-    await deliver(server, account_id, double, activity("activity_message_file", base))
-    shared = await agent_ws.next("message.posted", conversation_id=conversation_id)
-    assert shared["message"]["text"].startswith(
-        "[attachment: vpn-error.png] https://contoso-my.sharepoint.com/"
-    )
+    # (Files and inline images: test_inline_images_and_files_are_stored_and_agent_files_go_out.)
 
     # The agent replies while the Bot Connector is down: the reply waits, then goes out.
     double.refusals = 1
@@ -181,13 +187,13 @@ async def test_round_trip_with_dedupe_retry_buttons_and_read_receipt(
     assert (await agent_ws.next("message.delivery_changed", message_id=reply_id))["status"] == "sent"
     [delivered] = double.received
     assert delivered["conversation_id"] == PERSONAL
-    assert delivered["reply_to_id"] == "1767603780000"  # the customer's latest activity
+    assert delivered["reply_to_id"] == "1767603600123"  # the customer's latest activity
     assert delivered["activity"] == {
         "type": "message",
         "conversation": {"id": PERSONAL},
         "textFormat": "plain",
         "text": "Which VPN client version?",
-        "replyToId": "1767603780000",
+        "replyToId": "1767603600123",
     }
     assert delivered["authorization"] == f"Bearer {double.issued[0].token}"
 
@@ -295,3 +301,96 @@ async def test_a_wrong_app_password_fails_the_reply_with_the_reason(
     )
     assert double.received == []
     assert scoped_id("1", PERSONAL) != scoped_id("1", "a:another-chat")  # ids are per conversation
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture
+async def sharepoint() -> AsyncIterator[tuple[SharePointDouble, str]]:
+    double = SharePointDouble()
+    port = free_port()
+    async with serve(double.app, port):
+        yield double, f"http://127.0.0.1:{port}"
+
+
+async def test_inline_images_and_files_are_stored_and_agent_files_go_out(
+    server: LiveServer,
+    clients: Clients,
+    bot_framework: tuple[BotFrameworkDouble, str],
+    sharepoint: tuple[SharePointDouble, str],
+) -> None:
+    double, base = bot_framework
+    files, files_base = sharepoint
+    server.container.channels.media_retry_delays = (0.0, 0.0)
+    account_id = await create_account(clients, base)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+
+    # A pasted screenshot: its contentUrl is on the Bot Connector and needs the bot's token.
+    double.attachments["0-weu-d3-4f1a2b3c"] = ("image/png", PNG)
+    image = activity("activity_message_inline_image", base)
+    image["attachments"][0]["contentUrl"] = f"{base}/emea/v3/attachments/0-weu-d3-4f1a2b3c/views/original"
+    await deliver(server, account_id, double, image)
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    first = (await agent_ws.messages_until(conversation_id, 2))[0]["message"]
+    assert first["text"] == "this is what I see"
+    [stored] = first["attachments"]
+    got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{stored['id']}")
+    assert got.content == PNG
+    assert double.attachment_requests == [f"Bearer {double.issued[0].token}"]
+
+    # A file's downloadUrl is on SharePoint, here 127.0.0.1: refused until the account opts in.
+    file_activity = activity("activity_message_file", base)
+    download_url = files.add(files_base, "8f1c2d3e", "application/pdf", PDF)
+    file_activity["attachments"][0]["content"]["downloadUrl"] = download_url
+    file_activity["attachments"][0]["name"] = "vpn-log.pdf"
+    await deliver(server, account_id, double, file_activity)
+    refused = (await agent_ws.next("message.posted", conversation_id=conversation_id))["message"]
+    assert refused["text"] == f"[attachment not stored: fetch failed: vpn-log.pdf] {download_url}"
+    assert files.requests == []  # refused before connecting
+
+    ada = await clients["agent"]("admin")
+    r = await ada.http.patch(
+        f"/api/v1/admin/channel-accounts/{account_id}",
+        json={"settings": account_settings(base, allow_private_media_hosts=True)},
+        headers=ada.headers(),
+    )
+    assert r.status_code == 200, r.text
+    file_activity.update({"id": "1767603790000", "timestamp": "2026-01-05T09:03:10.000Z"})
+    await deliver(server, account_id, double, file_activity)
+    shared = (await agent_ws.next("message.posted", conversation_id=conversation_id))["message"]
+    [pdf] = shared["attachments"]
+    assert (pdf["filename"], shared["text"]) == ("vpn-log.pdf", "")
+    got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{pdf['id']}")
+    assert got.content == PDF
+    assert files.requests == [None]  # the bot's token never went to SharePoint
+
+    # The agent answers with an image (inline in Teams) and a PDF (a link in the text).
+    ids = []
+    for name, data, kind in (("steps.png", PNG, "image/png"), ("guide.pdf", PDF, "application/pdf")):
+        up = await ana.http.post(
+            f"/api/v1/conversations/{conversation_id}/attachments",
+            files={"file": (name, data, kind)},
+            headers=ana.headers(),
+        )
+        assert up.status_code == 201, up.text
+        ids.append(up.json()["id"])
+    r = await ana.post(
+        f"/api/v1/conversations/{conversation_id}/messages", text="Try these steps", attachment_ids=ids
+    )
+    assert r.status_code == 201, r.text
+    await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="sent")
+    sent = double.received[-1]["activity"]
+    [inline] = sent["attachments"]
+    assert (inline["contentType"], inline["name"]) == ("image/png", "steps.png")
+    assert inline["contentUrl"].startswith(f"{server.base_url}/files/{ids[0]}?exp=")
+    text, link = sent["text"].split("\n\n")
+    assert text == "Try these steps"
+    assert link.startswith(f"guide.pdf: {server.base_url}/files/{ids[1]}?exp=")
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(inline["contentUrl"])).content == PNG

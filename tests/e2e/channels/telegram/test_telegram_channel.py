@@ -14,13 +14,17 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from omniroute.attachments.model import Limits
 from omniroute.channels.store import inbound_receipts, outbound_messages
+from tests.e2e.channels.support import send_agent_file
 from tests.e2e.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET_TOKEN = "acme-webhook-secret_0123456789"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
+PDF = b"%PDF-1.7\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 50 + b"%%EOF\n"
 CHAT_ID = 5120843977
 
 
@@ -117,13 +121,17 @@ async def test_round_trip_with_media_dedupe_retry_and_a_button(
     transcript = await agent_ws.messages_until(conversation_id, 2)
     assert transcript[0]["message"]["text"] == "hello, my parcel has not arrived"
 
-    # A photo with a caption and a location join the same conversation; media stay file references.
+    # A photo with a caption and a location join the same conversation; the photo is fetched
+    # (getFile, then the file URL) into the attachment store.
+    double.files["AgACAgQAAxkBAAM1aXlargeAAQ"] = ("photos/file_7.jpg", JPEG)
     await deliver(server, account_id, fixture("update_photo"))
     photo = await agent_ws.next("message.posted", conversation_id=conversation_id)
-    assert photo["message"]["text"] == (
-        "the box was damaged\n[attachment: photo.jpg] telegram-file:AgACAgQAAxkBAAM1aXlargeAAQ"
-    )
-    assert BOT_TOKEN not in photo["message"]["text"]
+    assert photo["message"]["text"] == "the box was damaged"
+    [stored] = photo["message"]["attachments"]
+    assert (stored["filename"], stored["content_type"], stored["url"]) == ("photo.jpg", "image/jpeg", None)
+    got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{stored['id']}")
+    assert got.content == JPEG
+    assert BOT_TOKEN not in json.dumps(photo)
     await deliver(server, account_id, fixture("update_location"))
     where = await agent_ws.next("message.posted", conversation_id=conversation_id)
     assert where["message"]["text"] == "[location: 40.416775, -3.703790]"
@@ -250,3 +258,45 @@ async def test_an_edited_message_and_group_service_messages(
     joined = await deliver(server, account_id, copy.deepcopy(fixture("update_group_member_joined")))
     assert joined.status_code == 200
     assert await stored_receipts(server) == before
+
+
+async def test_oversize_or_missing_files_keep_the_text_and_agent_files_go_by_url(
+    server: LiveServer, clients: Clients, telegram: tuple[TelegramDouble, str]
+) -> None:
+    double, api_base = telegram
+    server.container.channels.media_retry_delays = (0.0, 0.0)
+    server.container.attachments.limits = Limits(max_bytes=200_000)
+    account_id = await create_account(clients, api_base)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+
+    # The document's file_size is over the limit: no download is even tried.
+    big = fixture("update_document")
+    big["message"]["document"]["file_size"] = 350_000
+    await deliver(server, account_id, big)
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    [first, _joined] = await agent_ws.messages_until(conversation_id, 2)
+    assert first["message"]["text"] == "[attachment not stored: too large: invoice-2291.pdf]"
+    assert first["message"]["attachments"] == []
+    assert [c["method"] for c in double.calls] == []
+
+    # A photo Telegram no longer has (getFile answers 400): the caption arrives with a note.
+    await deliver(server, account_id, fixture("update_photo"))
+    photo = await agent_ws.next("message.posted", conversation_id=conversation_id)
+    assert photo["message"]["text"] == "the box was damaged\n[attachment not stored: fetch failed: photo.jpg]"
+
+    # An agent's PDF goes out with sendDocument and a signed link Telegram downloads itself.
+    file_id = await send_agent_file(
+        ana, agent_ws, conversation_id, "Here it is", ("label.pdf", PDF, "application/pdf")
+    )
+    sent_document, sent_text = double.calls[-2:]
+    assert sent_document["method"] == "sendDocument"
+    assert sent_document["chat_id"] == CHAT_ID
+    assert sent_document["caption"] == "label.pdf"
+    assert sent_document["document"].startswith(f"{server.base_url}/files/{file_id}?exp=")
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(sent_document["document"])).content == PDF
+    assert (sent_text["method"], sent_text["text"]) == ("sendMessage", "Here it is")

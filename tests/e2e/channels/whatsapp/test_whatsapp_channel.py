@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from omniroute.channels.meta_common.double import GraphDouble
 from omniroute.channels.meta_common.signature import HEADER, sign
 from omniroute.channels.store import inbound_receipts
+from tests.e2e.channels.support import send_agent_file
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]
@@ -25,6 +26,8 @@ APP_SECRET = "wa-app-secret-for-tests"
 VERIFY_TOKEN = "meatyhamhock"
 ACCESS_TOKEN = "EAAJtest-whatsapp-access-token"
 NUMBER = "106540352242922"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
+PDF = b"%PDF-1.7\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 50 + b"%%EOF\n"
 CUSTOMER = "16505551234"
 
 
@@ -188,6 +191,7 @@ async def test_media_locations_and_button_replies_reach_the_agent(
     ana = await clients["agent"]("ana")
     agent_ws, _ = await ana.connect()
     await ana.presence("available")
+    double.add_media("1003383421387256", "image/jpeg", JPEG)
     await double.deliver(meta, webhook, fixture("image_message.json"))
     offer = await agent_ws.next("offer.created")
     conversation_id = offer["conversation_id"]
@@ -198,7 +202,7 @@ async def test_media_locations_and_button_replies_reach_the_agent(
         texts.append(
             (await agent_ws.next("message.posted", conversation_id=conversation_id))["message"]["text"]
         )
-    assert texts[0] == f"The box arrived like this\n[attachment: image/jpeg] {base}/v23.0/1003383421387256"
+    assert texts[0] == "The box arrived like this"  # the photo itself is in the attachment store
     assert texts[2] == (
         "Meta Headquarters — 1 Hacker Way, Menlo Park, CA 94025\n[location: 37.483873, -122.148433]"
     )
@@ -295,3 +299,56 @@ async def test_a_failed_status_tells_the_agent_why(
     failed = await agent_ws.next("message.delivery_changed", message_id=reply_id, status="failed")
     assert failed["error"].startswith("WhatsApp error 131047 (Re-engagement message)")
     assert "template" in failed["error"]
+
+
+async def test_customer_media_are_fetched_through_the_graph_media_node(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    double, base = graph
+    server.container.channels.media_retry_delays = (0.0, 0.0)
+    webhook = await create_account(clients, base)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    double.add_media("2114580732301234", "application/pdf", PDF)
+    double.media_outage = 1  # the first lookup meets a Graph outage, the retry works
+    await double.deliver(meta, webhook, fixture("document_message.json"))
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    first = (await agent_ws.messages_until(conversation_id, 2))[0]["message"]
+    [pdf] = first["attachments"]
+    assert (pdf["filename"], pdf["content_type"], pdf["size"]) == (
+        "invoice-4417.pdf",
+        "application/pdf",
+        len(PDF),
+    )
+    got = await ana.http.get(f"/api/v1/conversations/{conversation_id}/attachments/{pdf['id']}")
+    assert got.content == PDF
+    # Lookup (503), lookup, download: the token went to the media node and the download URL.
+    assert double.media_requests == [
+        "/v23.0/2114580732301234",
+        "/v23.0/2114580732301234",
+        "/whatsapp_business/attachments/",
+    ]
+
+    # A media id Graph does not know (expired, say): the caption still arrives, with a note.
+    await double.deliver(meta, webhook, fixture("image_message.json"))
+    lost = (await agent_ws.next("message.posted", conversation_id=conversation_id))["message"]
+    assert lost["text"] == (
+        "The box arrived like this\n"
+        f"[attachment not stored: fetch failed: image/jpeg] {base}/v23.0/1003383421387256"
+    )
+    assert lost["attachments"][0]["id"] is None
+
+    # An agent's file goes back as a document message with a link WhatsApp can fetch.
+    file_id = await send_agent_file(
+        ana, agent_ws, conversation_id, "Fill this in", ("refund form.pdf", PDF, "application/pdf")
+    )
+    body = double.requests[-1].body
+    assert body["type"] == "document"
+    assert body["document"]["caption"] == "Fill this in"
+    assert body["document"]["filename"] == "refund form.pdf"
+    assert body["document"]["link"].startswith(f"{server.base_url}/files/{file_id}?exp=")
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(body["document"]["link"])).content == PDF

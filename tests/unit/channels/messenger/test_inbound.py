@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from omniroute.channels.messenger.inbound import Echo, Parsed, Watermark, parse
-from omniroute.channels.port import Attachment, DeliveryStatus, InboundMessage, MalformedPayload, StatusUpdate
+from omniroute.channels.port import DeliveryStatus, InboundMessage, MalformedPayload, StatusUpdate
 
 FIXTURES = Path(__file__).resolve().parents[3] / "e2e" / "channels" / "messenger" / "fixtures"
 PAGE = "682498302938465"
@@ -80,11 +80,15 @@ def test_a_sticker_sent_as_both_sticker_and_image_is_one_attachment() -> None:
     assert sticker.content_type == "image/*"
 
 
-def test_a_shared_link_is_a_titled_link() -> None:
+def test_a_shared_link_stays_a_link_in_the_text_never_a_file_to_download() -> None:
     message = only_message("shared_link.json")
-    assert message.attachments == (
-        Attachment("https://shop.example.com/orders/4417", "text/html", "Order #4417 — Example Shop"),
-    )
+    assert (message.text, message.attachments) == ("https://shop.example.com/orders/4417", ())
+    document = load("shared_link.json")
+    document["entry"][0]["messaging"][0]["message"].pop("text")  # a link shared without typing it
+    [alone] = parse(document, page_id=PAGE).items
+    assert isinstance(alone, InboundMessage)
+    assert alone.text == "Order #4417 — Example Shop: https://shop.example.com/orders/4417"
+    assert alone.attachments == ()
 
 
 def test_legacy_location_and_unknown_attachments() -> None:

@@ -18,7 +18,16 @@ from omniroute.channels.port import (
     StatusUpdate,
     TypingSignal,
 )
-from omniroute.channels.teams.activities import Route, latest_route, load, parse, route_key, scoped_id
+from omniroute.channels.teams.activities import (
+    Route,
+    context_of,
+    latest_route,
+    load,
+    parse,
+    route_key,
+    route_of,
+    scoped_id,
+)
 
 FIXTURES = Path(__file__).parents[3] / "e2e" / "channels" / "teams" / "fixtures"
 PERSONAL = "a:1kxB6lB0yP8Ez2m0f5QwX4rT9cVnHj3uLs7AdGqWe1ZoY8KpMiN2bRtUv5SxCyDh6FgJ0aEwIlOq"
@@ -52,7 +61,14 @@ def test_a_personal_message() -> None:
         "user_id": USER_ID,
         "aad_object_id": "6d4b1fb2-6e4c-4c1d-8b7e-0b4c2f3a9d11",
     }
-    assert latest_route(item.thread_keys) == Route(
+    # The reply route travels as the conversation's reply context, not as a thread key.
+    assert item.thread_keys == ()
+    assert item.reply_context == {
+        "service_url": "https://smba.trafficmanager.net/emea/",
+        "activity_id": "1767603600123",
+        "timestamp": "2026-01-05T09:00:00.123456Z",
+    }
+    assert route_of(item.reply_context, ()) == Route(
         "https://smba.trafficmanager.net/emea/", "1767603600123", "2026-01-05T09:00:00.123456Z"
     )
 
@@ -134,6 +150,16 @@ def test_the_newest_route_wins_whatever_order_the_keys_come_in() -> None:
     keys = (route_key(new), "1767603600123@abc", route_key(old))
     assert latest_route(keys) == new
     assert latest_route(("1767603600123@abc",)) is None
+
+
+def test_the_reply_context_wins_over_legacy_route_keys_and_bad_contexts_fall_back() -> None:
+    legacy = Route("https://smba.trafficmanager.net/emea/", "1", "2026-01-05T09:00:00.000000Z")
+    current = Route("https://smba.trafficmanager.net/amer/", "7", "2026-01-06T09:00:00.000000Z")
+    keys = (route_key(legacy),)
+    assert route_of(context_of(current), keys) == current
+    assert route_of(None, keys) == legacy  # a conversation stored before the reply context existed
+    assert route_of({"service_url": "javascript:alert(1)"}, keys) == legacy
+    assert route_of(None, ()) is None
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from omniroute.channels.port import (
 )
 from omniroute.channels.registry import AccountConfig, AdapterContext
 from omniroute.channels.teams import SPEC
-from omniroute.channels.teams.activities import Route, route_key, scoped_id
+from omniroute.channels.teams.activities import Route, context_of, route_key, scoped_id
 from omniroute.channels.teams.adapter import TeamsAdapter
 from omniroute.channels.teams.connector import build_activity, failure
 from omniroute.core.clock import ManualClock
@@ -29,7 +29,9 @@ from tests.e2e.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDo
 FIXTURES = Path(__file__).parents[3] / "e2e" / "channels" / "teams" / "fixtures"
 SERVICE = "http://connector.test/emea/"
 CHAT = "a:1kxB6lB0yP8Ez2m0f5QwX4rT9cVnHj3uLs7AdGqWe1ZoY8KpMiN2bRtUv5SxCyDh6FgJ0aEwIlOq"
-ROUTE = route_key(Route(SERVICE, "1767603600123", "2026-01-05T09:00:00.000000Z"))
+ROUTE = Route(SERVICE, "1767603600123", "2026-01-05T09:00:00.000000Z")
+CONTEXT = context_of(ROUTE)
+LEGACY_ROUTE = route_key(ROUTE)
 
 
 @dataclass
@@ -59,9 +61,10 @@ async def rig() -> AsyncIterator[Rig]:
 
 def outbound(
     text: str = "Hello",
-    keys: tuple[str, ...] = (ROUTE,),
+    keys: tuple[str, ...] = (),
     quick_replies: tuple[QuickReply, ...] = (),
     attachments: tuple[Attachment, ...] = (),
+    reply_context: dict[str, str] | None = CONTEXT,
 ) -> Outbound:
     return Outbound(
         outbound_id="out-1",
@@ -71,12 +74,19 @@ def outbound(
         thread_keys=keys,
         quick_replies=quick_replies,
         attachments=attachments,
+        reply_context=reply_context,
     )
 
 
 async def test_a_reply_answers_the_latest_activity_at_its_service_url(rig: Rig) -> None:
     sent = await rig.adapter.send(outbound())
     assert sent.provider_message_id == scoped_id("1767603900000", CHAT)
+    [call] = rig.double.received
+    assert (call["conversation_id"], call["reply_to_id"]) == (CHAT, "1767603600123")
+
+
+async def test_a_conversation_stored_with_a_legacy_route_key_still_gets_its_reply(rig: Rig) -> None:
+    await rig.adapter.send(outbound(keys=("1767603600123@abc", LEGACY_ROUTE), reply_context=None))
     [call] = rig.double.received
     assert (call["conversation_id"], call["reply_to_id"]) == (CHAT, "1767603600123")
 
@@ -139,7 +149,7 @@ async def test_throttling_waits_for_retry_after(rig: Rig) -> None:
 
 async def test_no_known_service_url_fails_unless_a_default_is_set(rig: Rig) -> None:
     with pytest.raises(PermanentSendError, match="no serviceUrl"):
-        await rig.adapter.send(outbound(keys=("1767603600123@abc",)))
+        await rig.adapter.send(outbound(keys=("1767603600123@abc",), reply_context=None))
 
 
 async def test_the_default_service_url_reaches_conversations_without_a_route() -> None:
@@ -159,7 +169,7 @@ async def test_the_default_service_url_reaches_conversations_without_a_route() -
             "https://x",
         )
         adapter = TeamsAdapter(AdapterContext(config=config, http=http, clock=clock))
-        await adapter.send(outbound(keys=()))
+        await adapter.send(outbound(keys=(), reply_context=None))
     [call] = double.received
     assert call["reply_to_id"] is None
 

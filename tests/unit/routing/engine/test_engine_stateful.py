@@ -7,7 +7,9 @@ items it declined, each by priority then age). They must
 take identical decisions and raise identical refusals. Independently of both, a small book of the
 decisions (which agent holds which item, for how many units) checks the invariants:
 
-* no agent is pushed over capacity (every offer fits the agent's capacity when it is made);
+* no agent is pushed over capacity (every offer fits the agent's capacity when it is made, work
+  taken outside routing included); an agent is over its capacity only through work it took
+  outside routing (``occupy``: a call the CCaaS connected) or a profile lowered while it held work;
 * no item is offered to, or held by, two agents at once;
 * no item is lost: the engine knows exactly the items submitted and not closed, each held by the
   agent the decisions say;
@@ -94,6 +96,7 @@ class Held:
     units: int
     channel: str
     state: str  # offered, assigned, wrap_up
+    external: bool = False  # taken outside routing (``occupy``): may exceed the capacity
 
 
 @dataclass
@@ -103,6 +106,26 @@ class Book:
     profiles: dict[str, CapacityProfile] = field(default_factory=dict)
     items: dict[str, Held | None] = field(default_factory=dict)  # item -> holder (None: waiting)
     channels: dict[str, str] = field(default_factory=dict)
+    #: Agents whose profile changed while they held work (the work stays, even above a lower
+    #: limit); forgotten once they hold nothing.
+    lowered: set[str] = field(default_factory=set)
+
+    def over_capacity(self, agent_id: str) -> bool:
+        profile = self.profiles[agent_id]
+        units, by_channel = self.used(agent_id)
+        if profile.total_units is not None and units > profile.total_units:
+            return True
+        return any(by_channel.get(ch, 0) > limit for ch, limit in profile.channel_limits.items())
+
+    def holds_external(self, agent_id: str) -> bool:
+        return any(h is not None and h.agent_id == agent_id and h.external for h in self.items.values())
+
+    def change_profile(self, agent_id: str, profile: CapacityProfile) -> CapacityProfile | None:
+        previous = self.profiles.get(agent_id)
+        if previous is not None and previous != profile and self.used(agent_id)[0]:
+            self.lowered.add(agent_id)
+        self.profiles[agent_id] = profile
+        return previous
 
     def used(self, agent_id: str) -> tuple[int, dict[str, int]]:
         units, by_channel = 0, {}
@@ -228,8 +251,7 @@ class RoutingRaces(RuleBasedStateMachine):
         self, agent_id: str, presence: str, skills: dict[str, int], queues: set[str], profile: CapacityProfile
     ) -> None:
         spec = Agent(agent_id, presence, skills, frozenset(queues), profile)
-        previous = self.book.profiles.get(agent_id)
-        self.book.profiles[agent_id] = profile
+        previous = self.book.change_profile(agent_id, profile)
         if self.both(lambda e: e.add_agent(spec, self.now)) is None and previous is not None:
             self.book.profiles[agent_id] = previous
 
@@ -255,7 +277,7 @@ class RoutingRaces(RuleBasedStateMachine):
     @rule(data=st.data(), profile=profiles)
     def set_capacity(self, data: st.DataObject, profile: CapacityProfile) -> None:
         agent_id = data.draw(st.sampled_from(sorted(self.book.profiles)))
-        self.book.profiles[agent_id] = profile
+        self.book.change_profile(agent_id, profile)
         self.both(lambda e: e.set_capacity(agent_id, profile, self.now))
 
     @precondition(lambda self: self.book.profiles)
@@ -305,6 +327,37 @@ class RoutingRaces(RuleBasedStateMachine):
         )
         self.book.items[item_id] = None
         self.both(lambda e: e.submit(work, self.now))
+
+    @rule(
+        agent_id=st.sampled_from([*AGENTS, "stranger"]),
+        queue=st.sampled_from(QUEUES),
+        channel=st.sampled_from(CHANNELS),
+        cost=st.sampled_from([None, None, 1, 3]),
+        again=st.booleans(),
+    )
+    def occupy(self, agent_id: str, queue: str, channel: str, cost: int | None, again: bool) -> None:
+        """Work taken outside routing (a call the CCaaS connected): the agent holds it at once,
+        whatever its presence and load, and nothing is offered. ``again`` reuses a routed item's
+        id, which must be refused."""
+        if again and self.book.items:
+            item_id = sorted(self.book.items)[0]
+        else:
+            self.counter += 1
+            item_id = f"i{self.counter}"
+        work = WorkItem(item_id, queue, channel, self.now, capacity_units=cost)
+        outcome = self.both(lambda e: e.occupy(work, agent_id, self.now))
+        if outcome is None:
+            assert item_id in self.book.items or agent_id not in self.book.profiles
+            return
+        assert item_id not in self.book.items
+        assert agent_id in self.book.profiles
+        assert outcome.decisions == (), "occupying offers or releases nothing"
+        profile = self.book.profiles[agent_id]
+        units = cost if cost is not None else profile.channel_units.get(channel, 1)
+        if profile.total_units is not None:
+            units = max(units, 1)
+        self.book.items[item_id] = Held(agent_id, units, channel, "assigned", external=True)
+        event("occupy took the agent over its capacity" if self.book.over_capacity(agent_id) else "occupy")
 
     def _offered(self) -> list[tuple[str, str]]:
         return sorted(
@@ -410,6 +463,17 @@ class RoutingRaces(RuleBasedStateMachine):
                 load = engine.load(agent_id)
                 assert sum(load.values()) == units, agent_id
                 assert engine.world.agents[agent_id].used_units == units
+
+    @invariant()
+    def over_capacity_only_through_occupy(self) -> None:
+        book = self.book
+        for agent_id in book.profiles:
+            if not book.used(agent_id)[0]:
+                book.lowered.discard(agent_id)
+            if book.over_capacity(agent_id):
+                assert book.holds_external(agent_id) or agent_id in book.lowered, (
+                    f"{agent_id} is over capacity without work taken outside routing"
+                )
 
     @invariant()
     def work_conserving(self) -> None:

@@ -33,3 +33,11 @@ def test_it_needs_a_provider_and_secret_or_configure(
     monkeypatch.delenv("OMNIROUTE_CCAAS_SECRET", raising=False)
     assert main(["ccaas-sim", "--provider-id", "p1"]) == 2
     assert "--configure" in capsys.readouterr().err
+
+
+def test_an_api_token_makes_omniroute_route_the_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMNIROUTE_CCAAS_TOKEN", raising=False)
+    args = parser().parse_args(["ccaas-sim", "--provider-id", "p1", "--secret", "s", "--api-token", "omv_x"])
+    assert (args.api_token, args.routes_calls) == ("omv_x", False)
+    configure = parser().parse_args(["ccaas-sim", "--configure", "--routes-calls"])
+    assert (configure.configure, configure.routes_calls) == (True, True)

@@ -284,3 +284,73 @@ def test_signing_in_again_keeps_the_agent_and_their_call() -> None:
     assert view["agent"]["status"] == "ringing"
     assert view["agent"]["name"] == "Ana Again"
     assert view["call"]["from"] == CALLER
+
+
+def routed_board(ring_seconds: float = 20) -> Switchboard:
+    counter = itertools.count(1)
+    return Switchboard(
+        number="+15550100000",
+        new_id=lambda: f"{next(counter):04d}",
+        ring_seconds=ring_seconds,
+        routed_by_omniroute=True,
+    )
+
+
+def test_routed_by_omniroute_a_queued_call_is_asked_about_once_and_rings_the_reserved_agent() -> None:
+    b = routed_board()
+    ready_agent(b, "ana", when=0)
+    ready_agent(b, "ben", when=5)
+    call = b.place_call(CALLER, at(10))
+    b.press(call.id, "11234#", at(11))
+    assert call.status is CallStatus.QUEUED  # the switchboard chose nobody
+    assert [c.id for c in b.take_route_asks()] == [call.id]
+    b.set_ready("ana", True, at(12))
+    assert b.take_route_asks() == []  # asked once
+    assert b.reserve(call.id, "ben", "res-1", at(13))
+    assert (call.status, call.agent_id, b.agents["ben"].status) == (
+        CallStatus.RINGING,
+        "ben",
+        AgentStatus.RINGING,
+    )
+    assert b.reserve(call.id, "ben", "res-1", at(13))  # the notice after the answer: no change
+    assert b.take_rejects() == []
+    b.accept("ben", call.id, at(14))
+    assert as_call(b.take_events(), call.id).state is CallState.CONNECTED
+
+
+def test_routed_by_omniroute_declines_and_missed_rings_give_the_reservation_back() -> None:
+    b = routed_board(ring_seconds=15)
+    ready_agent(b, "ana")
+    ready_agent(b, "ben")
+    call = b.place_call(CALLER, at(0))
+    b.press(call.id, "11234#", at(1))
+    b.take_route_asks()
+    b.reserve(call.id, "ana", "res-1", at(2))
+    b.decline("ana", call.id, at(3))
+    assert b.take_rejects() == [(call.id, "res-1")]
+    assert (call.status, b.agents["ana"].status) == (CallStatus.QUEUED, AgentStatus.AVAILABLE)
+    assert not b.reserve(call.id, "ana", "res-1", at(4))  # a late notice for a spent reservation
+    assert call.status is CallStatus.QUEUED
+    b.reserve(call.id, "ben", "res-2", at(5))
+    b.advance(at(21))  # nobody answered in time
+    assert b.take_rejects() == [(call.id, "res-2")]
+    assert call.status is CallStatus.QUEUED
+    assert b.agents["ben"].ready  # Omniroute's presence decides, not the switchboard
+
+
+def test_routed_by_omniroute_a_reservation_it_cannot_honour_goes_back_at_once() -> None:
+    b = routed_board()
+    ready_agent(b, "ana")
+    first = b.place_call(CALLER, at(0))
+    b.press(first.id, "11234#", at(1))
+    b.reserve(first.id, "ana", "res-1", at(2))
+    second = b.place_call("+15558675311", at(3))
+    b.press(second.id, "11234#", at(4))
+    assert not b.reserve(second.id, "ana", "res-2", at(5))  # Ana is ringing for the first call
+    assert not b.reserve(second.id, "nobody", "res-3", at(5))  # no softphone signed in
+    assert b.take_rejects() == [(second.id, "res-2"), (second.id, "res-3")]
+    b.reservation_ended(first.id, "res-1", at(6))  # Omniroute timed it out
+    assert (first.status, b.agents["ana"].call_id) == (CallStatus.QUEUED, None)
+    assert b.take_rejects() == []  # Omniroute ended it: nothing to give back
+    b.route_refused(second.id, at(7))  # Omniroute will not route it: the switchboard does
+    assert (second.status, second.agent_id) == (CallStatus.RINGING, "ana")

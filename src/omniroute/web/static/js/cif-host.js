@@ -23,6 +23,7 @@ const MIN_WIDTH = 240;
 const MAX_WIDTH = 720;
 const MAX_NOTIFICATIONS = 10; // CIF rejects notifications beyond ten waiting ones
 const DEFAULT_TIMEOUT_SECONDS = 30;
+let mounted = 0; // element ids stay unique when a page mounts several panels
 
 /** Built-in notification templates; `notifyEvent` may also pass its own. */
 export const NOTIFICATION_TEMPLATES = {
@@ -128,6 +129,9 @@ const STYLE = `
 .ocif-error{color:#b42318}
 .ocif-frames{flex:1;min-height:420px;display:flex}
 .ocif-frames iframe{flex:1;border:0;width:100%;min-height:420px}
+.ocif-frame{flex:1;display:flex}
+.ocif-frame[hidden],.ocif-tabs[hidden]{display:none}
+.ocif-tabs [role="tab"]:focus-visible{outline:2px solid currentColor;outline-offset:2px}
 `;
 
 function installStyle(doc) {
@@ -199,9 +203,12 @@ export function mountVoicePanel(element, options = {}) {
   };
   els.toggle.addEventListener('click', () => setMode(mode === 'docked' ? 'minimised' : 'docked', true));
 
-  /** providerId → { provider, frame, origin, clickToAct, notes: Map(token → note) } */
+  /** providerId → { provider, frame, holder, tab, origin, clickToAct, notes: Map(token → note) } */
   const states = new Map();
-  for (const provider of providers) {
+  mounted += 1;
+  const idBase = `ocif-${mounted}`;
+  els.tabs.setAttribute('aria-label', t('Phone'));
+  for (const [index, provider] of providers.entries()) {
     const frame = doc.createElement('iframe');
     frame.title = provider.name;
     frame.dataset.testid = 'voice-softphone';
@@ -211,18 +218,38 @@ export function mountVoicePanel(element, options = {}) {
     frame.setAttribute('allow', 'microphone; autoplay; clipboard-write');
     frame.referrerPolicy = 'origin';
     frame.hidden = true;
-    states.set(provider.id, { provider, frame, origin: provider.trusted_origin, clickToAct: false, notes: new Map() });
+    // Each softphone sits in its own tab panel; with several providers, tabs choose between them
+    // (the ARIA tabs pattern: one tab stop, arrows move between tabs).
+    const holder = doc.createElement('div');
+    holder.className = 'ocif-frame';
+    holder.id = `${idBase}-panel-${index}`;
+    holder.dataset.testid = 'voice-tabpanel';
+    holder.hidden = true;
+    holder.append(frame);
+    let tab = null;
     if (providers.length > 1) {
-      const tab = doc.createElement('button');
+      tab = doc.createElement('button');
       tab.type = 'button';
+      tab.id = `${idBase}-tab-${index}`;
       tab.setAttribute('role', 'tab');
+      tab.setAttribute('aria-controls', holder.id);
+      tab.setAttribute('aria-selected', 'false');
+      tab.tabIndex = -1;
       tab.textContent = provider.name;
       tab.dataset.providerId = provider.id;
+      tab.dataset.testid = 'voice-tab';
       tab.addEventListener('click', () => activate(provider.id));
       els.tabs.append(tab);
+      holder.setAttribute('role', 'tabpanel');
+      holder.setAttribute('aria-labelledby', tab.id);
     }
-    els.frames.append(frame);
+    states.set(provider.id, {
+      provider, frame, holder, tab, origin: provider.trusted_origin, clickToAct: false, notes: new Map(),
+    });
+    els.frames.append(holder);
   }
+  els.tabs.hidden = providers.length < 2;
+  els.tabs.addEventListener('keydown', onTabKey);
   // The listener exists before any frame loads, so no hello is missed.
   win.addEventListener('message', onMessage);
   doc.addEventListener('click', onDocumentClick, true);
@@ -267,8 +294,30 @@ export function mountVoicePanel(element, options = {}) {
 
   function activate(providerId) {
     active = providerId;
-    for (const [id, state] of states) state.frame.hidden = id !== providerId;
-    for (const tab of els.tabs.children) tab.setAttribute('aria-selected', String(tab.dataset.providerId === providerId));
+    for (const [id, state] of states) {
+      const chosen = id === providerId;
+      state.frame.hidden = !chosen;
+      state.holder.hidden = !chosen;
+      if (state.tab) {
+        state.tab.setAttribute('aria-selected', String(chosen));
+        state.tab.tabIndex = chosen ? 0 : -1;
+      }
+    }
+  }
+
+  /** Left/Right (and Up/Down), Home and End move between the providers' tabs and show them. */
+  function onTabKey(event) {
+    const tabs = [...els.tabs.querySelectorAll('[role="tab"]')];
+    const at = tabs.indexOf(event.target);
+    if (at < 0) return;
+    const moves = {
+      ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: tabs.length - 1,
+    };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    const next = tabs[(moves[event.key] + tabs.length) % tabs.length];
+    activate(next.dataset.providerId);
+    next.focus();
   }
 
   function reveal(providerId) {

@@ -22,7 +22,7 @@ import { PresenceControl } from './workspace/presence.js';
 import { SettingsDialog } from './workspace/settings.js';
 import { installShortcuts, renderHelp, shortcutTable } from './workspace/shortcuts.js';
 import { Drafts, SettingsStore, TabMemory } from './workspace/storage.js';
-import { mountVoice } from './workspace/voice.js';
+import { lendSessions, mountVoice } from './workspace/voice.js';
 
 const STATUS_TEXT = {
   connecting: t('Connecting…'),
@@ -250,12 +250,14 @@ function openCreate(prefill) {
   const record = newRecord();
   select(record.id);
   record.showCreate(prefill);
+  return record;
 }
 
 function openChoice(choices) {
   const record = newRecord();
   select(record.id);
   record.showChoice(choices);
+  return record;
 }
 
 /** What a provider's screen pop found (cif-host.js): one record, none, or several. */
@@ -488,14 +490,10 @@ socket.start();
 mountVoice(els.voice, {
   api,
   features,
-  sessions: {
-    getAll: () => [...views.keys(), ...records.keys()],
-    getFocused: () => activeId,
-    focus: ({ sessionId }) => {
-      select(sessionId);
-      return sessionById(sessionId) !== null;
-    },
-  },
+  // Sessions and tabs for the SDK, on the workspace's own sessions (workspace/voice.js).
+  ...lendSessions({
+    api, views, records, select, openCustomer, openCreate, openChoice, newRecord, active: () => activeId,
+  }),
   onScreenPop: (result) => screenPop(result),
   openForm: ({ entity, data }) => {
     if (entity !== 'customer') throw new Error(t('Only customer forms open in this workspace.'));

@@ -97,6 +97,7 @@
     connection: 'idle', // idle | connecting | live | reconnecting
     unread: 0,
     place: null, // { position, queue_length, estimated_wait_seconds } while the chat waits in the queue
+    bot: { holding: false, name: '', choices: [] }, // while a bot answers: its name, quick replies
     offlineSent: false,
   };
   if (saved.chat && typeof saved.chat.token === 'string') {
@@ -162,7 +163,8 @@
 
   async function fetchApi(method, path, body, token) {
     const headers = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const form = typeof FormData !== 'undefined' && body instanceof FormData;
+    if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
     if (token) headers.Authorization = `Bearer ${token}`;
     try {
       return await fetch(API + path, {
@@ -170,7 +172,7 @@
         headers,
         mode: 'cors',
         credentials: 'omit',
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || form ? body : JSON.stringify(body),
       });
     } catch {
       throw new WidgetError(0, t('error_network'));
@@ -282,6 +284,12 @@
     .status { margin: 0; padding: 8px 16px; background: #f0fdfa; color: #115e59;
       border-bottom: 1px solid #ccfbf1; font-size: 13px; }
     .status[data-tone="ended"] { background: #f3f4f6; color: #374151; border-color: #e5e7eb; }
+    .status[data-tone="bot"] { background: #f5f3ff; color: #4c1d95; border-color: #ddd6fe; }
+    .choices { display: flex; flex-wrap: wrap; gap: 6px; padding: 6px 12px 0; }
+    .choices[hidden] { display: none; }
+    .choice { border: 1px solid #a78bfa; background: #fff; color: #4c1d95; border-radius: 999px;
+      padding: 4px 12px; font: inherit; cursor: pointer; }
+    .choice:hover, .choice:focus-visible { background: #f5f3ff; }
     .status[data-tone="offline"] { background: #fef3c7; color: #92400e; border-color: #fde68a; }
     .log { list-style: none; margin: 0; padding: 12px 16px; flex: 1; overflow-y: auto;
       display: flex; flex-direction: column; gap: 8px; background: #fafafa; }
@@ -312,7 +320,25 @@
     .stars input { position: absolute; opacity: 0; width: 1px; height: 1px; }
     .stars label.lit { color: #f59e0b; }
     .stars input:focus-visible + span { outline: 2px solid var(--om-primary); }
-    .composer { display: flex; gap: 8px; padding: 10px 12px; border-top: 1px solid #e5e7eb; }
+    .composer { display: flex; flex-wrap: wrap; gap: 8px; padding: 10px 12px;
+      border-top: 1px solid #e5e7eb; }
+    .composer textarea { flex: 1; width: auto; }
+    .composer.drop { outline: 2px dashed var(--om-primary); outline-offset: -4px; }
+    .attach { background: none; border: 1px solid #d1d5db; border-radius: 8px; cursor: pointer;
+      padding: 0 10px; font: inherit; color: #374151; }
+    .files { list-style: none; margin: 0; padding: 0; flex-basis: 100%; font-size: 12px; }
+    .files[hidden] { display: none; }
+    .files li { display: flex; gap: 6px; align-items: baseline; }
+    .files li[data-state="failed"] .state { color: #b91c1c; }
+    .files button { background: none; border: 0; cursor: pointer; color: #4b5563; font: inherit; }
+    .msg-files { list-style: none; margin: 4px 0 0; padding: 0; display: flex; flex-wrap: wrap;
+      gap: 6px; }
+    .msg-customer .msg-files { justify-content: flex-end; }
+    .msg-files img { display: block; max-width: 180px; max-height: 140px; border-radius: 8px;
+      border: 1px solid #e5e7eb; }
+    .msg-files button { background: #fff; border: 1px solid #d1d5db; border-radius: 999px;
+      padding: 3px 10px; cursor: pointer; font: inherit; font-size: 12px; color: #111827; }
+    .msg-files .preview { padding: 0; border: 0; background: none; border-radius: 8px; }
     .composer textarea { resize: none; height: 42px; }
     .foot { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 4px 10px;
       padding: 0 12px 8px; align-items: center; }
@@ -678,8 +704,17 @@
       placeholder: t('input_placeholder'), 'data-testid': 'widget-input' });
     ui.send = h('button', { type: 'submit', class: 'primary', 'data-testid': 'widget-send',
       text: t('send') });
-    ui.composer = h('form', { class: 'composer' },
-      h('label', { for: 'om-input', class: 'sr-only', text: t('input_label') }), ui.input, ui.send);
+    ui.files = h('ul', { class: 'files', 'data-testid': 'widget-files', hidden: true,
+      'aria-label': t('attach') });
+    ui.fileInput = h('input', { type: 'file', multiple: true, hidden: true, id: 'om-files',
+      'data-testid': 'widget-file-input' });
+    ui.attach = h('button', { type: 'button', class: 'attach', 'data-testid': 'widget-attach',
+      'aria-label': t('attach'), 'aria-controls': 'om-files', title: t('attach'), text: '📎' });
+    const files = attachmentsConfig();
+    ui.composer = h('form', { class: 'composer' }, ui.files,
+      h('label', { for: 'om-input', class: 'sr-only', text: t('input_label') }), ui.input,
+      files.enabled ? ui.attach : null, ui.send, files.enabled ? ui.fileInput : null);
+    if (files.enabled) wireAttachments();
     ui.chatError = h('p', { class: 'error', role: 'alert', hidden: true });
     ui.end = h('button', { type: 'button', class: 'link danger', 'data-testid': 'widget-end',
       text: t('end') });
@@ -721,7 +756,8 @@
     ui.downloadText.addEventListener('click', () => downloadTranscript('text'));
     ui.emailToggle.addEventListener('click', () => toggleMailer());
     return h('div', { class: 'body', 'data-testid': 'widget-chat', hidden: true },
-      ui.status, ui.log, ui.typing, ui.chatError, ui.ended, ui.composer, ui.foot, ui.mailer);
+      ui.status, ui.log, ui.typing, ui.chatError, ui.ended, buildChoices(), ui.composer, ui.foot,
+      ui.mailer);
   }
 
   function config() {
@@ -1021,6 +1057,9 @@
       case 'waiting':
         return [t('status_waiting'), ''];
       default:
+        if (state.bot.holding) {
+          return [t('status_with_bot', { name: state.bot.name || t('bot_default_name') }), 'bot'];
+        }
         return [state.agentName ? t('status_with_agent', { name: state.agentName })
           : t('status_agent_joined'), ''];
     }
@@ -1035,6 +1074,7 @@
     ui.ended.hidden = !ended;
     ui.composer.hidden = ended;
     ui.end.hidden = ended;
+    renderChoices();
     if (ended) {
       showTyping(false);
       renderCsat();
@@ -1056,7 +1096,9 @@
     const li = h('li', { class: `msg msg-${message.sender_kind}`, 'data-testid': 'widget-message',
       'data-sender-kind': message.sender_kind });
     if (message.seq !== undefined) li.dataset.seq = String(message.seq);
-    li.append(h('p', { class: 'text', text: message.text }));
+    const files = message.attachments || [];
+    if (message.text || !files.length) li.append(h('p', { class: 'text', text: message.text }));
+    if (files.length) li.append(filesElement(files));
     if (message.sender_kind !== 'system') {
       const who = message.sender_kind === 'customer' ? t('you') : message.sender_name;
       const when = message.created_at ? ` · ${timeOf(message.created_at)}` : '';
@@ -1206,18 +1248,186 @@
 
   function sendDraft() {
     const text = ui.input.value.trim();
-    if (!text || !state.chat || isEnded()) return;
+    if (!state.chat || isEnded()) return;
+    if (chosen.some((f) => f.state === 'uploading')) {
+      showError(ui.chatError, new WidgetError(0, t('attach_wait')));
+      return;
+    }
+    const ready = chosen.filter((f) => f.state === 'ready');
+    if (!text && !ready.length) return;
     ui.input.value = '';
     typing.stop();
-    postMessage(text, randomId());
+    for (const f of ready) f.element.remove();
+    chosen = chosen.filter((f) => f.state !== 'ready');
+    ui.files.hidden = chosen.length === 0;
+    postMessage(text, randomId(), null, ready.map((f) => f.stored));
+  }
+
+  // -- attachments ---------------------------------------------------------------------------
+
+  const PREVIEW_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+  let chosen = []; // files in the composer: { file, state, stored, element }
+
+  function attachmentsConfig() {
+    const c = config().attachments;
+    return c || { enabled: false, max_bytes: 0, blocked_extensions: [] };
+  }
+
+  function sizeText(bytes) {
+    if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+    if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+    return `${bytes} B`;
+  }
+
+  function wireAttachments() {
+    ui.attach.addEventListener('click', () => ui.fileInput.click());
+    ui.fileInput.addEventListener('change', () => {
+      addFiles([...ui.fileInput.files]);
+      ui.fileInput.value = '';
+    });
+    ui.composer.addEventListener('dragover', (event) => {
+      if (![...(event.dataTransfer ? event.dataTransfer.types : [])].includes('Files')) return;
+      event.preventDefault();
+      ui.composer.classList.add('drop');
+    });
+    ui.composer.addEventListener('dragleave', () => ui.composer.classList.remove('drop'));
+    ui.composer.addEventListener('drop', (event) => {
+      ui.composer.classList.remove('drop');
+      const files = [...(event.dataTransfer ? event.dataTransfer.files : [])];
+      if (!files.length) return;
+      event.preventDefault();
+      addFiles(files);
+    });
+    ui.input.addEventListener('paste', (event) => {
+      const files = [...(event.clipboardData ? event.clipboardData.files : [])];
+      if (!files.length) return;
+      event.preventDefault();
+      addFiles(files);
+    });
+  }
+
+  /** Checks the widget's limits first (the server checks them again), then uploads each file. */
+  function addFiles(files) {
+    const limits = attachmentsConfig();
+    for (const file of files) {
+      const entry = { file, state: 'uploading', stored: null };
+      const dot = file.name.lastIndexOf('.');
+      const ext = dot > 0 ? file.name.slice(dot + 1).toLowerCase() : '';
+      let problem = '';
+      if (file.size > limits.max_bytes) {
+        problem = t('attach_too_big', { name: file.name, size: sizeText(limits.max_bytes) });
+      } else if (limits.blocked_extensions.includes(ext)) {
+        problem = t('attach_blocked', { name: file.name });
+      }
+      entry.element = fileRow(entry);
+      chosen.push(entry);
+      ui.files.append(entry.element);
+      if (problem) setFileState(entry, 'failed', problem);
+      else uploadFile(entry);
+    }
+    ui.files.hidden = chosen.length === 0;
+  }
+
+  function fileRow(entry) {
+    const remove = h('button', { type: 'button', 'data-testid': 'widget-file-remove',
+      'aria-label': t('attach_remove', { name: entry.file.name }), text: '×' });
+    const li = h('li', { 'data-testid': 'widget-file' },
+      h('span', { text: entry.file.name }), h('span', { text: sizeText(entry.file.size) }),
+      h('span', { class: 'state', role: 'status', 'data-testid': 'widget-file-state' }), remove);
+    remove.addEventListener('click', () => {
+      chosen = chosen.filter((x) => x !== entry);
+      li.remove();
+      ui.files.hidden = chosen.length === 0;
+      ui.input.focus();
+    });
+    return li;
+  }
+
+  function setFileState(entry, state, text = '') {
+    entry.state = state;
+    entry.element.dataset.state = state;
+    const label = entry.element.querySelector('.state');
+    if (state === 'uploading') label.textContent = t('attach_uploading');
+    else if (state === 'ready') label.textContent = t('attach_ready');
+    else label.textContent = text;
+  }
+
+  async function uploadFile(entry) {
+    const chat = state.chat;
+    setFileState(entry, 'uploading');
+    const body = new FormData();
+    body.append('file', entry.file, entry.file.name);
+    try {
+      entry.stored = await request('POST', '/conversation/attachments', body, chat.token);
+      setFileState(entry, 'ready');
+    } catch (error) {
+      setFileState(entry, 'failed', error.message);
+    }
+  }
+
+  /** A file of the chat, fetched with the chat token (links cannot carry it). */
+  async function fetchFile(file) {
+    const chat = state.chat;
+    const response = await fetchApi('GET',
+      `/conversation/attachments/${encodeURIComponent(file.id)}`, undefined, chat.token);
+    if (!response.ok) throw new WidgetError(response.status);
+    return response.blob();
+  }
+
+  function readAsDataUrl(blob) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  async function saveFile(file) {
+    try {
+      const url = URL.createObjectURL(await fetchFile(file));
+      const link = h('a', { href: url, download: file.filename, hidden: true });
+      ui.shadow.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (error) {
+      showError(ui.chatError, error);
+    }
+  }
+
+  /** Images preview inline (a data: URL, allowed by strict page policies); files download. */
+  function filesElement(files) {
+    const list = h('ul', { class: 'msg-files', 'data-testid': 'widget-message-files' });
+    for (const file of files) {
+      if (!file.id) continue; // provider links never reach web chat customers
+      if (PREVIEW_TYPES.includes(file.content_type)) {
+        const img = h('img', { alt: file.filename, 'data-testid': 'widget-image-preview' });
+        const open = h('button', { type: 'button', class: 'preview',
+          'aria-label': t('attach_open', { name: file.filename }) }, img);
+        open.addEventListener('click', () => saveFile(file));
+        fetchFile(file).then(readAsDataUrl).then((src) => { img.src = src; }).catch(() => {
+          img.replaceWith(document.createTextNode(file.filename));
+        });
+        list.append(h('li', null, open));
+      } else {
+        const chip = h('button', { type: 'button', 'data-testid': 'widget-file-link',
+          'aria-label': t('attach_download', { name: file.filename }),
+          text: `${file.filename} · ${sizeText(file.size || 0)}` });
+        chip.addEventListener('click', () => saveFile(file));
+        list.append(h('li', null, chip));
+      }
+    }
+    return list;
   }
 
   // Posts go out one at a time: two in flight at once could be stored in the wrong order.
   let outbox = Promise.resolve();
 
   /** Show the message as pending, then queue its post; a retry reuses its client_message_id. */
-  function postMessage(text, clientMessageId, pending = null) {
-    const item = pending || messageElement({ sender_kind: 'customer', sender_name: t('you'), text });
+  function postMessage(text, clientMessageId, pending = null, files = []) {
+    const item = pending || messageElement({ sender_kind: 'customer', sender_name: t('you'), text,
+      attachments: files });
     item.classList.add('msg-pending');
     item.classList.remove('msg-failed');
     item.dataset.text = text;
@@ -1228,12 +1438,13 @@
       scrollToEnd();
     }
     const chat = state.chat;
-    outbox = outbox.then(() => deliver(chat, text, clientMessageId, item));
+    outbox = outbox.then(() => deliver(chat, text, clientMessageId, item, files));
   }
 
-  async function deliver(chat, text, clientMessageId, item) {
+  async function deliver(chat, text, clientMessageId, item, files = []) {
     try {
       const body = { text, client_message_id: clientMessageId };
+      if (files.length) body.attachment_ids = files.map((f) => f.id);
       const message = await withRetries(() =>
         request('POST', '/conversation/messages', body, chat.token),
       );
@@ -1244,7 +1455,7 @@
       if (!item.isConnected || state.chat !== chat) return; // delivered meanwhile, or a new chat
       item.classList.add('msg-failed');
       const retry = h('button', { type: 'button', class: 'retry', text: t('retry') });
-      retry.addEventListener('click', () => postMessage(text, clientMessageId, item));
+      retry.addEventListener('click', () => postMessage(text, clientMessageId, item, files));
       item.append(retry);
       showError(ui.chatError, error);
     }
@@ -1269,6 +1480,7 @@
     disconnect();
     state.chat = null;
     state.agentName = '';
+    state.bot = { holding: false, name: '', choices: [] };
     ui.log.replaceChildren();
     ui.questionField.control.value = '';
     ui.csatForm.reset();
@@ -1329,6 +1541,66 @@
     if (seconds === null || seconds === undefined) return `${ahead} ${t('place_no_agents')}`;
     const minutes = Math.max(1, Math.round(seconds / 60));
     return `${ahead} ${minutes === 1 ? t('wait_one') : t('wait_many', { minutes })}`;
+  }
+
+  // -- a bot answering first ------------------------------------------------------------------
+
+  let botAsking = null; // the request in flight
+  let botAgain = false; // something changed while it was in flight: ask once more
+
+  /** Ask whether a bot holds the chat (its name) and which quick replies it waits for. */
+  async function refreshBot() {
+    const chat = state.chat;
+    if (!chat) return;
+    if (botAsking) {
+      botAgain = true;
+      return;
+    }
+    botAgain = false;
+    botAsking = (async () => {
+      try {
+        const found = isEnded() || chat.state !== 'active'
+          ? null : await request('GET', '/conversation/bot', undefined, chat.token);
+        if (state.chat !== chat) return;
+        state.bot = found && found.holding
+          ? { holding: true, name: found.name || '', choices: found.choices || [] }
+          : { holding: false, name: '', choices: [] };
+        renderStatus();
+      } catch {
+        // An older server without the route, or a blip: the status stays as it was.
+      }
+    })();
+    await botAsking;
+    botAsking = null;
+    if (botAgain) refreshBot();
+  }
+
+  function buildChoices() {
+    ui.choices = h('div', { class: 'choices', role: 'group', hidden: true,
+      'aria-label': t('quick_replies_label'), 'data-testid': 'widget-quick-replies' });
+    return ui.choices;
+  }
+
+  /** The bot's quick replies as buttons; a tap sends its text like a typed message. */
+  function renderChoices() {
+    if (!ui.choices) return;
+    const choices = state.bot.holding && !isEnded() ? state.bot.choices : [];
+    const same = ui.choices.dataset.choices === JSON.stringify(choices);
+    ui.choices.hidden = choices.length === 0;
+    if (same) return;
+    ui.choices.dataset.choices = JSON.stringify(choices);
+    ui.choices.replaceChildren(...choices.map((choice) => {
+      const button = h('button', { type: 'button', class: 'choice', text: choice,
+        'data-testid': 'widget-quick-reply' });
+      button.addEventListener('click', () => {
+        if (!state.chat || isEnded()) return;
+        state.bot = { ...state.bot, choices: [] };
+        renderChoices();
+        postMessage(choice, randomId());
+        ui.input.focus();
+      });
+      return button;
+    }));
   }
 
   // -- the socket ----------------------------------------------------------------------------
@@ -1418,15 +1690,18 @@
         link.attempt = 0;
         state.connection = 'live';
         setChatState(frame.conversation && frame.conversation.state);
+        refreshBot();
         break;
       case 'message.posted':
         addMessage(frame.message);
+        if (frame.message && frame.message.sender_kind !== 'customer') refreshBot();
         break;
       case 'typing.changed':
         if (frame.sender_kind !== 'customer') showTyping(Boolean(frame.is_typing));
         break;
       case 'conversation.state_changed':
         setChatState(frame.state);
+        refreshBot();
         break;
       case 'resync': {
         // Reconnect at once for a fresh snapshot; the old socket's close event is then ignored.

@@ -7,8 +7,10 @@ import {
 } from '../omniroute-client.js';
 import { page, queueById } from './data.js';
 import {
-  announce, announcePolitely, formatDuration, fromTemplate, path, showError, timeOf,
+  announce, announcePolitely, formatDuration, fromTemplate, path, showError, timeOf, userError,
 } from './dom.js';
+import { AttachmentTray } from './attachments.js';
+import { BotContextPanel } from './bot-context.js';
 import { CallDetails } from './call.js';
 import { CasesPanel } from './cases.js';
 import { Customer360 } from './customer360.js';
@@ -72,8 +74,10 @@ export class ConversationView {
     this.cases = new CasesPanel(this);
     this.knowledge = new KnowledgePanel(this);
     this.call = new CallDetails(this);
+    this.botContext = new BotContextPanel(this);
     this.disposition = new DispositionForm(this);
     this.quickReplies = new QuickReplyPicker(this);
+    this.files = new AttachmentTray(this);
     this.c360 = null; // made when the Customer tab is first shown
     this.customerName = null; // the customer record's name, when the pre-chat form gave none
     this.applyRole();
@@ -262,7 +266,9 @@ export class ConversationView {
 
   /** Notes and consults are state, not a stream: after a (re)connect, read them again. */
   async loadExtras() {
-    await Promise.all([this.loadNotes(), this.loadConsultants(), this.cases.load()]);
+    await Promise.all([
+      this.loadNotes(), this.loadConsultants(), this.cases.load(), this.botContext.load(),
+    ]);
   }
 
   /** A consultant's socket may not stream this conversation: read what is missing over REST. */
@@ -392,7 +398,7 @@ export class ConversationView {
   addMessage(message) {
     if (!this.transcript.add(message)) return;
     this.dropEchoedPending(message);
-    const li = messageElement(message);
+    const li = messageElement({ conversation_id: this.id, ...message });
     // Keep seq order even when a replay or a REST reply lands out of order; unsent messages
     // (no seq yet) always stay last.
     const later = [...this.log.children].find(
@@ -511,10 +517,16 @@ export class ConversationView {
   sendDraft() {
     const raw = this.input.value;
     const text = raw.trim();
-    if (!text) return;
-    if (this.slashCommand(text)) return;
+    if (this.files.busy()) {
+      showError(this.errorLine, userError(t('Wait until the files are uploaded.')));
+      return;
+    }
+    const files = this.files.ready();
+    if (!text && !files.length) return;
+    if (text && !files.length && this.slashCommand(text)) return;
     this.clearDraft();
-    this.post(text, newClientMessageId());
+    this.files.clearSent();
+    this.post(text, newClientMessageId(), null, files);
   }
 
   clearDraft() {
@@ -554,9 +566,10 @@ export class ConversationView {
   }
 
   /** Show the message as pending, then queue its post; a retry reuses its client_message_id. */
-  post(text, clientMessageId, pending = null) {
-    const item = pending
-      || messageElement({ sender_kind: 'agent', sender_name: t('You'), text });
+  post(text, clientMessageId, pending = null, files = []) {
+    const item = pending || messageElement({
+      sender_kind: 'agent', sender_name: t('You'), text, conversation_id: this.id, attachments: files,
+    });
     item.classList.add('msg-pending');
     item.classList.remove('msg-failed');
     item.dataset.text = text;
@@ -566,31 +579,31 @@ export class ConversationView {
       this.log.append(item);
       item.scrollIntoView({ block: 'end' });
     }
-    this.outbox = this.outbox.then(() => this.deliver(text, clientMessageId, item));
+    this.outbox = this.outbox.then(() => this.deliver(text, clientMessageId, item, files));
   }
 
-  async deliver(text, clientMessageId, item) {
+  async deliver(text, clientMessageId, item, files = []) {
     const target = path`/api/v1/conversations/${this.id}/messages`;
+    const body = { text, client_message_id: clientMessageId };
+    if (files.length) body.attachment_ids = files.map((f) => f.id);
     try {
-      const message = await withRetries(() =>
-        this.desk.api.post(target, { text, client_message_id: clientMessageId }),
-      );
+      const message = await withRetries(() => this.desk.api.post(target, body));
       item.remove();
       this.addMessage(message);
       showError(this.errorLine, null);
     } catch (error) {
       if (!item.isConnected) return; // the socket already delivered it
-      this.markFailed(item, text, clientMessageId, error);
+      this.markFailed(item, text, clientMessageId, error, files);
     }
   }
 
-  markFailed(item, text, clientMessageId, error) {
+  markFailed(item, text, clientMessageId, error, files = []) {
     item.classList.add('msg-failed');
     const retry = document.createElement('button');
     retry.type = 'button';
     retry.className = 'msg-retry link-button';
     retry.textContent = t('Not sent — retry');
-    retry.addEventListener('click', () => this.post(text, clientMessageId, item));
+    retry.addEventListener('click', () => this.post(text, clientMessageId, item, files));
     item.append(retry);
     showError(this.errorLine, error);
   }

@@ -1,6 +1,7 @@
-// Customer 360: who the customer is (profile, channel identities, edit), likely duplicates with
-// their reasons and a Merge button, open cases, recent conversations on every channel with their
-// transcripts, and a timeline of everything (conversations, calls, cases). Shown beside a
+// Customer 360: who the customer is (profile, channel identities, edit), notes about the customer
+// (pinned first; authors edit their own, supervisors any), likely duplicates with their reasons and
+// a Merge button, open cases, recent conversations on every channel with their transcripts, and a
+// timeline of everything (conversations, calls, cases, notes). Shown beside a
 // conversation (its Customer tab) and in a customer session opened by a screen pop.
 //
 // Everything is read when shown (customer records change from other desks and merges move
@@ -8,7 +9,7 @@
 
 import { CASE_STATUS_LABELS } from './cases.js';
 import {
-  announce, dateTimeOf, el, path, showError,
+  announce, dateTimeOf, el, path, showError, userError as userErrorOf,
 } from './dom.js';
 import { t } from './i18n.js';
 import { STATE_LABELS, channelLabel } from './labels.js';
@@ -22,6 +23,7 @@ const REASONS = {
 };
 const RECENT = 10;
 const TIMELINE = 30;
+const NOTE_MAX = 4000;
 
 /** The customer's channel address as people read it (web chat visitors have opaque ids). */
 function addressText(identity) {
@@ -94,6 +96,9 @@ export class Customer360 {
       conversations: el('ol', { className: 'c360-list', dataset: { testid: 'c360-conversations' } }),
       conversationsEmpty: el('p', { className: 'muted c360-empty', textContent: t('No conversations yet.') }),
       timeline: el('ol', { className: 'c360-timeline', dataset: { testid: 'c360-timeline' } }),
+      notes: el('ul', { className: 'c360-list c360-notes', dataset: { testid: 'c360-notes' } }),
+      notesEmpty: el('p', { className: 'muted c360-empty', textContent: t('No notes yet.') }),
+      noteForm: this.noteForm(),
       error: el('p', { className: 'form-error c360-error', hidden: true, attrs: { role: 'alert' } }),
     };
     const e = this.els;
@@ -114,6 +119,8 @@ export class Customer360 {
     this.root.replaceChildren(
       el('div', { className: 'c360', dataset: { testid: 'customer-360' } },
         profile,
+        el('section', { className: 'c360-notes-section', dataset: { testid: 'c360-notes-section' } },
+          this.heading(t('Notes about the customer')), e.notesEmpty, e.notes, e.noteForm),
         e.duplicates,
         el('section', { className: 'c360-cases' }, this.heading(t('Open cases')), e.casesEmpty, e.cases),
         el('section', { className: 'c360-history' },
@@ -149,6 +156,7 @@ export class Customer360 {
     const id = profile.id;
     const results = await Promise.allSettled([
       this.optional('duplicates', path`/api/v1/customers/${id}/duplicates`, (rows) => this.renderDuplicates(rows)),
+      this.optional('customerNotes', path`/api/v1/customers/${id}/notes`, (rows) => this.renderNotes(rows)),
       this.optional('customerCases', `${path`/api/v1/customers/${id}/cases`}?open_only=true`,
         (rows) => this.renderCases(rows)),
       this.optional('customerConversations', `${path`/api/v1/customers/${id}/conversations`}?limit=${RECENT}`,
@@ -239,6 +247,150 @@ export class Customer360 {
     } finally {
       submit.disabled = false;
     }
+  }
+
+  // -- notes about the customer ------------------------------------------------------------------
+
+  /** The form that adds a note: plain text (shown escaped), optionally pinned. */
+  noteForm() {
+    const text = el('textarea', {
+      name: 'text', rows: 3, maxLength: NOTE_MAX,
+      className: 'c360-note-input', dataset: { testid: 'c360-note-input' },
+      attrs: { 'aria-label': t('New note about the customer') },
+    });
+    const pinned = el('input', { type: 'checkbox', name: 'pinned', dataset: { testid: 'c360-note-pin-new' } });
+    const error = el('p', { className: 'form-error', hidden: true, attrs: { role: 'alert' }, dataset: { testid: 'c360-note-error' } });
+    const form = el('form', { className: 'c360-form c360-note-form', dataset: { testid: 'c360-note-form' } },
+      text,
+      el('label', { className: 'c360-check' }, pinned, ` ${t('Pin to the top')}`),
+      error,
+      el('div', { className: 'c360-form-actions' },
+        el('button', {
+          type: 'submit', className: 'button button-small button-primary', textContent: t('Add note'),
+          dataset: { testid: 'c360-note-add' },
+        })));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const submit = form.querySelector('[type="submit"]');
+      if (!text.value.trim()) {
+        showError(error, userErrorOf(t('Write the note first.')));
+        text.focus();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        await this.api.post(path`/api/v1/customers/${this.profile.id}/notes`, {
+          text: text.value, pinned: pinned.checked,
+        });
+        form.reset();
+        showError(error, null);
+        announce(t('Note added.'));
+        await this.refreshNotes();
+      } catch (failure) {
+        showError(error, failure);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  async refreshNotes() {
+    const id = this.profile.id;
+    await Promise.all([
+      this.optional('customerNotes', path`/api/v1/customers/${id}/notes`, (rows) => this.renderNotes(rows)),
+      this.optional('timeline', `${path`/api/v1/customers/${id}/timeline`}?limit=${TIMELINE}`,
+        (rows) => this.renderTimeline(rows)),
+    ]);
+  }
+
+  renderNotes(rows) {
+    const e = this.els;
+    e.notes.closest('section').hidden = rows === null;
+    e.notes.replaceChildren(...(rows || []).map((note) => this.noteItem(note)));
+    e.notesEmpty.hidden = !rows || rows.length > 0;
+    e.noteForm.hidden = !this.features.has('addCustomerNote');
+  }
+
+  noteItem(note) {
+    const body = el('p', { className: 'c360-note-text', dataset: { testid: 'c360-note-text' } }, note.text);
+    const meta = el('p', { className: 'muted c360-note-meta' },
+      note.pinned ? el('span', { className: 'badge c360-pinned', dataset: { testid: 'c360-note-pinned' } }, t('Pinned')) : null,
+      note.pinned ? ' ' : null,
+      t('{author}, {time}', { author: note.author_name, time: dateTimeOf(note.created_at) }),
+      note.edited ? ` · ${t('edited')}` : null);
+    const item = el('li', { className: 'c360-note', dataset: { testid: 'c360-note', noteId: note.id } }, body, meta);
+    if (!note.can_edit) return item;
+    const error = el('p', { className: 'form-error', hidden: true, attrs: { role: 'alert' } });
+    const actions = el('div', { className: 'c360-note-actions' });
+    const button = (label, testid, onClick, aria) => el('button', {
+      type: 'button', className: 'button button-small', textContent: label,
+      dataset: { testid }, attrs: aria ? { 'aria-label': aria } : undefined, on: { click: onClick },
+    });
+    const run = async (work, done) => {
+      try {
+        await work();
+        announce(done);
+        await this.refreshNotes();
+      } catch (failure) {
+        showError(error, failure);
+      }
+    };
+    const url = path`/api/v1/customers/${this.profile.id}/notes/${note.id}`;
+    if (this.features.has('editCustomerNote')) {
+      const editor = el('textarea', {
+        rows: 3, maxLength: NOTE_MAX, className: 'c360-note-input', dataset: { testid: 'c360-note-edit-input' },
+        attrs: { 'aria-label': t('Note text') },
+      });
+      const form = el('form', { className: 'c360-form', hidden: true, dataset: { testid: 'c360-note-edit-form' } },
+        editor,
+        el('div', { className: 'c360-form-actions' },
+          button(t('Cancel'), 'c360-note-edit-cancel', () => { form.hidden = true; actions.hidden = false; body.hidden = false; }),
+          el('button', {
+            type: 'submit', className: 'button button-small button-primary', textContent: t('Save'),
+            dataset: { testid: 'c360-note-save' },
+          })));
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        if (!editor.value.trim()) {
+          showError(error, userErrorOf(t('Write the note first.')));
+          return;
+        }
+        run(() => this.api.request('PATCH', url, { text: editor.value, expected_version: note.version }),
+          t('Note saved.'));
+      });
+      actions.append(
+        button(t('Edit'), 'c360-note-edit', () => {
+          editor.value = note.text;
+          form.hidden = false;
+          actions.hidden = true;
+          body.hidden = true;
+          editor.focus();
+        }, t('Edit the note by {author}', { author: note.author_name })),
+        button(note.pinned ? t('Unpin') : t('Pin'), 'c360-note-pin',
+          () => run(() => this.api.request('PATCH', url, { pinned: !note.pinned }),
+            note.pinned ? t('Note unpinned.') : t('Note pinned.'))),
+      );
+      item.append(form);
+    }
+    if (this.features.has('deleteCustomerNote')) {
+      const confirm = el('div', { className: 'c360-confirm', hidden: true, dataset: { testid: 'c360-note-confirm' } },
+        el('p', {}, t('Delete this note?')),
+        el('button', {
+          type: 'button', className: 'button button-small button-primary', textContent: t('Delete'),
+          dataset: { testid: 'c360-note-delete-confirm' },
+          on: { click: () => run(() => this.api.request('DELETE', url), t('Note deleted.')) },
+        }),
+        button(t('Cancel'), 'c360-note-delete-cancel', () => { confirm.hidden = true; actions.hidden = false; }));
+      actions.append(button(t('Delete…'), 'c360-note-delete', () => {
+        confirm.hidden = false;
+        actions.hidden = true;
+        confirm.querySelector('button').focus();
+      }, t('Delete the note by {author}', { author: note.author_name })));
+      item.append(confirm);
+    }
+    item.append(actions, error);
+    return item;
   }
 
   // -- duplicates --------------------------------------------------------------------------------
@@ -364,7 +516,10 @@ export class Customer360 {
     }
     e.timeline.replaceChildren(...(rows || []).map((entry) => {
       const isCase = entry.kind === 'case';
-      const kind = isCase ? t('Case') : channelLabel(entry.channel);
+      const isNote = entry.kind === 'note';
+      let kind = channelLabel(entry.channel);
+      if (isCase) kind = t('Case');
+      if (isNote) kind = t('Note');
       const state = isCase ? CASE_STATUS_LABELS[entry.state] : STATE_LABELS[entry.state];
       return el('li', { className: 'c360-event', dataset: { testid: 'c360-event', kind: entry.kind } },
         el('time', { dateTime: entry.at, className: 'muted' }, dateTimeOf(entry.at)),

@@ -29,12 +29,17 @@ const ENDPOINTS = {
   customerTranscript: ['get', '/api/v1/customers/{}/conversations/{}/messages'],
   customerCases: ['get', '/api/v1/customers/{}/cases'],
   timeline: ['get', '/api/v1/customers/{}/timeline'],
+  customerNotes: ['get', '/api/v1/customers/{}/notes'],
+  addCustomerNote: ['post', '/api/v1/customers/{}/notes'],
+  editCustomerNote: ['patch', '/api/v1/customers/{}/notes/{}'],
+  deleteCustomerNote: ['delete', '/api/v1/customers/{}/notes/{}'],
   voiceProviders: ['get', '/api/v1/voice/providers'],
   call: ['get', '/api/v1/voice/conversations/{}/call'],
   quickReplies: ['get', '/api/v1/quick-replies'],
   renderQuickReply: ['get', '/api/v1/conversations/{}/quick-replies/{}/rendered'],
   disposition: ['get', '/api/v1/conversations/{}/disposition'],
   chooseDisposition: ['put', '/api/v1/conversations/{}/disposition'],
+  bot: ['get', '/api/v1/conversations/{}/bot'],
 };
 
 const normal = (p) => p.replace(/\{[^}]*\}/g, '{}');

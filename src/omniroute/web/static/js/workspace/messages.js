@@ -1,5 +1,6 @@
 // One transcript line: sender, time, text and, for the agent's own replies, delivery state.
 
+import { attachmentsElement } from './attachments.js';
 import { timeOf } from './dom.js';
 import { t } from './i18n.js';
 
@@ -62,7 +63,10 @@ export function messageElement(message) {
     }
     li.append(head);
   }
-  li.append(text);
+  if (message.text || !message.attachments?.length) li.append(text);
+  if (message.attachments?.length) {
+    li.append(attachmentsElement(message.conversation_id, message.attachments));
+  }
   if (message.sender_kind === 'agent') {
     const status = message.seq === undefined ? 'sending' : message.delivery_status || 'stored';
     setDelivery(li, status, message.delivery_error);

@@ -21,7 +21,7 @@ export const CIF_HOST_TEXT = [
  * @returns {Promise<object|null>} cif-host's handle, or null when this server has no voice API
  */
 export async function mountVoice(element, {
-  api, features, sessions, onScreenPop, openForm, openRecord, onNotification,
+  api, features, sessions, tabs, onScreenPop, openForm, openRecord, onNotification,
 }) {
   if (!features.has('voiceProviders')) {
     element.hidden = true;
@@ -36,9 +36,112 @@ export async function mountVoice(element, {
     locale: page.locale,
     agent: { id: page.userId, name: page.displayName, email: page.email },
     sessions,
+    tabs,
     onScreenPop,
     openForm,
     openRecord,
     onNotification,
   });
+}
+
+/**
+ * What the workspace lends the SDK for sessions and tabs, against its own model: a session is a
+ * conversation (assigned by routing, never made by a softphone) or a customer session; the
+ * workspace has no tabs inside a session, so a CIF "tab" is a session opened on a record — its
+ * id is the session id, and closing one closes a customer session (conversations end from the
+ * workspace). See docs/VOICE.md ("Sessions and tabs").
+ *
+ * @param {object} w  the workspace's parts: views, records (Maps by session id), active() → id,
+ *   select(id), openCustomer(customerId, {focus}) → record, openCreate(prefill) → record,
+ *   openChoice(choices) → record, newRecord() → record, api
+ */
+export function lendSessions(w) {
+  const session = (id) => w.views.get(id) || w.records.get(id) || null;
+  const known = (id) => {
+    if (!session(id)) throw new Error(t('No session {id} in this workspace.', { id: String(id) }));
+    return session(id);
+  };
+  const describe = (id) => {
+    const s = known(id);
+    const name = s.tab.querySelector('.tab-name');
+    return {
+      sessionId: s.id,
+      kind: s.kind === 'customer' ? 'customer' : 'conversation',
+      title: name ? name.textContent : '',
+      customerId: s.kind === 'customer' ? s.customerId || null : (s.data && s.data.customer_id) || null,
+      conversationId: s.kind === 'customer' ? null : s.id,
+      focused: w.active() === s.id,
+    };
+  };
+  /** A customer session for a customer id, a phone number (looked up), or a blank one. */
+  async function open({ customerId, phone, title, focus = true }) {
+    if (customerId) return w.openCustomer(String(customerId), { focus });
+    if (phone) {
+      const found = await w.api.get(`/api/v1/voice/lookup?phone=${encodeURIComponent(phone)}`);
+      if (found.action === 'open') return w.openCustomer(found.matches[0].id, { focus });
+      if (found.action === 'quick_create') return w.openCreate({ phone: found.phone, ...(found.quick_create || {}) });
+      return w.openChoice(found.matches.map((c) => ({
+        label: c.display_name, detail: [c.phone, c.email].filter(Boolean).join(' · '), customerId: c.id,
+      })));
+    }
+    const record = w.newRecord();
+    record.setTitle(String(title || t('Customer')));
+    if (focus) w.select(record.id);
+    return record;
+  }
+  const sessions = {
+    canCreate: () => true,
+    /** { template, context: { customer_id | phone }, title } → the session id. */
+    async create(input = {}) {
+      const context = input.context || {};
+      const record = await open({
+        customerId: context.customer_id || context.customerId,
+        phone: context.phone,
+        title: input.title,
+      });
+      return record.id;
+    },
+    get: ({ sessionId }) => describe(sessionId),
+    getAll: () => [...w.views.keys(), ...w.records.keys()],
+    getFocused: () => w.active(),
+    focus: ({ sessionId }) => {
+      known(sessionId);
+      w.select(sessionId);
+      return true;
+    },
+    setTitle: ({ sessionId, title }) => {
+      const s = known(sessionId);
+      const text = String(title || '').slice(0, 200);
+      if (s.kind === 'customer') s.setTitle(text);
+      else s.tab.querySelector('.tab-name').textContent = text;
+      return true;
+    },
+  };
+  const tabs = {
+    /** { entity: 'customer'|'case', id, focus } (CIF: appContext entityName/entityId) → the tab id. */
+    async create(input = {}) {
+      const context = input.appContext || input;
+      const entity = String(context.entity || context.entityName || 'customer').toLowerCase();
+      const id = context.id || context.entityId;
+      const focus = input.focus !== false && input.isFocused !== false;
+      if (!id) throw new Error(t('A tab needs the record to open: entity and id.'));
+      if (entity === 'customer' || entity === 'contact' || entity === 'account') {
+        return (await open({ customerId: id, focus })).id;
+      }
+      if (entity === 'case' || entity === 'incident') {
+        const found = await w.api.get(`/api/v1/cases/${encodeURIComponent(id)}`);
+        return (await open({ customerId: found.customer_id, focus })).id;
+      }
+      throw new Error(t('This workspace opens customer and case tabs only.'));
+    },
+    focus: ({ tabId }) => sessions.focus({ sessionId: tabId }),
+    close: ({ tabId }) => {
+      const s = known(tabId);
+      if (s.kind !== 'customer') throw new Error(t('Conversations are ended from the workspace, not closed as tabs.'));
+      s.remove();
+      return true;
+    },
+    getFocused: () => w.active(),
+  };
+  return { sessions, tabs };
 }
