@@ -6,12 +6,13 @@ code the bots use — on ``--shots`` examples per intent for each seed, and on t
 and scores the full test split. Each fit is done twice: as the product does it, with each intent's
 name ("card_arrival" -> "card arrival") as one more weighted example (the ``fewshot_*``/``full_*``
 figures), and without names (``*_no_names``), the protocol of the published anchor.
-The data set is any folder with ``train.csv`` and ``test.csv``
-(columns ``text,category``); by default BANKING77 in the shared data folder. Prints one JSON line;
-progress on stderr.
+The data set is any folder with ``train.csv`` and ``test.csv``, or two files given with
+``--train-csv`` and ``--test-csv`` (columns ``text,category``); by default BANKING77 in the shared
+data folder. Prints one JSON line; progress on stderr.
 
-    .venv/bin/python bench/intent_accuracy.py [DATA_DIR] [--embedders lexical,e5] [--shots 8]
-        [--seeds 0,1,2,3,4] [--timeout 300] [--cache-dir DIR] [-v]
+    .venv/bin/python bench/intent_accuracy.py [DATA_DIR | --train-csv F --test-csv F]
+        [--embedders lexical,e5] [--shots 8] [--seeds 0,1,2,3,4] [--timeout 1800]
+        [--cache-dir DIR] [-v]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from omniroute.bots.understanding.intents import (
     intent_phrase,
 )
 from omniroute.bots.understanding.lexical import LexicalEmbedder
+from omniroute.core.errors import InvalidInput
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
 #: MTEB Banking77Classification, all-MiniLM-L6-v2 frozen + logistic regression, 8 per intent.
@@ -49,6 +51,10 @@ GOAL_FEWSHOT, GOAL_FULL = 0.83, 0.92
 DEFAULT_EMBEDDER = "e5"
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {"lexical": LexicalEmbedder, "e5": E5Embedder}
 CHUNK = 256  # texts per embed call: small enough to check the deadline often
+#: Seconds. A full BANKING77 run without a cache is about 420 s of CPU for e5 alone, i.e. about 4.5
+#: minutes on an idle 2-vCPU VM but 15-17 minutes when other sessions share the cores (measured);
+#: 30 minutes leaves room for that. With --cache-dir a run takes about 3 minutes under load.
+DEFAULT_TIMEOUT = 1800.0
 SINGLE_TEXTS = 20  # texts embedded one at a time for the per-utterance latency
 
 
@@ -249,13 +255,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "data", nargs="?", type=Path, default=DEFAULT_DATA, help="folder with train.csv, test.csv"
-    )
+    parser.add_argument("data", nargs="?", type=Path, default=None, help="folder with train.csv, test.csv")
+    parser.add_argument("--train-csv", type=Path, default=None, help="the train split as one file")
+    parser.add_argument("--test-csv", type=Path, default=None, help="the test split as one file")
     parser.add_argument("--embedders", default="lexical,e5", help="comma-separated: lexical, e5")
     parser.add_argument("--shots", type=int, default=8, help="training examples per intent")
     parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated few-shot sampling seeds")
-    parser.add_argument("--timeout", type=float, default=290.0, help="exit 2 if the run takes longer")
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="exit 2 if the run takes longer"
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="keep vectors between runs here")
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     args = parser.parse_args(argv)
@@ -263,6 +271,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.embedders) - set(EMBEDDERS))
     if unknown or not args.embedders:
         parser.error(f"unknown embedder(s) {unknown}; choose from {sorted(EMBEDDERS)}")
+    if (args.train_csv is None) != (args.test_csv is None):
+        parser.error("--train-csv and --test-csv go together")
+    if args.train_csv is not None and args.data is not None:
+        parser.error("give either a DATA folder or --train-csv/--test-csv, not both")
+    if args.train_csv is None:
+        folder = args.data if args.data is not None else DEFAULT_DATA
+        args.train_csv, args.test_csv = folder / "train.csv", folder / "test.csv"
+        args.data_name = folder.name
+    else:
+        args.data_name = args.train_csv.stem
     args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if args.shots < 1 or not args.seeds:
         parser.error("--shots must be positive and --seeds not empty")
@@ -273,12 +291,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     deadline = Deadline(args.timeout)
     try:
-        train, test = load_split(args.data / "train.csv"), load_split(args.data / "test.csv")
+        train, test = load_split(args.train_csv), load_split(args.test_csv)
         results = {name: measure(name, train, test, args, deadline) for name in args.embedders}
     except TimeoutError as exc:
         log(f"intent_accuracy: {exc}")
         return 2
-    except (OSError, ValueError, KeyError) as exc:  # KeyError: a CSV without text,category columns
+    # KeyError: a CSV without text,category columns; InvalidInput: fewer than two intents.
+    except (OSError, ValueError, KeyError, InvalidInput) as exc:
         log(f"intent_accuracy: {type(exc).__name__}: {exc}")
         return 2
     baseline = results.get("lexical")
@@ -298,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = results.get(DEFAULT_EMBEDDER)
     report = {
         "bench": "intent_accuracy",
-        "data": args.data.name,
+        "data": args.data_name,
         "train": len(train.texts),
         "test": len(test.texts),
         "intents": len(set(train.labels.tolist())),

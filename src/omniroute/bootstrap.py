@@ -153,6 +153,11 @@ def build_container(
     webchat.bots = bots
     webchat.attachment_links = attachments.signed_url
     channels.bots = bots
+
+    async def bot_choices(conversation_id: str) -> list[str]:
+        return (await bots.presence(conversation_id)).choices
+
+    channels.bot_choices = bot_choices  # a bot's question goes out with its quick replies
     routing.check_holders(bots.refuse_while_holding)  # no transfer while a bot holds the chat
     return Container(
         settings=settings,

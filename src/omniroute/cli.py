@@ -31,7 +31,8 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     import uvicorn
 
     from omniroute.bootstrap import build_container, create_app
-    from omniroute.demo import DEMO_PASSWORD, load_demo, load_demo_bot
+    from omniroute.demo import DEMO_PASSWORD, load_demo, load_demo_bot, load_demo_voice
+    from omniroute.demo_sms import DEMO_SMS_NUMBER, DOUBLE_PATH, load_demo_sms, mount_demo_phone
 
     overrides: dict[str, object] = {}
     if args.host:
@@ -40,6 +41,7 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
         overrides["port"] = args.port
     settings = Settings(**overrides)  # type: ignore[arg-type]
     _migrate(settings)
+    sms_account_id = ""
     if demo:
         origins = sorted(
             {
@@ -49,25 +51,31 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
             }
         )
 
-        async def seed() -> None:
+        async def seed() -> str:
             container = build_container(settings)
             try:
                 users = await load_demo(container, origins)
                 await load_demo_bot(container, origins)
+                await load_demo_voice(container)
+                sms = await load_demo_sms(container, settings.effective_public_url)
             finally:
                 await container.db.dispose()
             base = settings.effective_public_url
             print("\nOmniroute is starting with demo data.\n")
             print(f"  Customer demo site  {base}/demo")
             print(f"  Agent workspace     {base}/workspace")
-            print(f"  API documentation   {base}/api/docs\n")
+            print(f"  API documentation   {base}/api/docs")
+            print(f"  Text the demo (SMS) {base}{DOUBLE_PATH}/  (local Twilio double, {DEMO_SMS_NUMBER})\n")
             print(f"  Demo sign-ins (password for all: {DEMO_PASSWORD})")
             for user in users:
                 print(f"    {user.role.value:<11} {user.email}")
             print()
+            return sms.id
 
-        asyncio.run(seed())
+        sms_account_id = asyncio.run(seed())
     app = create_app(settings)
+    if demo:
+        mount_demo_phone(app, sms_account_id)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
     return 0
 

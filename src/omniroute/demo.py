@@ -13,6 +13,7 @@ from omniroute.identity.model import Role
 from omniroute.knowledge.demo_articles import load_demo_articles
 from omniroute.routing import store as routing_store
 from omniroute.routing.store import Queue
+from omniroute.voice.capacity_rule import apply_calls_fill_capacity
 from omniroute.web.container import Container
 
 DEMO_PASSWORD = "omniroute-demo"  # noqa: S105 - printed to the person running the demo
@@ -92,3 +93,12 @@ async def load_demo_bot(c: Container, allowed_origins: list[str]) -> None:
     settings, flows = default_bot()
     settings = settings.model_copy(update={"queues": [ASSISTANT_QUEUE]})
     await c.bots.admin.install(DEMO_BOT_ID, settings, flows)
+
+
+async def load_demo_voice(c: Container) -> int | None:
+    """Voice in the demo (``omniroute demo`` only): a call fills the agent's capacity, so chats wait
+    while an agent is on a call and through its wrap-up (the default three units; a call costs all
+    three, a chat one). Saved through the routing configuration service as a new version; nothing
+    changes when the active configuration already has the rule. The version saved, or ``None``.
+    Run before the server starts: its routing leader reads the active configuration when it starts."""
+    return await apply_calls_fill_capacity(c.routing_configs)

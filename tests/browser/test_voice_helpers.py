@@ -39,6 +39,14 @@ ALL_FEATURES = ["click_to_dial", "screen_pop", "transcripts"]
 WAIT = 15.0  # a hang guard for polling the servers, never a speed assertion
 
 
+#: Provider A's custom parameters (the registry's field), which getEnvironment hands its softphone.
+CUSTOM_PARAMETERS: dict[str, Any] = {
+    "region": "eu-west-1",
+    "skills": ["billing", "support"],
+    "dialer": {"prefix": "9"},
+}
+
+
 @dataclass(frozen=True)
 class VoiceStack:
     base_url: str  # Omniroute
@@ -166,17 +174,19 @@ async def _configure(settings: Settings, base: str, sim: str, pages: str, strang
         await load_demo(container, [base])
         registered = await register_provider(container.voice, sim)
 
-        async def make(name: str, url: str, features: list[str], origin: str | None = None) -> str:
+        async def make(
+            name: str, url: str, features: list[str], origin: str | None = None, custom: Any = None
+        ) -> str:
             made = await container.voice.create_provider(
                 name=name, kind="generic", softphone_url=url, trusted_origin=origin, features=features,
-                agents_by_user_id=True, sort_order=10,
+                agents_by_user_id=True, sort_order=10, custom_parameters=custom,
             )  # fmt: skip
             return made.provider.id
 
         return {
             "sim": registered.provider_id,
             "secret": registered.secret,
-            "a": await make("SDK page", f"{pages}/blank?p=a", ALL_FEATURES),
+            "a": await make("SDK page", f"{pages}/blank?p=a", ALL_FEATURES, custom=CUSTOM_PARAMETERS),
             "b": await make("Stranger", f"{stranger}/blank?p=b", ALL_FEATURES, origin=pages),
             "c": await make("No features", f"{pages}/blank?p=c", []),
         }

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_voice_helpers import (
+    CUSTOM_PARAMETERS,
     VoiceStack,
     provider_frame,
     sdk,
@@ -47,6 +48,7 @@ def test_the_handshake_gives_the_environment_and_the_panel_obeys(
     assert env["locale"] == "en"
     assert env["workspace_origin"] == voice_stack.base_url
     assert env["panel"] == {"mode": "docked", "width": 360}
+    assert env["provider"]["custom_parameters"] == CUSTOM_PARAMETERS  # the provider registry's field
     assert sdk(frame, "return await CIF.getEnvironment();") == env
 
     panel = page.get_by_test_id("voice-panel")

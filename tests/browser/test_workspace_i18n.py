@@ -1,5 +1,7 @@
 """The workspace in Spanish: server-rendered text and script text from the same gettext catalogue,
-chosen per user (a ``lang`` parameter remembered in a cookie) and switchable in the settings."""
+chosen per user: stored on the user record (``PUT /api/v1/me/locale``, sent by the page when a
+``lang`` parameter or the settings change it), so it follows the agent to any browser; a cookie
+only covers pages before sign-in. Switchable in the settings."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_workspace_helpers import (
+    BEN,
     Pages,
     customers_fixture,  # noqa: F401 - fixture
     offer,
@@ -18,6 +21,7 @@ from tests.browser.test_workspace_helpers import (
     screenshot,
     set_presence,
     sign_in,
+    signed_in_http,
     tab,
 )
 
@@ -34,7 +38,7 @@ def test_spanish_workspace(live_server: str, pages: Pages, customers: Any) -> No
     expect(agent.get_by_role("heading", name="Hola, Ana García")).to_be_visible()
     expect(agent.get_by_test_id("session-count")).to_have_text("0 de 10")
     expect(agent.get_by_test_id("agent-load")).to_have_text("Sesiones abiertas: 0")
-    assert "lang=" not in agent.url  # the choice lives in a cookie, not in the address
+    assert "lang=" not in agent.url  # the choice is kept on the user (and a cookie), not in the address
 
     set_presence(agent, "available")
     customers().start("Jane Doe", "¿Tienen la manta en gris?")
@@ -82,3 +86,25 @@ def test_unknown_language_falls_back_to_english(live_server: str, pages: Pages) 
     sign_in(agent, live_server, query="?lang=xx")
     expect(agent.locator("html")).to_have_attribute("lang", "en")
     expect(agent.get_by_test_id("connection-status")).to_have_text("Live")
+
+
+def test_the_language_is_stored_on_the_user(live_server: str, pages: Pages) -> None:
+    """Chosen over the API, the language follows the agent into a fresh browser (new context, no
+    cookie, no parameter): it comes from the user record."""
+    api = signed_in_http(live_server, BEN)
+    try:
+        assert api.get("/api/v1/me").json()["locale"] == "en"
+        r = api.put("/api/v1/me/locale", json={"locale": "es"})
+        assert r.status_code == 204, r.text
+        assert api.put("/api/v1/me/locale", json={"locale": "xx"}).status_code == 422
+        assert api.get("/api/v1/me").json()["locale"] == "es"
+    finally:
+        api.close()
+
+    agent = pages.new()  # its own context: no cookie from any earlier page
+    assert agent.context.cookies() == []
+    sign_in(agent, live_server, BEN)
+    expect(agent.locator("html")).to_have_attribute("lang", "es")
+    expect(agent.get_by_test_id("connection-status")).to_have_text("Conectado")
+    expect(agent.get_by_role("heading", name="Hola, Ben Okafor")).to_be_visible()
+    pages.assert_no_errors(agent)

@@ -125,7 +125,12 @@ async def test_an_external_bot_answers_and_hands_off_over_http(
         assert await bot_lines(customer, 1) == ["Echo: hello"]
         assert [a["type"] for a in bot.received] == ["conversationUpdate", "message"]
 
+        widget, _ = await customer.connect()  # the customer's widget socket
         await customer.say("I need an agent")
+        typing = await widget.next("typing.changed", sender_kind="bot")
+        assert (typing["conversation_id"], typing["is_typing"]) == (customer.conversation_id, True), (
+            "the external bot's typing activity reaches the customer"
+        )
         assert await bot_lines(customer, 2) == ["Echo: hello", "Let me find a colleague."]
         offer = await socket.next("offer.created", conversation_id=customer.conversation_id)
         accepted = await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
@@ -151,5 +156,7 @@ async def test_an_external_bot_answers_and_hands_off_over_http(
         assert bot.refused == 0
     finally:
         await socket.close()
+        for opened in customer.sockets:
+            await opened.close()
         for client in (admin.http, ana.http, customer.http):
             await client.aclose()

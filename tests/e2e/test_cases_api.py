@@ -150,6 +150,8 @@ async def test_who_may_edit(server: LiveServer, clients: Clients) -> None:
     notes = (await ben.http.get(f"{url}/notes")).json()
     assert [(n["author_name"], n["text"]) for n in notes] == [("Ana García", "customer called again")]
     links = (await ben.http.get(f"{url}/conversations")).json()
+    assert links == []  # a Sales chat: links show only conversations the caller may read
+    links = (await ana.http.get(f"{url}/conversations")).json()
     assert [x["conversation_id"] for x in links] == [conv_id]
     r = await ana.http.delete(f"{url}/conversations/{conv_id}", headers=ana.headers())
     assert (r.status_code, r.json()["changed"]) == (200, True)

@@ -111,3 +111,36 @@ async def test_capacity_limits_concurrent_offers(server: LiveServer, clients: Cl
     assert (await chloe.post(f"/api/v1/conversations/{first}/close")).json()["state"] == "closed"
     fourth = await ws.next("offer.created")
     assert fourth["conversation_id"] == customers[3].conversation_id
+
+
+async def test_routing_carries_on_after_a_refused_command(server: LiveServer, clients: Clients) -> None:
+    """A refusal (someone else's offer, a stale accept) answers the caller and nothing else:
+    the next commands are routed as usual, on the same node, without a restart."""
+    ana, ana_ws, ben, ben_ws = await _support_team(clients)
+    sockets = {ana.user_id: (ana, ana_ws), ben.user_id: (ben, ben_ws)}
+    lee = await clients["customer"]().start(queue="Support")
+    await routing_settled(server)
+    holders = [a for a, (person, _) in sockets.items() if (await person.http.get("/api/v1/offers")).json()]
+    assert len(holders) == 1
+    holder = holders[0]
+    other = next(a for a in sockets if a != holder)
+    person, ws = sockets[holder]
+    outsider, _ = sockets[other]
+    offer = await ws.next("offer.created", conversation_id=lee.conversation_id)
+
+    stolen = await outsider.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    assert stolen.status_code == 403
+    unknown = await outsider.post("/api/v1/offers/no-such-offer/reject")
+    assert unknown.status_code == 404
+
+    taken = await person.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    assert taken.status_code == 200, taken.text
+    again = await person.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    assert again.status_code == 409  # not pending any more
+
+    # New work still reaches the other agent: routing did not stop after the refusals.
+    kim = await clients["customer"]().start(queue="Support")
+    _, other_ws = sockets[other]
+    second = await other_ws.next("offer.created", conversation_id=kim.conversation_id)
+    accepted = await outsider.post(f"/api/v1/offers/{second['session_id']}/accept")
+    assert accepted.status_code == 200, accepted.text

@@ -82,6 +82,7 @@ async def test_providers_are_validated_and_their_secrets_never_read_back(
             "features": ["click_to_dial", "screen_pop"],
             "sort_order": 0,
             "agent_id": "agent-ana",
+            "custom_parameters": {},
         }
     ]
 

@@ -327,7 +327,9 @@ async def test_a_warm_transfer_inside_one_call_moves_the_capacity(
     await routing_settled(server)
     moved = (await chloe.http.get(f"/api/v1/conversations/{conv['id']}")).json()
     assert (moved["state"], moved["agent_id"]) == ("active", chloe.user_id)
-    assert (await ana.http.get(f"/api/v1/conversations/{conv['id']}")).status_code == 404
+    # Ana may still read it (a conversation of her queue) but it is no longer hers to act on.
+    assert (await ana.http.get(f"/api/v1/conversations/{conv['id']}")).json()["agent_id"] == chloe.user_id
+    assert (await ana.post(f"/api/v1/conversations/{conv['id']}/end")).status_code == 403
 
     lee = await clients["customer"]().start(name="Lee", queue="Sales")
     offer = await ana_ws.next("offer.created", conversation_id=lee.conversation_id)

@@ -549,3 +549,74 @@ def sort_value(case: Case, sort: CaseSort) -> int | str:
 class Page:
     items: list[Case] = field(default_factory=list)
     next_cursor: str | None = None
+
+
+# -- the customer's timeline ---------------------------------------------------------------------
+
+#: Case activity types that change a case after it was opened (its creation has its own entry).
+TIMELINE_CHANGES = frozenset(
+    {"case.updated", "case.resolved", "case.reopened", "case.cancelled", "case.linked", "case.unlinked"}
+)
+#: Edited fields a timeline names, in this order (the SLA due time follows the priority).
+_TIMELINE_FIELDS = ("status", "priority", "owner_id", "queue_id", "title", "category", "description")
+_FIELD_NAMES = {"owner_id": "owner", "queue_id": "queue"}
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """One case change as a timeline shows it: a plain-text line, and the status it left."""
+
+    text: str
+    status: str | None
+
+
+def summarise_change(
+    kind: str, payload: Mapping[str, Any], names: Mapping[str, str] | None = None
+) -> ChangeSummary | None:
+    """A line such as ``CAS-000012: priority normal → high; owner Ana → Sam`` for one activity row.
+
+    ``names`` turns user and queue ids into names. None: the row is not a change a timeline shows
+    (the creation, notes), or an edit of nothing it names.
+    """
+    if kind not in TIMELINE_CHANGES:
+        return None
+    named = names or {}
+    number = str(payload.get("number", ""))
+
+    def show(value: Any) -> str:
+        if value is None or value == "":
+            return "none"
+        return named.get(str(value), str(value))
+
+    if kind == "case.updated":
+        changes = payload.get("changes") or {}
+        parts = []
+        for name in _TIMELINE_FIELDS:
+            change = changes.get(name)
+            if not isinstance(change, Mapping):
+                continue
+            label = _FIELD_NAMES.get(name, name)
+            if name == "description":
+                parts.append("description edited")
+            else:
+                parts.append(f"{label} {show(change.get('from'))} → {show(change.get('to'))}")
+        if "customer_id" in changes:
+            parts.append("moved here from a merged customer record")
+        if not parts:
+            return None
+        status = changes.get("status")
+        return ChangeSummary(
+            f"{number}: " + "; ".join(parts), str(status["to"]) if isinstance(status, Mapping) else None
+        )
+    if kind == "case.resolved":
+        resolution = shorten(" ".join(str(payload.get("resolution", "")).split()), 120)
+        how = str(payload.get("resolution_type", "")).replace("_", " ")
+        return ChangeSummary(f"{number}: resolved ({how}) — {resolution}", S.RESOLVED.value)
+    if kind == "case.reopened":
+        return ChangeSummary(f"{number}: reopened", S.ACTIVE.value)
+    if kind == "case.cancelled":
+        reason = str(payload.get("reason") or "").strip()
+        text = f"{number}: cancelled" + (f" — {shorten(reason, 120)}" if reason else "")
+        return ChangeSummary(text, S.CANCELLED.value)
+    verb = "linked to" if kind == "case.linked" else "unlinked from"
+    return ChangeSummary(f"{number}: {verb} a conversation", None)

@@ -13,6 +13,7 @@ from omniroute.channels.port import (
     DeliveryStatus,
     Inbound,
     InboundMessage,
+    QuickReply,
     ReceiptWatermark,
     SentTimestamp,
     StatusUpdate,
@@ -134,7 +135,7 @@ def as_text(message: InboundMessage, notes: dict[int, str | None] | None = None)
     service tried to store the media: ``None`` (stored: the message carries the file itself, no
     line) or why it was not ("too large", "fetch failed"…: a visible line with the provider's
     link). Without ``notes`` every attachment is a labelled link. Locations are links too."""
-    lines = [message.text] if message.text else []
+    lines = [message.text] if message.text.strip() else []
     for index, a in enumerate(message.attachments):
         label = a.filename or a.content_type
         if notes is None or index not in notes:
@@ -148,3 +149,34 @@ def as_text(message: InboundMessage, notes: dict[int, str | None] | None = None)
     if not lines and notes is not None and None in notes.values():
         return ""  # only files, all stored: the message shows them itself
     return "\n".join(lines) or "[empty message]"
+
+
+def fit_text(text: str, max_bytes: int) -> str:
+    """``text`` if it fits the transcript's ``max_bytes`` (UTF-8), else its beginning and a
+    visible note saying how much was cut: a customer's long message is kept shortened, never
+    refused after the provider was told it arrived (the same rule as email's long mails)."""
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    note = f"\n[… message shortened: {len(data)} bytes received, the transcript keeps {max_bytes}]"
+    room = max(max_bytes - len(note.encode()), 0)
+    # Cutting inside a multi-byte character drops that character rather than breaking it.
+    return data[:room].decode("utf-8", "ignore").rstrip() + note
+
+
+def quick_replies_of(values: list[Any]) -> tuple[QuickReply, ...]:
+    """Quick replies from an outbox payload or a bot's choices: plain strings (the id is the
+    text the customer's tap sends back) or ``{"id", "title"}`` objects; blanks and repeats are
+    dropped, order kept."""
+    found: dict[str, QuickReply] = {}
+    for value in values:
+        if isinstance(value, str):
+            reply = QuickReply(id=value.strip(), title=value.strip())
+        elif isinstance(value, dict):
+            title = str(value.get("title") or value.get("id") or "").strip()
+            reply = QuickReply(id=str(value.get("id") or title).strip(), title=title)
+        else:
+            continue
+        if reply.title and reply.id not in found:
+            found[reply.id] = reply
+    return tuple(found.values())

@@ -42,6 +42,7 @@ from omniroute.channels.port import (
     MediaTooLarge,
     Outbound,
     PermanentSendError,
+    QuickReply,
     ReceiptWatermark,
     SentTimestamp,
     SignatureError,
@@ -64,9 +65,16 @@ from omniroute.conversations.store import Message
 from omniroute.core.bus import BusReset
 from omniroute.core.clock import Clock
 from omniroute.core.db import Database
-from omniroute.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from omniroute.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from omniroute.core.ids import new_id
-from omniroute.core.secretbox import SecretBox
+from omniroute.core.secretbox import SecretBox, SecretUnavailable
 from omniroute.core.uow import EVENTS_TOPIC, Publisher, UnitOfWork
 from omniroute.customers import service as customers
 from omniroute.routing.service import RoutingService
@@ -79,7 +87,10 @@ RETRY_CAP_SECONDS = 900.0
 GIVE_UP_AFTER = timedelta(hours=48)
 #: A claimed send that has not reported back within this lease is tried again (at least once).
 SEND_LEASE = timedelta(seconds=120)
+#: A receipt that fails is tried again after 30 s, doubling (30 s, 1, 2, 4 min); the fifth
+#: failure dead-letters it.
 RECEIPT_MAX_ATTEMPTS = 5
+RECEIPT_RETRY_BASE_SECONDS = 30.0
 BATCH = 50
 OUTBOUND_SENDERS = frozenset({SenderKind.AGENT, SenderKind.BOT})
 STATUS_VALUES = frozenset(s.value for s in DeliveryStatus)
@@ -98,10 +109,29 @@ class WebhookRejected(Exception):
         self.reason = reason
 
 
+class CredentialsUnavailable(DomainError):
+    """An account's stored secrets cannot be read: ``OMNIROUTE_SECRET_KEY`` changed since they were
+    sealed, or an ``env:NAME`` secret's variable is not set. Webhooks get 503 (the provider retries
+    later; the reason is only logged), sends are retried with the reason shown to the agent, and an
+    update says which secret to send again."""
+
+    status = 503
+
+    def __init__(self, account_id: str, detail: str) -> None:
+        super().__init__("the channel account's credentials cannot be read; try again later")
+        self.account_id = account_id
+        self.detail = detail
+
+
 def retry_delay(attempts: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return float(min(max(retry_after, RETRY_BASE_SECONDS), RETRY_CAP_SECONDS))
     return float(min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS))
+
+
+def receipt_retry_delay(attempts: int) -> float:
+    """Seconds before the next try of a receipt that failed ``attempts`` times."""
+    return float(min(RECEIPT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS))
 
 
 class ChannelService:
@@ -136,6 +166,9 @@ class ChannelService:
         self.attachment_links: Callable[[str], str] | None = None
         #: Where customers' media are kept (bootstrap sets it); without it they stay provider links.
         self.attachments: AttachmentService | None = None
+        #: The quick replies a bot holding the conversation waits for (bootstrap sets it from the
+        #: bot service): a bot's question goes out with them as the channel's buttons.
+        self.bot_choices: Callable[[str], Awaitable[Sequence[str]]] | None = None
         #: Pauses between tries of a media download that failed for a reason that may heal.
         self.media_retry_delays: tuple[float, ...] = MEDIA_RETRY_DELAYS
         self._wake = asyncio.Event()
@@ -219,7 +252,13 @@ class ChannelService:
                 msg = f"{current.channel} accounts need {', '.join(missing)}"
                 raise InvalidInput(msg)
             if spec.validate is not None:
-                opened = {k: self.secrets.open(v) for k, v in sealed.items()}
+                opened = {}
+                for key, value in sealed.items():
+                    try:
+                        opened[key] = self.secrets.open(value)
+                    except SecretUnavailable as exc:
+                        msg = f"the stored secret {key!r} cannot be read ({exc}); send it again"
+                        raise Conflict(msg) from exc
                 problems = spec.validate(new_settings, opened)
                 if problems:
                     raise InvalidInput("; ".join(problems))
@@ -299,12 +338,23 @@ class ChannelService:
             channel=account.channel,
             name=account.name,
             settings=account.settings,
-            secrets={k: self.secrets.open(v) for k, v in account.secrets.items()},
+            secrets=self._open_secrets(account),
             webhook_url=self.webhook_url(account.id),
         )
         adapter = spec.factory(AdapterContext(config=config, http=self.http, clock=self.clock))
         self._adapters[account_id] = (account, adapter)
         return account, adapter
+
+    def _open_secrets(self, account: AccountRow) -> dict[str, str]:
+        opened = {}
+        for key, value in account.secrets.items():
+            try:
+                opened[key] = self.secrets.open(value)
+            except SecretUnavailable as exc:
+                detail = f"secret {key!r} of {account.channel} account {account.name!r}: {exc}"
+                log.error("channel account %s unusable: %s", account.id, detail)
+                raise CredentialsUnavailable(account.id, detail) from exc
+        return opened
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -361,13 +411,20 @@ class ChannelService:
         return spec.max_webhook_bytes if spec is not None else 1024 * 1024
 
     async def process_receipts(self) -> int:
-        """Turn stored receipts into conversation state; returns how many were handled."""
+        """Turn due receipts into conversation state; returns how many were handled.
+
+        A receipt that fails is tried again later (:func:`receipt_retry_delay`); after
+        :data:`RECEIPT_MAX_ATTEMPTS` tries it is dead-lettered: kept with its error for
+        administrators (``GET /api/v1/admin/channel-accounts/{id}/dead-receipts``), logged, and no
+        longer picked up, so failing receipts can never hold back the ones behind them."""
+        return (await self._receipt_pass())[1]
+
+    async def _receipt_pass(self) -> tuple[int, int]:
+        """(how many receipts were tried, how many were handled)."""
         async with self.db.read() as conn:
-            pending = await store.pending_receipts(conn, BATCH, skip_locked=False)
+            pending = await store.pending_receipts(conn, self.clock.now(), BATCH, skip_locked=False)
         done = 0
         for receipt in pending:
-            if receipt.attempts >= RECEIPT_MAX_ATTEMPTS:
-                continue
             try:
                 item = codec.decode(receipt.kind, receipt.payload)
                 # Downloads happen here, outside the transaction and long after the provider's 2xx.
@@ -375,13 +432,46 @@ class ChannelService:
                 async with self.publisher.unit_of_work() as uow:
                     account, _ = await self.adapter(receipt.account_id)
                     await self._apply(uow, account, item, media)
-                    await store.mark_receipt(uow.conn, receipt.id, processed_at=uow.clock.now(), error=None)
+                    await store.receipt_processed(uow.conn, receipt.id, uow.clock.now())
                 done += 1
             except Exception as exc:
-                log.exception("receipt %s failed", receipt.id)
-                async with self.db.write() as conn:
-                    await store.mark_receipt(conn, receipt.id, processed_at=None, error=repr(exc))
-        return done
+                await self._receipt_failed(receipt, exc)
+        return len(pending), done
+
+    async def _receipt_failed(self, receipt: Receipt, exc: Exception) -> None:
+        now = self.clock.now()
+        attempts = receipt.attempts + 1
+        if attempts >= RECEIPT_MAX_ATTEMPTS:
+            log.error(
+                "receipt %s (%s %s of account %s) dead-lettered after %d tries: %r",
+                receipt.id,
+                receipt.kind,
+                receipt.dedupe_key,
+                receipt.account_id,
+                attempts,
+                exc,
+                exc_info=exc,
+            )
+            retry_at, dead_at = None, now
+        else:
+            log.warning("receipt %s failed (try %d): %r", receipt.id, attempts, exc, exc_info=exc)
+            retry_at, dead_at = now + timedelta(seconds=receipt_retry_delay(attempts)), None
+        async with self.db.write() as conn:
+            await store.receipt_failed(conn, receipt.id, repr(exc), next_attempt_at=retry_at, dead_at=dead_at)
+
+    async def dead_receipts(self, account_id: str, limit: int = 100) -> list[store.DeadReceipt]:
+        """One account's dead-lettered receipts, newest first."""
+        async with self.db.read() as conn:
+            if await store.get_account(conn, account_id) is None:
+                raise NotFound("unknown channel account")
+            return await store.dead_receipts(conn, account_id, limit)
+
+    async def requeue_receipt(self, account_id: str, receipt_id: str) -> None:
+        """Give a dead-lettered receipt a fresh set of tries (after the cause was fixed)."""
+        async with self.db.write() as conn:
+            if not await store.requeue_receipt(conn, account_id, receipt_id):
+                raise NotFound("no such dead-lettered receipt for this account")
+        self._wake.set()
 
     async def _apply(
         self, uow: UnitOfWork, account: AccountRow, item: object, media: FetchedMedia | None = None
@@ -552,7 +642,7 @@ class ChannelService:
             sender_kind=SenderKind.CUSTOMER,
             sender_id=customer.id,
             sender_name=customer.display_name,
-            text=codec.as_text(msg, notes),
+            text=codec.fit_text(codec.as_text(msg, notes), self.conversations.max_message_bytes),
             idempotency_key=f"{account.channel}:{msg.provider_message_id}"[:300],
             attachment_ids=stored,
             links=links,
@@ -632,6 +722,9 @@ class ChannelService:
             "in_reply_to": answers,
             "customer_last_message_at": last.created_at.isoformat() if last is not None else None,
             "attachments": [a.as_dict() for a in message.attachments],
+            # Who wrote it and where it sits: a bot's latest message gets the bot's quick replies.
+            "sender_kind": message.sender_kind.value,
+            "seq": message.seq,
         }
         await store.insert_outbox(
             uow.conn,
@@ -683,8 +776,12 @@ class ChannelService:
                         with_bytes=getattr(adapter, "attachment_bytes", False) is True,
                     ),
                     reply_context=await self._reply_context(row.conversation_id),
+                    quick_replies=await self._quick_replies(row),
                 )
             )
+        except CredentialsUnavailable as exc:
+            await self._retry_later(row, f"credentials cannot be read: {exc.detail}", None)
+            return
         except TransientSendError as exc:
             await self._retry_later(row, str(exc), exc.retry_after_seconds)
             return
@@ -695,6 +792,31 @@ class ChannelService:
             await self._retry_later(row, f"network: {exc!r}", None)
             return
         await self._finish(row, DeliveryStatus.SENT, sent.provider_message_id, None)
+
+    async def _quick_replies(self, row: OutboxRow) -> tuple[QuickReply, ...]:
+        """The buttons to send with this message: the ones its payload names, or, for a bot's
+        message that is still its latest in the conversation, the choices the bot waits for.
+
+        Read at send time, after the bot's turn committed (its message and its new state commit
+        together), so they are what the bot waits for now; an earlier message of the same turn
+        goes without them. Buttons are a convenience: a failure to read them never holds a send.
+        """
+        named = row.payload.get("quick_replies")
+        if isinstance(named, list) and named:
+            return codec.quick_replies_of(named)
+        seq = row.payload.get("seq")
+        if self.bot_choices is None or row.payload.get("sender_kind") != SenderKind.BOT.value:
+            return ()
+        if not isinstance(seq, int):
+            return ()
+        try:
+            later = await self.conversations.messages(row.conversation_id, after_seq=seq, limit=50)
+            if any(m.sender_kind in OUTBOUND_SENDERS for m in later):
+                return ()
+            return codec.quick_replies_of(list(await self.bot_choices(row.conversation_id)))
+        except Exception:
+            log.exception("quick replies for %s not read; the message goes without them", row.message_id)
+            return ()
 
     async def _reply_context(self, conversation_id: str) -> dict[str, Any] | None:
         async with self.db.read() as conn:
@@ -812,7 +934,9 @@ class ChannelService:
         while True:
             self._wake.clear()
             try:
-                handled = await self.process_receipts()
+                # Tried, not only handled: a batch of failures is followed at once by the next
+                # batch (the failed ones now wait for their backoff).
+                handled, _ = await self._receipt_pass()
                 sent = await self.send_due()
             except Exception:
                 log.exception("channel worker pass failed")
@@ -820,7 +944,8 @@ class ChannelService:
             if handled or sent:
                 continue
             async with self.db.read() as conn:
-                next_due = await store.next_outbox_due(conn)
+                dues = [await store.next_outbox_due(conn), await store.next_receipt_due(conn)]
+            next_due = min((d for d in dues if d is not None), default=None)
             await self.clock.sleep_until(next_due or self.clock.now() + timedelta(minutes=5), self._wake)
 
     async def run_once(self) -> tuple[int, int]:

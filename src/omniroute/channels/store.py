@@ -44,6 +44,11 @@ inbound_receipts = sa.Table(
     sa.Column("processed_at", UTCDateTime(), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("error", sa.String(1000), nullable=True),
+    #: A failed receipt is tried again from this time on (backoff); None: due now.
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    #: Set when the receipt used up its tries (the dead letter): kept for administrators, never
+    #: picked up again unless one requeues it.
+    sa.Column("dead_at", UTCDateTime(), nullable=True),
     sa.UniqueConstraint("account_id", "dedupe_key"),
     sa.Index("ix_inbound_receipts_pending", "processed_at", "received_at"),
 )
@@ -145,6 +150,21 @@ class Receipt:
     payload: dict[str, Any]
     received_at: datetime
     attempts: int
+
+
+@dataclass(frozen=True)
+class DeadReceipt:
+    """A receipt that failed every try: what arrived, why it failed, when it was given up."""
+
+    id: str
+    account_id: str
+    dedupe_key: str
+    kind: str
+    payload: dict[str, Any]
+    received_at: datetime
+    attempts: int
+    error: str | None
+    dead_at: datetime
 
 
 @dataclass(frozen=True)
@@ -253,41 +273,126 @@ async def insert_receipt(conn: AsyncConnection, receipt: Receipt) -> bool:
     return bool(result.rowcount == 1)
 
 
-async def pending_receipts(conn: AsyncConnection, limit: int, *, skip_locked: bool) -> list[Receipt]:
+def _receipt(row: AnyRow) -> Receipt:
+    m = row._mapping
+    return Receipt(
+        id=m["id"],
+        account_id=m["account_id"],
+        dedupe_key=m["dedupe_key"],
+        kind=m["kind"],
+        payload=dict(m["payload"]),
+        received_at=m["received_at"],
+        attempts=m["attempts"],
+    )
+
+
+def _live_receipts() -> sa.ColumnElement[bool]:
+    return sa.and_(inbound_receipts.c.processed_at.is_(None), inbound_receipts.c.dead_at.is_(None))
+
+
+async def pending_receipts(
+    conn: AsyncConnection, now: datetime, limit: int, *, skip_locked: bool
+) -> list[Receipt]:
+    """Receipts to process now, oldest first: neither processed nor dead-lettered, and due (a
+    failed one waits for its ``next_attempt_at``), so failing receipts never fill the batch."""
     query = (
         sa.select(inbound_receipts)
-        .where(inbound_receipts.c.processed_at.is_(None))
+        .where(
+            _live_receipts(),
+            sa.or_(inbound_receipts.c.next_attempt_at.is_(None), inbound_receipts.c.next_attempt_at <= now),
+        )
         .order_by(inbound_receipts.c.received_at, inbound_receipts.c.id)
         .limit(limit)
     )
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
-    return [
-        Receipt(
-            id=m["id"],
-            account_id=m["account_id"],
-            dedupe_key=m["dedupe_key"],
-            kind=m["kind"],
-            payload=dict(m["payload"]),
-            received_at=m["received_at"],
-            attempts=m["attempts"],
-        )
-        for m in (r._mapping for r in await conn.execute(query))
-    ]
+    return [_receipt(r) for r in await conn.execute(query)]
 
 
-async def mark_receipt(
-    conn: AsyncConnection, receipt_id: str, *, processed_at: datetime | None, error: str | None
-) -> None:
+async def next_receipt_due(conn: AsyncConnection) -> datetime | None:
+    """When the earliest failed receipt waiting for another try is due (None: none waits)."""
+    query = sa.select(sa.func.min(inbound_receipts.c.next_attempt_at)).where(
+        _live_receipts(), inbound_receipts.c.next_attempt_at.is_not(None)
+    )
+    value = (await conn.execute(query)).scalar_one_or_none()
+    return UTCDateTime().process_result_value(value, conn.dialect) if value is not None else None
+
+
+async def receipt_processed(conn: AsyncConnection, receipt_id: str, now: datetime) -> None:
     await conn.execute(
         inbound_receipts.update()
         .where(inbound_receipts.c.id == receipt_id)
         .values(
-            processed_at=processed_at,
-            error=error[:1000] if error else None,
+            processed_at=now,
+            error=None,
+            next_attempt_at=None,
             attempts=inbound_receipts.c.attempts + 1,
         )
     )
+
+
+async def receipt_failed(
+    conn: AsyncConnection,
+    receipt_id: str,
+    error: str,
+    *,
+    next_attempt_at: datetime | None,
+    dead_at: datetime | None,
+) -> None:
+    """Count a failed try: wait until ``next_attempt_at``, or dead-letter it at ``dead_at``."""
+    await conn.execute(
+        inbound_receipts.update()
+        .where(inbound_receipts.c.id == receipt_id)
+        .values(
+            error=error[:1000],
+            next_attempt_at=next_attempt_at,
+            dead_at=dead_at,
+            attempts=inbound_receipts.c.attempts + 1,
+        )
+    )
+
+
+async def dead_receipts(conn: AsyncConnection, account_id: str | None, limit: int) -> list[DeadReceipt]:
+    """Dead-lettered receipts, newest first (one account's, or every account's)."""
+    query = sa.select(inbound_receipts).where(
+        inbound_receipts.c.processed_at.is_(None), inbound_receipts.c.dead_at.is_not(None)
+    )
+    if account_id is not None:
+        query = query.where(inbound_receipts.c.account_id == account_id)
+    query = query.order_by(inbound_receipts.c.dead_at.desc(), inbound_receipts.c.id).limit(limit)
+    found = []
+    for row in await conn.execute(query):
+        m = row._mapping
+        found.append(
+            DeadReceipt(
+                id=m["id"],
+                account_id=m["account_id"],
+                dedupe_key=m["dedupe_key"],
+                kind=m["kind"],
+                payload=dict(m["payload"]),
+                received_at=m["received_at"],
+                attempts=m["attempts"],
+                error=m["error"],
+                dead_at=m["dead_at"],
+            )
+        )
+    return found
+
+
+async def requeue_receipt(conn: AsyncConnection, account_id: str, receipt_id: str) -> bool:
+    """Give a dead-lettered receipt a fresh set of tries, due now; False when there is no such
+    dead receipt of this account."""
+    result = await conn.execute(
+        inbound_receipts.update()
+        .where(
+            inbound_receipts.c.id == receipt_id,
+            inbound_receipts.c.account_id == account_id,
+            inbound_receipts.c.processed_at.is_(None),
+            inbound_receipts.c.dead_at.is_not(None),
+        )
+        .values(dead_at=None, next_attempt_at=None, attempts=0)
+    )
+    return bool(result.rowcount)
 
 
 async def insert_outbox(conn: AsyncConnection, row: OutboxRow, now: datetime) -> None:

@@ -92,6 +92,10 @@ class _ExternalQueues:
 AskChooser = Callable[[eng.ChoiceRequested, str], None]
 
 
+class EngineOutOfStep(RuntimeError):
+    """A command was refused after the engine had decided: the engine must be rebuilt."""
+
+
 class CollectorTuning:
     """Keeps CPython's garbage collector from pausing the single writer (ADR 13).
 
@@ -180,6 +184,7 @@ class RoutingLeader:
         self._lock = asyncio.Lock()
         self._config: RoutingConfig | None = None
         self.collector = CollectorTuning()
+        self._moved = False  # did this command's engine decisions reach _persist yet?
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -209,6 +214,7 @@ class RoutingLeader:
         async with self._lock:
             if self.engine is None:
                 raise DomainError("routing is starting; try again")
+            self._moved = False
             try:
                 result = await self._dispatch(uow, self.engine, command)
             except eng.EngineError as exc:
@@ -217,6 +223,16 @@ class RoutingLeader:
                     if isinstance(exc, kind):
                         raise make(str(exc)) from exc
                 raise Conflict(str(exc)) from exc
+            except DomainError as exc:
+                if not self._moved:
+                    # A refusal checked before the engine decided anything (someone else's offer,
+                    # an offer that has just expired, a transfer by the wrong agent): the engine
+                    # still matches the store, so routing carries on.
+                    raise
+                # Refused after the engine moved: the store rolls back, so the engine is ahead of
+                # it. A plain error makes the command queue rebuild the engine from the store.
+                self.engine = None
+                raise EngineOutOfStep(f"refused after the engine decided: {exc.reason}") from exc
             except BaseException:
                 # The engine may have moved ahead of the store, which is rolling back.
                 self.engine = None
@@ -860,6 +876,7 @@ class RoutingLeader:
         touched: tuple[str, ...] = (),
         ended: ClosureReason = ClosureReason.CONSULT_ENDED,
     ) -> None:
+        self._moved = True
         for decision in outcome.decisions:
             match decision:
                 case eng.Offered():

@@ -252,7 +252,10 @@ class Call:
 
     @property
     def holds_agent(self) -> bool:
-        """True while the call occupies ``agent_id`` (ringing, talking, on hold, in wrap-up)."""
+        """True while the call occupies ``agent_id`` *at the provider* (ringing, talking, on hold,
+        in wrap-up): a fact about the call. Omniroute's routing capacity is another matter: it is
+        taken when the call is answered (the voice conversation is the agent's work), or while it
+        rings only when Omniroute routed it (the reservation); see docs/VOICE.md ("Capacity")."""
         return self.state in AGENT_STATES and self.agent_id is not None
 
     @property

@@ -7,10 +7,12 @@ end reports calls to ``/webhooks/voice/{id}``. See docs/VOICE.md ("Provider regi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from omniroute.core.errors import InvalidInput
@@ -30,6 +32,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 MAX_NAME = 120
 MAX_URL = 2000
 MAX_SORT = 10_000
+#: The custom parameters' size as compact JSON (UTF-8): settings for a softphone, not a data store.
+MAX_CUSTOM_PARAMETERS_BYTES = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Provider:
     api_token_hash: str
     created_at: datetime
     updated_at: datetime
+    #: Handed to the softphone by the SDK's getEnvironment (``provider.custom_parameters``).
+    custom_parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def has(self, feature: Feature) -> bool:
         return feature in self.features
@@ -125,6 +131,21 @@ def check_features(names: Iterable[str]) -> frozenset[Feature]:
         msg = f"unknown features {', '.join(unknown)}; choose from {', '.join(sorted(known))}"
         raise InvalidInput(msg)
     return frozenset(Feature(n) for n in names)
+
+
+def check_custom_parameters(value: object) -> dict[str, Any]:
+    """A JSON object of at most 8 KB: what the provider's softphone gets in getEnvironment."""
+    if not isinstance(value, dict):
+        raise InvalidInput("custom_parameters must be a JSON object")
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("custom_parameters must be plain JSON (no NaN or infinity)") from exc
+    if len(encoded) > MAX_CUSTOM_PARAMETERS_BYTES:
+        msg = f"custom_parameters is {len(encoded)} bytes as JSON; the limit is {MAX_CUSTOM_PARAMETERS_BYTES}"
+        raise InvalidInput(msg)
+    loaded: dict[str, Any] = json.loads(encoded)
+    return loaded
 
 
 def check_sort_order(value: int) -> int:

@@ -83,6 +83,7 @@ class ProviderChanges:
     sort_order: int | None = None
     enabled: bool | None = None
     webhook_secret: str | None = None
+    custom_parameters: dict[str, Any] | None = None
 
 
 class VoiceService:
@@ -145,6 +146,7 @@ class VoiceService:
         features: Iterable[str],
         presence_url: str | None,
         sort_order: int,
+        custom_parameters: object,
     ) -> dict[str, Any]:
         create_adapter(kind, provider=provider_id, clock=self.clock, settings=settings)  # 422 on bad settings
         url = rules.check_url(softphone_url, "softphone URL")
@@ -158,6 +160,7 @@ class VoiceService:
             "features": chosen,
             "presence_url": rules.check_presence_target(chosen, presence_url),
             "sort_order": rules.check_sort_order(sort_order),
+            "custom_parameters": rules.check_custom_parameters(custom_parameters),
         }
 
     async def create_provider(
@@ -174,6 +177,7 @@ class VoiceService:
         sort_order: int = 0,
         webhook_secret: str | None = None,
         actor_id: str | None = None,
+        custom_parameters: dict[str, Any] | None = None,
     ) -> CreatedProvider:
         provider_id = new_id()
         fields = self._validated(
@@ -186,6 +190,7 @@ class VoiceService:
             features=features,
             presence_url=presence_url,
             sort_order=sort_order,
+            custom_parameters=custom_parameters if custom_parameters is not None else {},
         )
         generated = None
         if not webhook_secret:
@@ -246,6 +251,9 @@ class VoiceService:
                     else [f.value for f in current.features],
                     presence_url=presence_url,
                     sort_order=changes.sort_order if changes.sort_order is not None else current.sort_order,
+                    custom_parameters=changes.custom_parameters
+                    if changes.custom_parameters is not None
+                    else dict(current.custom_parameters),
                 )
                 updated = replace(
                     current,

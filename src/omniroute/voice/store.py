@@ -41,6 +41,8 @@ voice_providers = sa.Table(
     sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("webhook_secret", sa.Text(), nullable=False),  # sealed by core.secretbox
     sa.Column("api_token_hash", sa.String(64), nullable=False, unique=True),
+    # What the softphone gets in the SDK's getEnvironment (revision 0020).
+    sa.Column("custom_parameters", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
@@ -174,6 +176,7 @@ def _provider(row: AnyRow) -> Provider:
         api_token_hash=m["api_token_hash"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        custom_parameters=dict(m["custom_parameters"] or {}),
     )
 
 
@@ -191,6 +194,7 @@ def _provider_values(p: Provider) -> dict[str, Any]:
         "enabled": p.enabled,
         "webhook_secret": p.webhook_secret,
         "api_token_hash": p.api_token_hash,
+        "custom_parameters": dict(p.custom_parameters),
         "updated_at": p.updated_at,
     }
 

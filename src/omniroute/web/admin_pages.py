@@ -93,3 +93,56 @@ async def bot_analytics_page(
     return await _supervisor_page(
         request, who, "/admin/bots", "bot_analytics.html", shown, refused_template="admin.html"
     )
+
+
+@router.get("/admin/bots/flows", response_class=HTMLResponse)
+async def bot_flows_page(
+    request: Request,
+    who: Annotated[Principal | None, Depends(optional_principal)],
+    lang: str | None = None,
+) -> Response:
+    """The bots' flow editor (bot-flows.js over ``/api/v1/bots/…/flows``): admins edit, validate,
+    create and delete flows; supervisors read them."""
+    shown: dict[str, Any] = {}
+    if who is not None and not who.via_token:
+        locale = i18n.choose_locale(lang, request.cookies.get(i18n.LANG_COOKIE), who.user.locale)
+        shown = {
+            "user": who.user,
+            "is_admin": who.user.has_role(Role.ADMIN),
+            "locale": locale,
+            "translations": i18n.translations(locale),
+            "catalogue": i18n.script_json(i18n.js_catalogue(locale)),
+        }
+    return await _supervisor_page(request, who, "/admin/bots/flows", "bot_flows.html", shown)
+
+
+@router.get("/admin/voice", response_class=HTMLResponse)
+async def voice_providers_page(
+    request: Request,
+    who: Annotated[Principal | None, Depends(optional_principal)],
+    lang: str | None = None,
+) -> Response:
+    """Voice (CCaaS) providers for administrators (admin-voice.js over
+    ``/api/v1/admin/voice-providers``); supervisors and agents get a 403 page saying why."""
+    if who is None or who.via_token:
+        return RedirectResponse("/login?next=/admin/voice", status_code=303)
+    locale = i18n.choose_locale(lang, request.cookies.get(i18n.LANG_COOKIE), who.user.locale)
+    shown: dict[str, Any] = {
+        "user": who.user,
+        "locale": locale,
+        "translations": i18n.translations(locale),
+        "catalogue": i18n.script_json(i18n.js_catalogue(locale)),
+    }
+    try:
+        await require(Role.ADMIN)(who)
+    except Forbidden:
+        refused = _templates(request).TemplateResponse(
+            request, "admin_voice.html", {**shown, "forbidden": True}, status_code=403
+        )
+        refused.headers["Content-Language"] = locale
+        return refused
+    response = _templates(request).TemplateResponse(
+        request, "admin_voice.html", {**shown, "forbidden": False, "csrf_token": who.csrf_token}
+    )
+    response.headers["Content-Language"] = locale
+    return response

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from omniroute.conversations.model import Conversation, SenderKind
-from omniroute.core.errors import Forbidden, InvalidInput, NotFound
-from omniroute.identity.model import Principal, Role
+from omniroute.conversations.model import SenderKind
+from omniroute.core.errors import InvalidInput, NotFound
+from omniroute.identity.model import Role
 from omniroute.routing.model import Presence
 from omniroute.web.schemas import (
     AgentOut,
@@ -31,35 +31,17 @@ from omniroute.web.schemas import (
     TypingIn,
 )
 from omniroute.web.security import AgentRead, AgentWrite, ContainerDep, PresenceWrite
+from omniroute.web.visibility import holding, participating, visible
+
+# The visibility rule lives in web/visibility.py; older route modules import it from here.
+__all__ = ["holding", "router", "visible"]
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
-
-
-async def visible(c: ContainerDep, who: Principal, conversation_id: str) -> Conversation:
-    """Agents see conversations assigned to them or that they consult on; supervisors see all."""
-    conv = await c.conversations.get(conversation_id)
-    if (
-        conv.agent_id != who.user.id
-        and not who.user.has_role(Role.SUPERVISOR)
-        and not await c.routing.is_consulting(who.user.id, conversation_id)
-    ):
-        # Not 403: do not reveal that someone else's conversation exists.
-        msg = f"no conversation {conversation_id}"
-        raise NotFound(msg)
-    return conv
 
 
 async def _name(c: ContainerDep, user_id: str) -> str:
     user = await c.identity.get_user(user_id)
     return user.display_name if user else "An agent"
-
-
-async def holding(c: ContainerDep, who: Principal, conversation_id: str) -> Conversation:
-    """Speaking to the customer is for the agent holding the conversation (or a supervisor)."""
-    conv = await visible(c, who, conversation_id)
-    if conv.agent_id != who.user.id and not who.user.has_role(Role.SUPERVISOR):
-        raise Forbidden("consultants add internal notes; ask to be promoted to reply")
-    return conv
 
 
 @router.get("/me", response_model=MeOut)
@@ -137,6 +119,7 @@ async def waiting(queue_id: str, c: ContainerDep, who: AgentRead) -> list[Conver
 @router.post("/conversations/{conversation_id}/pick", response_model=ConversationOut)
 async def pick(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
     """Take waiting work yourself (pick-mode workstreams, or from the queue view)."""
+    await visible(c, who, conversation_id)  # another queue's work answers 404
     return ConversationOut.of(await c.routing.pick(who.user.id, conversation_id))
 
 
@@ -145,7 +128,7 @@ async def transfer(
     conversation_id: str, body: TransferIn, c: ContainerDep, who: AgentWrite
 ) -> ConversationOut:
     """Hand the conversation to a queue, or to a colleague (who gets an offer and may decline)."""
-    await visible(c, who, conversation_id)
+    await participating(c, who, conversation_id)
     if body.queue_id is None and body.agent_id is None:
         raise InvalidInput("name a queue_id, an agent_id, or both")
     return ConversationOut.of(
@@ -221,14 +204,14 @@ async def post_message(
 
 @router.post("/conversations/{conversation_id}/typing", status_code=204)
 async def typing(conversation_id: str, body: TypingIn, c: ContainerDep, who: AgentWrite) -> Response:
-    conv = await visible(c, who, conversation_id)
+    conv = await holding(c, who, conversation_id)
     await c.conversations.typing(conv.id, SenderKind.AGENT, body.is_typing)
     return Response(status_code=204)
 
 
 @router.post("/conversations/{conversation_id}/end", response_model=ConversationOut)
 async def end(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
-    await visible(c, who, conversation_id)
+    await participating(c, who, conversation_id)
     return ConversationOut.of(
         await c.conversations.end(conversation_id, SenderKind.AGENT, who.user.id, who.user.display_name)
     )
@@ -237,7 +220,7 @@ async def end(conversation_id: str, c: ContainerDep, who: AgentWrite) -> Convers
 @router.post("/conversations/{conversation_id}/close", response_model=ConversationOut)
 async def close(conversation_id: str, c: ContainerDep, who: AgentWrite) -> ConversationOut:
     """Finish wrap-up; 409 when the queue requires a disposition code and none was chosen."""
-    conv = await visible(c, who, conversation_id)
+    conv = await participating(c, who, conversation_id)
     await c.desk.check_can_close(conv)
     return ConversationOut.of(await c.conversations.close(conversation_id, who.user.id))
 
@@ -255,7 +238,7 @@ async def start_consult(
     conversation_id: str, body: ConsultIn, c: ContainerDep, who: AgentWrite
 ) -> list[ConsultOut]:
     """Bring a colleague in to help: they see the conversation live, read-only, using no capacity."""
-    await visible(c, who, conversation_id)
+    await participating(c, who, conversation_id)
     sessions = await c.routing.consult(
         who.user.id, conversation_id, body.agent_id, supervisor=who.user.has_role(Role.SUPERVISOR)
     )
@@ -265,7 +248,7 @@ async def start_consult(
 @router.delete("/conversations/{conversation_id}/consults/{agent_id}", status_code=204)
 async def end_consult(conversation_id: str, agent_id: str, c: ContainerDep, who: AgentWrite) -> Response:
     """The consultant leaves, or the holder (or a supervisor) ends the consult."""
-    await visible(c, who, conversation_id)
+    await participating(c, who, conversation_id)
     await c.routing.end_consult(
         who.user.id, conversation_id, agent_id, supervisor=who.user.has_role(Role.SUPERVISOR)
     )
@@ -275,7 +258,7 @@ async def end_consult(conversation_id: str, agent_id: str, c: ContainerDep, who:
 @router.post("/conversations/{conversation_id}/consults/{agent_id}/promote", response_model=PromoteOut)
 async def promote(conversation_id: str, agent_id: str, c: ContainerDep, who: AgentWrite) -> PromoteOut:
     """Hand the conversation to the consultant; it is theirs at once if they have free capacity."""
-    await visible(c, who, conversation_id)
+    await participating(c, who, conversation_id)
     conv, assigned = await c.routing.promote(
         who.user.id, conversation_id, agent_id, supervisor=who.user.has_role(Role.SUPERVISOR)
     )
@@ -293,7 +276,7 @@ async def add_note(
     conversation_id: str, body: NoteIn, response: Response, c: ContainerDep, who: AgentWrite
 ) -> NoteOut:
     """An internal note: the agents on the conversation see it, the customer and channels never do."""
-    await visible(c, who, conversation_id)
+    await participating(c, who, conversation_id)
     note, created = await c.conversations.add_note(
         conversation_id,
         author_id=who.user.id,

@@ -2,7 +2,10 @@
 conversations, notes, history, and the filtered case list.
 
 Every agent may read cases. Agents edit cases they own, unowned cases and cases linked to their
-conversations; supervisors and admins edit any (the rule lives in ``cases/model.py``).
+conversations; supervisors and admins edit any (the rule lives in ``cases/model.py``). A case's
+links list only the conversations the caller may read (``web/visibility.py``), and the routes
+under ``/conversations/{id}`` follow the conversation rule: reading its cases needs read access,
+creating a case from it needs to be on it (holder, consultant or supervisor).
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from omniroute.cases.model import (
 from omniroute.cases.store import Activity, Link, Note
 from omniroute.core.errors import InvalidInput
 from omniroute.identity.model import Principal, Role
-from omniroute.web.api_agent import visible
 from omniroute.web.schemas import Strict
 from omniroute.web.security import AgentRead, AgentWrite, ContainerDep
+from omniroute.web.visibility import participating, scope_of, visible
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -329,7 +332,7 @@ async def create_case_from_conversation(
     body: FromConversationIn | None = None,
 ) -> CaseOut:
     """A case prefilled from the conversation (customer, title, description, queue) and linked to it."""
-    await visible(c, who, conversation_id)
+    await participating(c, who, conversation_id)
     body = body or FromConversationIn()
     given = body.model_fields_set
     case, created = await c.cases.create_from_conversation(
@@ -411,7 +414,10 @@ async def reopen_case(
 
 @router.get("/cases/{case_ref}/conversations", response_model=list[LinkOut])
 async def case_links(case_ref: str, c: ContainerDep, who: AgentRead) -> list[LinkOut]:
-    return [LinkOut.of(x) for x in await c.cases.links(case_ref)]
+    """The case's conversations, those the caller may read (the others are left out)."""
+    links = await c.cases.links(case_ref)
+    scope = await scope_of(c, who)
+    return [LinkOut.of(x) for x in links if scope.may_read(await c.conversations.get(x.conversation_id))]
 
 
 @router.put("/cases/{case_ref}/conversations/{conversation_id}", response_model=LinkResultOut)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from omniroute.channels.port import WebhookRequest
 from omniroute.channels.service import WebhookRejected
-from omniroute.channels.store import AccountRow
+from omniroute.channels.store import AccountRow, DeadReceipt
 from omniroute.core.errors import DomainError, PayloadTooLarge
 from omniroute.identity.model import Principal, Role, Scope
 from omniroute.web.schemas import Strict
@@ -158,3 +158,40 @@ async def update_account(account_id: str, body: AccountPatch, c: ContainerDep, w
         enabled=body.enabled,
     )
     return AccountOut.of(account, c.channels.webhook_url(account.id))
+
+
+class DeadReceiptOut(BaseModel):
+    id: str
+    kind: str = Field(description="message, status, watermark, sent_at, typing or end")
+    dedupe_key: str = Field(description="the provider's id the receipt was deduplicated on")
+    payload: dict[str, Any] = Field(description="the item as it was received (normalised)")
+    received_at: str
+    attempts: int
+    error: str | None = Field(description="why the last try failed")
+    dead_at: str
+
+    @classmethod
+    def of(cls, r: DeadReceipt) -> DeadReceiptOut:
+        return cls(
+            id=r.id,
+            kind=r.kind,
+            dedupe_key=r.dedupe_key,
+            payload=r.payload,
+            received_at=r.received_at.isoformat(),
+            attempts=r.attempts,
+            error=r.error,
+            dead_at=r.dead_at.isoformat(),
+        )
+
+
+@admin.get("/{account_id}/dead-receipts", response_model=list[DeadReceiptOut])
+async def dead_receipts(account_id: str, c: ContainerDep, who: Admin) -> list[DeadReceiptOut]:
+    """Inbound items that failed every try (newest first, at most 100): kept, not processed."""
+    return [DeadReceiptOut.of(r) for r in await c.channels.dead_receipts(account_id)]
+
+
+@admin.post("/{account_id}/dead-receipts/{receipt_id}/retry", status_code=204)
+async def retry_dead_receipt(account_id: str, receipt_id: str, c: ContainerDep, who: Admin) -> Response:
+    """Give a dead-lettered item a fresh set of tries (once its cause is fixed)."""
+    await c.channels.requeue_receipt(account_id, receipt_id)
+    return Response(status_code=204)

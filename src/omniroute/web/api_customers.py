@@ -3,6 +3,11 @@ customer, history across channels.
 
 Token scopes: reading needs ``conversations:read``, changing needs ``conversations:write`` (customer
 records are part of the conversation work an agent does).
+
+Customer records (profile, identities, duplicates, merge, notes about the customer, cases) are
+shared by every agent, like a phone book: any agent may find and open any customer. What a
+customer's history shows of their *conversations* follows the conversation rule in
+``web/visibility.py``: an agent sees those of their queues, assigned to them or consulted on.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from omniroute.conversations.model import Conversation
+from omniroute.cases.model import summarise_change
 from omniroute.core.errors import NotFound
 from omniroute.customers.model import MAX_NOTE, ChannelIdentity, Customer, CustomerNote
 from omniroute.customers.service import NoteAuthor, Profile
 from omniroute.identity.model import Principal, Role
 from omniroute.web.schemas import ConversationOut, MessageOut, Strict
 from omniroute.web.security import AgentRead, AgentWrite, ContainerDep
+from omniroute.web.visibility import scope_of
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 #: A note in the timeline shows its beginning; the notes list has the whole text.
@@ -143,23 +149,14 @@ def note_author(who: Principal) -> NoteAuthor:
 
 class TimelineEntry(BaseModel):
     at: datetime
-    kind: str = Field(description="conversation (any channel, calls included), case or note")
+    kind: str = Field(
+        description="conversation (any channel, calls included), case, case_change, call or note"
+    )
     ref_id: str
     title: str
     channel: str | None = None
     state: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
-
-
-async def _my_queue_ids(c: ContainerDep, who: Principal) -> set[str] | None:
-    """None: sees every conversation (supervisors and admins)."""
-    if who.user.has_role(Role.SUPERVISOR):
-        return None
-    return {q.id for q in (await c.routing.agent_state(who.user.id)).queues}
-
-
-def _may_see(conv: Conversation, who: Principal, queues: set[str] | None) -> bool:
-    return queues is None or conv.agent_id == who.user.id or conv.queue_id in queues
 
 
 @router.get("", response_model=list[CustomerOut])
@@ -225,9 +222,9 @@ async def conversations(
 ) -> list[ConversationOut]:
     """The customer's conversations on every channel, newest first (those the agent may see)."""
     survivor = (await c.customers.profile(customer_id)).customer.id
-    queues = await _my_queue_ids(c, who)
+    scope = await scope_of(c, who)
     found = await c.conversations.customer_conversations(survivor, limit, before)
-    return [ConversationOut.of(x) for x in found if _may_see(x, who, queues)]
+    return [ConversationOut.of(x) for x in found if scope.may_read(x)]
 
 
 @router.get("/{customer_id}/conversations/{conversation_id}/messages", response_model=list[MessageOut])
@@ -242,7 +239,7 @@ async def transcript(
     """A past conversation's transcript, read from the customer's history."""
     survivor = (await c.customers.profile(customer_id)).customer.id
     conv = await c.conversations.get(conversation_id)
-    if conv.customer_id != survivor or not _may_see(conv, who, await _my_queue_ids(c, who)):
+    if conv.customer_id != survivor or not (await scope_of(c, who)).may_read(conv):
         msg = f"no conversation {conversation_id} for this customer"
         raise NotFound(msg)
     return [MessageOut.of(m) for m in await c.conversations.messages(conversation_id, after_seq, limit)]
@@ -296,9 +293,11 @@ async def timeline(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[TimelineEntry]:
     """Everything that happened with this customer, newest first: conversations on every channel
-    (calls from the CCaaS are voice conversations), cases and notes about the customer."""
+    (calls from the CCaaS are voice conversations), cases, case changes (``case_change``: status,
+    resolution, priority, owner…), calls as the CCaaS reported them (``call``) and notes about the
+    customer."""
     survivor = (await c.customers.profile(customer_id)).customer.id
-    queues = await _my_queue_ids(c, who)
+    scope = await scope_of(c, who)
     entries = [
         TimelineEntry(
             at=conv.created_at,
@@ -313,7 +312,7 @@ async def timeline(
             },
         )
         for conv in await c.conversations.customer_conversations(survivor, limit)
-        if _may_see(conv, who, queues)
+        if scope.may_read(conv)
     ]
     entries += [
         TimelineEntry(
@@ -336,5 +335,90 @@ async def timeline(
         )
         for note in await c.customers.notes(survivor, limit)
     ]
-    entries.sort(key=lambda e: (e.at, e.ref_id), reverse=True)
+    # Case changes (status, resolution, priority, owner…) from the case history the cases slice
+    # keeps; user and queue ids are named.
+    activity = await c.cases.customer_activity(survivor, limit=limit)
+    names = {q.id: q.name for q in await c.routing.queues()} if activity else {}
+    for user_id in {
+        str(v)
+        for a in activity
+        for change in (a.payload.get("changes") or {}).values()
+        if isinstance(change, dict)
+        for v in (change.get("from"), change.get("to"))
+        if v and str(v) not in names
+    }:
+        user = await c.identity.get_user(user_id)
+        if user is not None:
+            names[user_id] = user.display_name
+    # A case made from a conversation is linked in the same moment: its creation says so already.
+    made_from = {
+        (a.case_id, a.payload.get("conversation_id"), a.occurred_at)
+        for a in activity
+        if a.type == "case.created"
+    }
+    for a in activity:
+        if (
+            a.type == "case.linked"
+            and (a.case_id, a.payload.get("conversation_id"), a.occurred_at) in made_from
+        ):
+            continue
+        summary = summarise_change(a.type, a.payload, names)
+        if summary is not None:
+            entries.append(
+                TimelineEntry(
+                    at=a.occurred_at,
+                    kind="case_change",
+                    ref_id=a.case_id,
+                    title=summary.text,
+                    state=summary.status,
+                    details={
+                        "event_id": a.event_id,
+                        "type": a.type,
+                        "number": a.payload.get("number"),
+                        "actor_id": a.actor_id,
+                        "changes": a.payload.get("changes", {}),
+                        "conversation_id": a.payload.get("conversation_id"),
+                    },
+                )
+            )
+    # Calls from the CCaaS as the voice slice stored them (the fold of the provider's call events):
+    # the caller sees a call they took, or whose conversation they may read.
+    for call in await c.voice.calls_of_customer(survivor, limit):
+        if not (
+            scope.queue_ids is None
+            or call.agent_user_id == who.user.id
+            or (call.conversation_id and scope.may_read(await c.conversations.get(call.conversation_id)))
+        ):
+            continue
+        outbound = call.direction == "outbound"
+        number = (call.to_number if outbound else call.from_number) or "an unknown number"
+        entries.append(
+            TimelineEntry(
+                at=call.offered_at or call.created_at,
+                kind="call",
+                ref_id=call.id,
+                title=f"{'Outbound call to' if outbound else 'Inbound call from'} {number}",
+                state=call.outcome or call.state,
+                details={
+                    "call_id": call.call_id,
+                    "provider_id": call.provider_id,
+                    "direction": call.direction,
+                    "call_state": call.state,
+                    "outcome": call.outcome,
+                    "conversation_id": call.conversation_id,
+                    "agent_id": call.agent_user_id,
+                    "queue": call.queue,
+                    "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+                    "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+                    "durations": call.durations,
+                    "hold_count": call.hold_count,
+                    "transfer_count": call.transfer_count,
+                    "disposition": call.disposition,
+                    "end_reason": call.end_reason,
+                },
+            )
+        )
+    # At the same moment a case's changes come after its creation (the sort keeps the history's
+    # newest-first order among them).
+    entries.sort(key=lambda e: (e.at, e.kind == "case_change", e.ref_id), reverse=True)
     return entries[:limit]

@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, TypeAdapter
 
 from omniroute.core.errors import Forbidden, PayloadTooLarge, Unauthorized
 from omniroute.identity.model import Principal, Role, Scope
 from omniroute.routing.model import Presence
+from omniroute.voice.adapters.generic.schema import BatchIn, CallEventIn
 from omniroute.voice.call_routing import RouteRequest, RouteStatus
 from omniroute.voice.providers import Feature, Provider
 from omniroute.voice.service import Lookup, ProviderChanges
@@ -35,12 +37,23 @@ backend = APIRouter(prefix="/api/v1/voice", tags=["voice provider API"])
 Admin = Annotated[Principal, Depends(require(Role.ADMIN, Scope.ADMIN))]
 
 
-async def calling_provider(request: Request, c: ContainerDep) -> Provider:
+#: The provider back end's API token (``omv_…``), declared in OpenAPI as an HTTP bearer scheme.
+provider_bearer = HTTPBearer(
+    scheme_name="VoiceProviderToken",
+    description="A voice provider's API token (omv_…), issued when the provider is created or its "
+    "token rotated (POST /api/v1/admin/voice-providers/{id}/api-token). Not a user's API token.",
+    auto_error=False,
+)
+
+
+async def calling_provider(
+    c: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(provider_bearer)],
+) -> Provider:
     """The provider whose API token is the bearer token (never a user's API token)."""
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthorized("send the provider's API token: Authorization: Bearer omv_…")
-    return await c.voice.provider_for_token(auth[7:].strip())
+    return await c.voice.provider_for_token(credentials.credentials.strip())
 
 
 CallingProvider = Annotated[Provider, Depends(calling_provider)]
@@ -49,6 +62,10 @@ CallingProvider = Annotated[Provider, Depends(calling_provider)]
 # -- bodies -------------------------------------------------------------------------------------------
 
 FEATURES_DOC = "any of " + ", ".join(f.value for f in Feature)
+CUSTOM_PARAMETERS_DOC = (
+    "a JSON object (at most 8 KB as JSON) handed to the provider's softphone by the SDK's "
+    "getEnvironment as provider.custom_parameters; not secret: every agent's browser sees it"
+)
 
 
 class ProviderIn(Strict):
@@ -72,6 +89,7 @@ class ProviderIn(Strict):
         description="Twilio: the auth token (required). Others: generated and shown once when omitted. "
         "Stored encrypted; 'env:NAME' reads the environment variable NAME instead.",
     )
+    custom_parameters: dict[str, Any] = Field(default_factory=dict, description=CUSTOM_PARAMETERS_DOC)
 
 
 class ProviderPatch(Strict):
@@ -86,6 +104,7 @@ class ProviderPatch(Strict):
     sort_order: int | None = None
     enabled: bool | None = None
     webhook_secret: str | None = Field(default=None, description="replaces the stored secret")
+    custom_parameters: dict[str, Any] | None = Field(default=None, description=CUSTOM_PARAMETERS_DOC)
 
 
 class ProviderOut(BaseModel):
@@ -101,6 +120,7 @@ class ProviderOut(BaseModel):
     sort_order: int
     enabled: bool
     webhook_url: str = Field(description="where the provider posts call events")
+    custom_parameters: dict[str, Any] = Field(description=CUSTOM_PARAMETERS_DOC)
     created_at: datetime
     updated_at: datetime
 
@@ -119,6 +139,7 @@ class ProviderOut(BaseModel):
             sort_order=p.sort_order,
             enabled=p.enabled,
             webhook_url=webhook_url,
+            custom_parameters=dict(p.custom_parameters),
             created_at=p.created_at,
             updated_at=p.updated_at,
         )
@@ -188,6 +209,7 @@ class WorkspaceProviderOut(BaseModel):
     features: list[str]
     sort_order: int
     agent_id: str | None = Field(description="the signed-in agent's id at this provider, when mapped")
+    custom_parameters: dict[str, Any] = Field(description="what getEnvironment hands the softphone")
 
 
 class CallOut(BaseModel):
@@ -358,10 +380,91 @@ class RouteStatusOut(BaseModel):
 # -- vendor webhooks ----------------------------------------------------------------------------------
 
 
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """A JSON schema with its local ``$defs`` references written in place (the OpenAPI document
+    has no ``$defs`` of its own for a body declared by hand)."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(v, defs) for v in schema]
+    return schema
+
+
+def _generic_body_schema() -> dict[str, Any]:
+    raw = TypeAdapter(CallEventIn | BatchIn).json_schema(by_alias=True)
+    inlined: dict[str, Any] = _inlined(raw, raw.get("$defs", {}))
+    inlined["description"] = (
+        'The generic adapter\'s body: one normalised call event, or {"events": [...]} (up to 100). '
+        "Twilio posts its own form-encoded callbacks, Amazon Connect its EventBridge JSON "
+        "(see docs/VOICE.md, Adapters); those are read by their adapters, not by this schema."
+    )
+    return inlined
+
+
+_SIGNATURE_HEADERS = [
+    {
+        "name": "X-Omniroute-Signature",
+        "in": "header",
+        "required": False,
+        "description": "generic adapter (and relays): t=<unix seconds>,v1=<hex HMAC-SHA256 of 't.' + "
+        "body with the provider's webhook secret>; several v1 allowed during a rotation; "
+        "t more than 300 s away is refused",
+        "schema": {"type": "string", "example": "t=1767690000,v1=5f1c…"},
+    },
+    {
+        "name": "X-Twilio-Signature",
+        "in": "header",
+        "required": False,
+        "description": "twilio_voice: base64 HMAC-SHA1 with the auth token over the full URL + the "
+        "POST parameters sorted by name",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "X-Omniroute-Api-Key",
+        "in": "header",
+        "required": False,
+        "description": "amazon_connect: the webhook secret, added by the EventBridge API "
+        "destination's connection (the header name is the provider's api_key_header setting)",
+        "schema": {"type": "string"},
+    },
+]
+
+WEBHOOK_OPENAPI: dict[str, Any] = {
+    "parameters": _SIGNATURE_HEADERS,
+    "requestBody": {
+        "required": True,
+        "description": "at most 2 MiB; verified by the provider's adapter before anything is read",
+        "content": {
+            "application/json": {"schema": _generic_body_schema()},
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "Twilio's status, <Dial>, conference, recording and "
+                    "transcription callbacks",
+                }
+            },
+        },
+    },
+    "responses": {
+        "400": {"description": "the payload is not the vendor's format (the reason says why)"},
+        "401": {"description": "no signature or credential, or an unreadable one"},
+        "403": {"description": "wrong signature, or outside the replay window"},
+        "404": {"description": "unknown or disabled provider"},
+        "413": {"description": "the body is larger than 2 MiB"},
+        "503": {"description": "the provider's stored secret cannot be read: retry later"},
+    },
+}
+
+
 @webhooks.post(
     "/webhooks/voice/{provider_id}",
     response_model=IngestOut,
     summary="Call events from a voice provider (verified by its adapter before anything is stored)",
+    openapi_extra=WEBHOOK_OPENAPI,
 )
 async def call_events(provider_id: str, request: Request, c: ContainerDep) -> IngestOut:
     declared = request.headers.get("content-length")
@@ -400,6 +503,7 @@ async def create_provider(body: ProviderIn, c: ContainerDep, who: Admin) -> Prov
         sort_order=body.sort_order,
         webhook_secret=body.webhook_secret,
         actor_id=who.user.id,
+        custom_parameters=body.custom_parameters,
     )
     return ProviderCreatedOut(
         **_out(c, made.provider).model_dump(), api_token=made.api_token, webhook_secret=made.webhook_secret
@@ -468,6 +572,7 @@ async def workspace_providers(c: ContainerDep, who: AgentRead) -> list[Workspace
             features=sorted(f.value for f in p.features),
             sort_order=p.sort_order,
             agent_id=mine.get(p.id) or (who.user.id if p.agents_by_user_id else None),
+            custom_parameters=dict(p.custom_parameters),
         )
         for p in await c.voice.providers(enabled_only=True)
     ]

@@ -24,6 +24,7 @@ from omniroute.web.gateway import (
     receive_json,
 )
 from omniroute.web.schemas import ConversationOut, OfferOut
+from omniroute.web.visibility import holds
 
 router = APIRouter()
 
@@ -164,6 +165,9 @@ async def _agent_frame(c: Container, who: Principal, conn: Connection, frame: An
         conv_id = frame.get("conversation_id")
         if not isinstance(conv_id, str) or conv_id not in conn.cursors:
             await conn.send({"type": "error", "detail": "unknown conversation"})
+            return
+        if not holds(await c.conversations.get(conv_id), who):  # consultants are read-only
+            await conn.send({"type": "error", "detail": "only the holder types to the customer"})
             return
         await c.conversations.typing(conv_id, SenderKind.AGENT, bool(frame.get("is_typing")))
     elif kind == "resume":

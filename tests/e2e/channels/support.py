@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from omniroute.web.container import Container
 from tests.e2e.conftest import Agent, Socket
+
+T = TypeVar("T")
 
 
 async def send_agent_file(
@@ -27,3 +34,25 @@ async def send_agent_file(
     assert r.status_code == 201, r.text
     await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="sent")
     return attachment_id
+
+
+async def put_demo_bot_on(container: Container, channel: str) -> None:
+    """The demo bank's bot (lexical embedder: it trains in milliseconds) answering ``channel``
+    first, so a customer's "I lost my card" gets its question with two quick replies."""
+    await container.bots.admin.install_demo(embedder="lexical")
+    await container.routing_configs.save(
+        {"workstreams": [{"id": channel, "name": channel, "channels": [channel], "bot": "banking"}]},
+        comment=f"the demo bot answers {channel} first",
+        user_id=None,
+    )
+
+
+async def eventually(found: Callable[[], T | None], guard: float = 60.0) -> T:
+    """Wait (with a generous hang guard: a loaded CI machine is slow) until ``found()`` returns
+    something: what a double received from the channel worker, which runs in the server's task."""
+    async with asyncio.timeout(guard):
+        while True:
+            value = found()
+            if value is not None:
+                return value
+            await asyncio.sleep(0.05)

@@ -18,9 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from omniroute.channels import store
 from omniroute.channels.custom.signing import signature_header, verify
-from omniroute.channels.store import inbound_receipts
-from tests.e2e.channels.support import send_agent_file
+from omniroute.channels.service import RECEIPT_MAX_ATTEMPTS
+from omniroute.channels.store import channel_accounts, inbound_receipts
+from omniroute.core.ids import new_id
+from omniroute.core.secretbox import SecretBox
+from tests.e2e.channels.support import eventually, put_demo_bot_on, send_agent_file
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]
@@ -336,3 +340,211 @@ async def test_media_urls_on_private_addresses_are_refused_without_the_opt_in(
     assert "[attachment not stored: fetch failed: meta.txt]" in first["text"]
     assert [a["id"] for a in first["attachments"]] == [None, None]
     assert double.file_requests == 0  # refused before any connection
+
+
+async def test_a_message_over_the_transcript_limit_is_kept_shortened_with_a_note(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    """Acknowledged with 200 means kept: a 40 KB message arrives shortened, saying so."""
+    account_id = await create_account(clients, integrator[1])
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    limit = server.container.conversations.max_message_bytes
+    long_text = "".join(f"line {i:05d}: the order history you asked for\n" for i in range(1000))
+    assert len(long_text.encode()) > limit
+    assert (await signed_post(server, account_id, message("m-long", long_text))).status_code == 200
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    text = (await agent_ws.messages_until(conversation_id, 2))[0]["message"]["text"]
+    assert text.startswith("line 00000: the order history you asked for\nline 00001:")
+    assert text.endswith(
+        f"[… message shortened: {len(long_text.encode())} bytes received, the transcript keeps {limit}]"
+    )
+    assert len(text.encode()) <= limit
+    async with server.container.db.read() as conn:
+        failed = (
+            await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(inbound_receipts)
+                .where(inbound_receipts.c.processed_at.is_(None))
+            )
+        ).scalar_one()
+    assert failed == 0
+
+
+async def stored_secrets(server: LiveServer, account_id: str) -> dict[str, str]:
+    async with server.container.db.read() as conn:
+        query = sa.select(channel_accounts.c.secrets).where(channel_accounts.c.id == account_id)
+        return dict((await conn.execute(query)).scalar_one())
+
+
+async def test_credentials_are_stored_encrypted_and_env_references_resolve(
+    server: LiveServer,
+    clients: Clients,
+    integrator: tuple[Integrator, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("H10_ACME_INBOUND", "inbound-from-the-environment")
+    ada = await clients["agent"]("admin")
+    r = await ada.post(
+        "/api/v1/admin/channel-accounts",
+        channel="custom",
+        name="Acme env",
+        settings={"outbound_url": integrator[1]},
+        secrets={"inbound_secret": "env:H10_ACME_INBOUND", "outbound_secret": OUTBOUND_SECRET},
+    )
+    assert r.status_code == 201, r.text
+    account_id = r.json()["id"]
+    stored = await stored_secrets(server, account_id)
+    # The database holds ciphertext, never the secret; the environment reference stays a reference.
+    assert stored["inbound_secret"] == "env:H10_ACME_INBOUND"
+    assert OUTBOUND_SECRET not in json.dumps(stored)
+    assert SecretBox(server.container.settings.secret_key).open(stored["outbound_secret"]) == OUTBOUND_SECRET
+    listed = (await ada.http.get("/api/v1/admin/channel-accounts")).text
+    assert OUTBOUND_SECRET not in listed
+    assert "inbound-from-the-environment" not in listed
+    # Webhooks are verified with the environment's value.
+    ok = await signed_post(server, account_id, message("e-1"), secret="inbound-from-the-environment")
+    assert ok.status_code == 200
+    assert (
+        await signed_post(server, account_id, message("e-2"), secret="env:H10_ACME_INBOUND")
+    ).status_code == 401
+
+
+async def test_unreadable_credentials_give_the_documented_errors(
+    server: LiveServer,
+    clients: Clients,
+    integrator: tuple[Integrator, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After OMNIROUTE_SECRET_KEY changed (here: the service's box holds another key), webhooks
+    get 503 without internals, the agent's reply waits with the reason; sending the secrets again
+    heals the account and the waiting reply goes out."""
+    double, url = integrator
+    account_id = await create_account(clients, url)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    assert (await signed_post(server, account_id, message("k-1"))).status_code == 200
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    await agent_ws.messages_until(conversation_id, 2)
+
+    channels = server.container.channels
+    monkeypatch.setattr(channels, "secrets", SecretBox("a-different-secret-key-of-32-characters"))
+    channels.invalidate(account_id)
+    refused = await signed_post(server, account_id, message("k-2"))
+    assert refused.status_code == 503
+    assert refused.json()["detail"] == "the channel account's credentials cannot be read; try again later"
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="Still there?")
+    reply_id = r.json()["id"]
+    assert (await agent_ws.next("message.delivery_changed", message_id=reply_id))["status"] == "queued"
+    waiting = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert waiting["status"] == "queued"
+    assert "credentials cannot be read" in waiting["error"]
+    assert "was OMNIROUTE_SECRET_KEY changed?" in waiting["error"]
+    assert double.received == []
+
+    ada = await clients["agent"]("admin")
+    path = f"/api/v1/admin/channel-accounts/{account_id}"
+    healed = await ada.http.patch(
+        path,
+        json={"secrets": {"inbound_secret": INBOUND_SECRET, "outbound_secret": OUTBOUND_SECRET}},
+        headers=ada.headers(),
+    )
+    assert healed.status_code == 200, healed.text
+    await server.clock.advance(5)  # the reply's retry is due: it goes out with the new seal
+    sent = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert sent["status"] == "sent"
+    assert double.received[0]["text"] == "Still there?"
+
+
+async def test_admins_read_dead_lettered_receipts_and_requeue_them(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    account_id = await create_account(clients, integrator[1])
+    # An item the worker cannot apply (stored by an older version, say) on its last try.
+    receipt_id = new_id()
+    async with server.container.db.write() as conn:
+        await store.insert_receipt(
+            conn,
+            store.Receipt(
+                id=receipt_id,
+                account_id=account_id,
+                dedupe_key="msg:broken-1",
+                kind="message",
+                payload={"text": "<b>no sender</b>"},
+                received_at=server.clock.now(),
+                attempts=RECEIPT_MAX_ATTEMPTS - 1,
+            ),
+        )
+        await conn.execute(
+            inbound_receipts.update()
+            .where(inbound_receipts.c.id == receipt_id)
+            .values(attempts=RECEIPT_MAX_ATTEMPTS - 1)
+        )
+    await server.container.channels.run_once()
+    ada = await clients["agent"]("admin")
+    path = f"/api/v1/admin/channel-accounts/{account_id}/dead-receipts"
+    listed = await ada.http.get(path)
+    assert listed.status_code == 200, listed.text
+    [dead] = listed.json()
+    assert (dead["id"], dead["kind"], dead["dedupe_key"], dead["attempts"]) == (
+        receipt_id,
+        "message",
+        "msg:broken-1",
+        RECEIPT_MAX_ATTEMPTS,
+    )
+    assert dead["payload"] == {"text": "<b>no sender</b>"}
+    assert "provider_message_id" in dead["error"]
+    assert listed.headers["content-type"].startswith("application/json")
+
+    ana = await clients["agent"]("ana")
+    assert (await ana.http.get(path)).status_code == 403
+    assert (await ada.http.post(f"{path}/{receipt_id}/retry")).status_code == 403  # no CSRF header
+    unknown = await ada.http.post(f"{path}/nope/retry", headers=ada.headers())
+    assert unknown.status_code == 404
+    missing = await ada.http.get("/api/v1/admin/channel-accounts/nope/dead-receipts")
+    assert missing.status_code == 404
+    again = await ada.http.post(f"{path}/{receipt_id}/retry", headers=ada.headers())
+    assert again.status_code == 204
+    assert (await ada.http.get(path)).json() == []
+
+    async def tried_again() -> tuple[int, bool]:
+        async with server.container.db.read() as conn:
+            row = (
+                await conn.execute(sa.select(inbound_receipts).where(inbound_receipts.c.id == receipt_id))
+            ).one()
+        return row.attempts, row.dead_at is None
+
+    # The worker takes it up again at once: a fresh set of tries, the first one spent.
+    async with asyncio.timeout(60):
+        while True:
+            if await tried_again() == (1, True):
+                break
+            await asyncio.sleep(0.05)
+
+
+async def test_a_bots_question_carries_its_quick_replies_to_the_service(
+    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+) -> None:
+    double, url = integrator
+    await put_demo_bot_on(server.container, "custom")
+    account_id = await create_account(clients, url)
+    assert (await signed_post(server, account_id, message("q-1", "I lost my card"))).status_code == 200
+
+    def sent(words: str) -> dict[str, Any] | None:
+        return next((m for m in double.received if words in m["text"]), None)
+
+    question = await eventually(lambda: sent("debit card or your credit card"))
+    assert question["quick_replies"] == [
+        {"id": "debit", "title": "debit"},
+        {"id": "credit", "title": "credit"},
+    ]
+    assert [m for m in double.received if m["quick_replies"]] == [question]
+    assert (await signed_post(server, account_id, message("q-2", "credit"))).status_code == 200
+    digits = await eventually(lambda: sent("last 4 digits of the credit card"))
+    assert digits["quick_replies"] == []

@@ -65,7 +65,13 @@ class Understanding(Strict):
 class Knowledge(Strict):
     enabled: bool = True
     min_score: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="below this no article is quoted; default per embedder"
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "below this no article is quoted; default 0.55 for every embedder (the score is"
+            " already calibrated per embedder, docs/BOTS.md)"
+        ),
     )
     max_quote_chars: int = Field(default=400, ge=80, le=2000)
 

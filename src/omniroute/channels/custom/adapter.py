@@ -133,6 +133,8 @@ class CustomChannelAdapter:
                     {"url": a.url, "content_type": a.content_type, "filename": a.filename, "size": a.size}
                     for a in message.attachments
                 ],
+                # Buttons to offer (a bot's choices); sending a title back as a message answers.
+                "quick_replies": [{"id": q.id, "title": q.title} for q in message.quick_replies],
             }
         ).encode()
         header = signing.signature_header(self._outbound_secret, body, int(self._ctx.clock.now().timestamp()))

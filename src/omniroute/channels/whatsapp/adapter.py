@@ -34,10 +34,9 @@ class WhatsAppAdapter:
         return self._graph.url(media_id)
 
     async def send(self, message: Outbound) -> Sent:
-        # The framework does not hand adapters the customer's last message time yet (proposed as
-        # ``Outbound.customer_last_message_at``); until it does, this is a no-op and Graph's error
-        # 131047 ("Re-engagement message") is the 24-hour window check.
-        window.check(getattr(message, "customer_last_message_at", None), self._ctx.clock.now())
+        # The channel service hands over when the customer last wrote: a closed 24-hour window
+        # fails here, before any Graph call. Unknown (None): Graph's error 131047 is the check.
+        window.check(message.customer_last_message_at, self._ctx.clock.now())
         body = outbound.build(message, list_button_label=self._list_label)
         try:
             answer = await graph.post(self._ctx.http, self._graph, (self._phone_number_id, "messages"), body)

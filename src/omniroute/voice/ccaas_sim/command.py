@@ -95,12 +95,24 @@ def run(args: argparse.Namespace) -> int:
 async def _configure(settings: Settings, sim_url: str, *, routes_calls: bool = False) -> Registered:
     from omniroute.bootstrap import build_container  # noqa: PLC0415
     from omniroute.core.migrations import upgrade  # noqa: PLC0415
+    from omniroute.routing.commands import enqueue  # noqa: PLC0415
+    from omniroute.voice.capacity_rule import apply_calls_fill_capacity  # noqa: PLC0415
     from omniroute.voice.ccaas_sim.register import register_provider  # noqa: PLC0415
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade, settings.effective_database_url)
     container = build_container(settings)
     try:
-        return await register_provider(container.voice, sim_url, routes_calls=routes_calls)
+        registered = await register_provider(container.voice, sim_url, routes_calls=routes_calls)
+
+        async def reload_routing() -> None:
+            # A durable command for the running Omniroute's routing leader (it polls for them);
+            # nothing here waits for it, since this process runs no leader.
+            async with container.db.write() as conn:
+                await enqueue(conn, "config_changed", {}, container.clock.now())
+
+        if await apply_calls_fill_capacity(container.routing_configs, kick=reload_routing) is not None:
+            print("Routing: a call now fills the agent's capacity (no chats during a call).")
+        return registered
     finally:
         await container.db.dispose()

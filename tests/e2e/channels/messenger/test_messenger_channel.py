@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from omniroute.channels.meta_common.double import GraphDouble
 from omniroute.channels.meta_common.signature import HEADER, sign
 from omniroute.channels.store import inbound_receipts
+from tests.e2e.channels.support import eventually, put_demo_bot_on
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]
@@ -292,3 +293,34 @@ async def test_customer_files_are_stored_and_agent_files_go_out_as_attachments(
     await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="sent")
     text = double.requests[-1].body["message"]["text"]
     assert text.startswith(f"Here you go\nguide.pdf: {server.base_url}/files/{guide}?exp=")
+
+
+async def test_a_bots_question_goes_out_with_quick_replies_and_a_tap_answers_it(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    double, base = graph
+    await put_demo_bot_on(server.container, "messenger")
+    webhook = await create_account(clients, base)
+    hello = fixture("text_message.json")
+    hello["entry"][0]["messaging"][0]["message"]["text"] = "I lost my card"
+    assert (await double.deliver(meta, webhook, hello)).status_code == 200
+
+    def sent(words: str) -> dict[str, Any] | None:
+        found = [b for b in double.accepted.values() if words in b["message"].get("text", "")]
+        return found[0] if found else None
+
+    question = await eventually(lambda: sent("debit card or your credit card"))
+    assert question["recipient"] == {"id": PSID}
+    assert question["message"]["quick_replies"] == [
+        {"content_type": "text", "title": "debit", "payload": "debit"},
+        {"content_type": "text", "title": "credit", "payload": "credit"},
+    ]
+    assert [b for b in double.accepted.values() if "quick_replies" in b["message"]] == [question]
+
+    tap = fixture("quick_reply.json")
+    tap["entry"][0]["messaging"][0]["message"].update(
+        {"mid": "m_tap-credit", "text": "credit", "quick_reply": {"payload": "credit"}}
+    )
+    assert (await double.deliver(meta, webhook, tap)).status_code == 200
+    digits = await eventually(lambda: sent("last 4 digits of the credit card"))
+    assert "quick_replies" not in digits["message"]

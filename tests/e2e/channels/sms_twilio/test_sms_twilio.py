@@ -16,7 +16,7 @@ from omniroute.channels import store
 from omniroute.channels.sms_twilio.double import TwilioDouble
 from omniroute.channels.store import inbound_receipts
 from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, CUSTOMER, TWILIO_NUMBER, body
-from tests.e2e.channels.support import send_agent_file
+from tests.e2e.channels.support import eventually, put_demo_bot_on, send_agent_file
 from tests.e2e.conftest import Agent, LiveServer, Socket, free_port, serve
 
 Clients = dict[str, Any]
@@ -321,3 +321,30 @@ async def test_an_agent_file_goes_out_as_media_url_twilio_can_fetch(
         fetched = await http.get(media_url)
     assert fetched.status_code == 200
     assert fetched.content == PNG
+
+
+async def test_a_bots_question_goes_out_with_numbered_options_and_a_number_answers_it(
+    server: LiveServer, clients: Clients, twilio: tuple[TwilioDouble, str]
+) -> None:
+    double, api_base = twilio
+    await put_demo_bot_on(server.container, "sms_twilio")
+    account = await create_account(clients, api_base)
+    hello = double.incoming(
+        message_sid="SM" + "1" * 32, sender=CUSTOMER, to=TWILIO_NUMBER, body="I lost my card"
+    )
+    assert (await double.post_webhook(account.webhook_url, hello)).status_code == 200
+
+    def sent(words: str) -> str | None:
+        bodies = [m.field("Body") or "" for m in double.sent]
+        return next((b for b in bodies if words in b), None)
+
+    question = await eventually(lambda: sent("debit card or your credit card"))
+    assert question.endswith("Was it your debit card or your credit card?\n\n1. debit\n2. credit")
+    assert [m.field("To") for m in double.sent if "1. debit" in (m.field("Body") or "")] == [CUSTOMER]
+    assert sum("1. debit" in (m.field("Body") or "") for m in double.sent) == 1  # the question only
+
+    # Texting back the option's number picks it.
+    two = double.incoming(message_sid="SM" + "2" * 32, sender=CUSTOMER, to=TWILIO_NUMBER, body="2")
+    assert (await double.post_webhook(account.webhook_url, two)).status_code == 200
+    digits = await eventually(lambda: sent("last 4 digits of the credit card"))
+    assert "1. debit" not in digits

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from omniroute.channels.store import inbound_receipts
 from omniroute.channels.teams.activities import scoped_id
+from tests.e2e.channels.support import eventually, put_demo_bot_on
 from tests.e2e.channels.teams.double import (
     APP_ID,
     APP_PASSWORD,
@@ -394,3 +395,63 @@ async def test_inline_images_and_files_are_stored_and_agent_files_go_out(
     assert link.startswith(f"guide.pdf: {server.base_url}/files/{ids[1]}?exp=")
     async with httpx.AsyncClient() as http:
         assert (await http.get(inline["contentUrl"])).content == PNG
+
+
+async def test_a_message_over_the_transcript_limit_is_kept_shortened_with_a_note(
+    server: LiveServer, clients: Clients, bot_framework: tuple[BotFrameworkDouble, str]
+) -> None:
+    """Teams accepts messages of about 28 KB of text plus markup; ours must never be lost."""
+    double, base = bot_framework
+    account_id = await create_account(clients, base)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    limit = server.container.conversations.max_message_bytes
+    long_text = "Fehlerprotokoll: Verbindung überprüft. " * 1000  # umlauts: cut on a character
+    body = activity("activity_message_personal", base)
+    body["text"], body["attachments"] = long_text, []
+    await deliver(server, account_id, double, body)
+    offer = await agent_ws.next("offer.created")
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    text = (await agent_ws.messages_until(offer["conversation_id"], 2))[0]["message"]["text"]
+    assert text.startswith("Fehlerprotokoll: Verbindung überprüft. Fehlerprotokoll:")
+    assert text.endswith(
+        f"[… message shortened: {len(long_text.strip().encode())} bytes received, "
+        f"the transcript keeps {limit}]"
+    )
+    assert len(text.encode()) <= limit
+
+
+async def test_a_bots_question_goes_out_with_a_hero_card_and_imback_answers_it(
+    server: LiveServer, clients: Clients, bot_framework: tuple[BotFrameworkDouble, str]
+) -> None:
+    double, base = bot_framework
+    await put_demo_bot_on(server.container, "teams")
+    account_id = await create_account(clients, base)
+    hello = activity("activity_message_personal", base)
+    hello["text"], hello["attachments"] = "I lost my card", []
+    await deliver(server, account_id, double, hello)
+
+    def sent(words: str) -> dict[str, Any] | None:
+        return next((r["activity"] for r in double.received if words in r["activity"]["text"]), None)
+
+    question = await eventually(lambda: sent("debit card or your credit card"))
+    assert question["attachments"] == [
+        {
+            "contentType": "application/vnd.microsoft.card.hero",
+            "content": {
+                "buttons": [
+                    {"type": "imBack", "title": "debit", "value": "debit"},
+                    {"type": "imBack", "title": "credit", "value": "credit"},
+                ]
+            },
+        }
+    ]
+    assert [r for r in double.received if "attachments" in r["activity"]] == [
+        r for r in double.received if r["activity"] is question
+    ]
+    tap = activity("activity_message_personal", base)
+    tap.update({"id": "1767603999000", "text": "credit", "attachments": []})
+    await deliver(server, account_id, double, tap)
+    digits = await eventually(lambda: sent("last 4 digits of the credit card"))
+    assert "attachments" not in digits

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from omniroute.attachments.model import Limits
 from omniroute.channels.store import inbound_receipts, outbound_messages
-from tests.e2e.channels.support import send_agent_file
+from tests.e2e.channels.support import eventually, put_demo_bot_on, send_agent_file
 from tests.e2e.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from tests.e2e.conftest import LiveServer, free_port, serve
 
@@ -300,3 +300,40 @@ async def test_oversize_or_missing_files_keep_the_text_and_agent_files_go_by_url
     async with httpx.AsyncClient() as http:
         assert (await http.get(sent_document["document"])).content == PDF
     assert (sent_text["method"], sent_text["text"]) == ("sendMessage", "Here it is")
+
+
+async def test_a_bots_question_goes_out_with_an_inline_keyboard_and_a_tap_answers_it(
+    server: LiveServer, clients: Clients, telegram: tuple[TelegramDouble, str]
+) -> None:
+    double, base = telegram
+    await put_demo_bot_on(server.container, "telegram")
+    account_id = await create_account(clients, base)
+    update = fixture("update_text")
+    update["message"]["text"] = "I lost my card"
+    assert (await deliver(server, account_id, update)).status_code == 200
+
+    def asked() -> dict[str, Any] | None:
+        found = [m for m in double.messages if "debit card or your credit card" in m["text"]]
+        return found[0] if found else None
+
+    question = await eventually(asked)
+    assert question["reply_markup"] == {
+        "inline_keyboard": [
+            [{"text": "debit", "callback_data": "debit"}],
+            [{"text": "credit", "callback_data": "credit"}],
+        ]
+    }
+    # Only the question carries the buttons: the bot's earlier message of that turn does not.
+    assert [m for m in double.messages if "reply_markup" in m] == [question]
+
+    # The customer taps "credit" under that message: the bot reads it and asks for free text.
+    tap = fixture("update_callback_query")
+    tap["update_id"] += 100
+    tap["callback_query"]["message"]["text"] = question["text"]
+    tap["callback_query"]["message"]["reply_markup"] = question["reply_markup"]
+    tap["callback_query"]["data"] = "credit"
+    assert (await deliver(server, account_id, tap)).status_code == 200
+    digits = await eventually(
+        lambda: next((m for m in double.messages if "last 4 digits of the credit card" in m["text"]), None)
+    )
+    assert "reply_markup" not in digits

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from omniroute.channels.meta_common.double import GraphDouble
 from omniroute.channels.meta_common.signature import HEADER, sign
 from omniroute.channels.store import inbound_receipts
-from tests.e2e.channels.support import send_agent_file
+from tests.e2e.channels.support import eventually, put_demo_bot_on, send_agent_file
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]
@@ -352,3 +352,40 @@ async def test_customer_media_are_fetched_through_the_graph_media_node(
     assert body["document"]["link"].startswith(f"{server.base_url}/files/{file_id}?exp=")
     async with httpx.AsyncClient() as http:
         assert (await http.get(body["document"]["link"])).content == PDF
+
+
+async def test_a_bots_question_goes_out_as_reply_buttons_and_a_tap_answers_it(
+    server: LiveServer, clients: Clients, graph: tuple[GraphDouble, str], meta: httpx.AsyncClient
+) -> None:
+    double, base = graph
+    await put_demo_bot_on(server.container, "whatsapp")
+    webhook = await create_account(clients, base)
+    hello = fixture("text_message.json")
+    hello["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "I lost my card"
+    assert (await double.deliver(meta, webhook, hello)).status_code == 200
+
+    def sent(kind: str, words: str) -> dict[str, Any] | None:
+        for body in double.accepted.values():
+            if body.get("type") != kind:
+                continue
+            text = body["text"]["body"] if kind == "text" else body[kind]["body"]["text"]
+            if words in text:
+                return body
+        return None
+
+    question = await eventually(lambda: sent("interactive", "debit card or your credit card"))
+    assert question["to"] == CUSTOMER
+    assert question["interactive"]["type"] == "button"
+    assert question["interactive"]["action"]["buttons"] == [
+        {"type": "reply", "reply": {"id": "debit", "title": "debit"}},
+        {"type": "reply", "reply": {"id": "credit", "title": "credit"}},
+    ]
+    assert [b for b in double.accepted.values() if b.get("type") == "interactive"] == [question]
+
+    tap = fixture("button_reply.json")
+    tapped = tap["entry"][0]["changes"][0]["value"]["messages"][0]
+    tapped["id"] = "wamid.tap-credit"
+    tapped["interactive"]["button_reply"] = {"id": "credit", "title": "credit"}
+    assert (await double.deliver(meta, webhook, tap)).status_code == 200
+    digits = await eventually(lambda: sent("text", "last 4 digits of the credit card"))
+    assert digits["to"] == CUSTOMER

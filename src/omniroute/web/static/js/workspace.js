@@ -7,6 +7,7 @@
 // shows twice. Modules under ./workspace/ hold the parts; this file wires them together.
 
 import { ApiClient, LiveSocket, socketUrl } from './omniroute-client.js';
+import { CaseListSession, CaseSession } from './workspace/case-sessions.js';
 import { ConversationView } from './workspace/conversation.js';
 import { CustomerSession } from './workspace/customer-session.js';
 import { csrfToken, page } from './workspace/data.js';
@@ -39,6 +40,7 @@ const els = {
   placeholder: document.getElementById('no-conversation'),
   help: document.getElementById('help-dialog'),
   voice: document.getElementById('voice-panel'),
+  caseList: document.getElementById('case-list-button'),
 };
 
 const api = new ApiClient({ csrfToken, onUnauthorized: () => toLogin() });
@@ -52,6 +54,8 @@ const settingsStore = new SettingsStore(page.userId);
 const views = new Map();
 /** session id -> CustomerSession: customer records opened beside the conversations */
 const records = new Map();
+/** session id -> CaseListSession or CaseSession: case work beside the conversations */
+const caseSessions = new Map();
 /** The voice panel (cif-host.js), once mounted. */
 let voice = null;
 /** Conversations we closed or lost: late frames for them must not bring a tab back. */
@@ -80,6 +84,9 @@ const desk = {
     if (view.kind === 'customer') {
       records.delete(view.id);
       rememberRecords();
+    } else if (view.kind === 'case' || view.kind === 'case-list') {
+      caseSessions.delete(view.id);
+      rememberCases();
     } else {
       views.delete(view.id);
       finished.add(view.id);
@@ -101,6 +108,18 @@ const desk = {
   openConsult: (view) => consultDialog.open(view),
   openCase: (view) => caseDialog.open(view),
   openResolve: (panel, data) => resolveDialog.open(panel, data),
+  openCaseSession: (caseId) => openCaseSession(caseId),
+  /** The agent's conversation sessions, for linking a case to one of them. */
+  conversations: () => [...views.values()].map((v) => ({
+    id: v.id, name: v.tab.querySelector('.tab-name').textContent, holder: v.role === 'holder',
+  })),
+  /** A case changed in one place: the other places showing it read it again. */
+  caseChanged(caseId, conversationId = null) {
+    caseSessions.get(`case-${caseId}`)?.load();
+    for (const view of views.values()) {
+      if (view.id === conversationId || view.cases.cards.has(caseId)) view.cases.load();
+    }
+  },
 };
 
 /**
@@ -136,9 +155,9 @@ function becomeHolder(view) {
   refresh();
 }
 
-/** A conversation's view or a customer session, by its session id. */
+/** A conversation's view, a customer session or a case session, by its session id. */
 function sessionById(id) {
-  return views.get(id) || records.get(id) || null;
+  return views.get(id) || records.get(id) || caseSessions.get(id) || null;
 }
 
 function select(id, { focus = null } = {}) {
@@ -149,6 +168,7 @@ function select(id, { focus = null } = {}) {
   memory.write('active', id);
   for (const view of views.values()) view.select(view.id === id);
   for (const record of records.values()) record.select(record.id === id);
+  for (const session of caseSessions.values()) session.select(session.id === id);
   refresh();
   if (focus === 'reply') focusReply();
   else if (focus === 'tab') session.tab.focus();
@@ -196,7 +216,8 @@ function sessionCount() {
 }
 
 function refresh() {
-  els.sessionsEmpty.hidden = views.size + records.size > 0;
+  els.sessionsEmpty.hidden = views.size + records.size + caseSessions.size > 0;
+  els.caseList.hidden = !features.has('caseList');
   els.placeholder.hidden = activeId !== null;
   els.sessionCount.textContent = t('{count} of {max}', { count: sessionCount(), max: page.maxSessions });
   presence.showLoad(views.values());
@@ -211,7 +232,7 @@ function activeView() {
 function focusReply() {
   const view = activeView();
   if (!view) {
-    records.get(activeId)?.tab.focus();
+    sessionById(activeId)?.tab.focus();
     return;
   }
   if (!view.q('.composer').hidden) view.input.focus();
@@ -278,6 +299,40 @@ async function screenPop(result) {
     announce(t('No matching records'));
   }
 }
+
+// -- case sessions -------------------------------------------------------------------------
+
+function rememberCases() {
+  memory.write('cases', [...caseSessions.values()].filter((s) => s.kind === 'case').map((s) => s.caseId));
+}
+
+/** The case list as a session (made once), focused on its search box. */
+function openCaseList() {
+  let list = caseSessions.get('case-list');
+  if (!list) {
+    list = new CaseListSession(desk);
+    caseSessions.set(list.id, list);
+  }
+  select(list.id);
+  list.focus();
+  return list;
+}
+
+/** A case as its own session: the open one if there is one, else a new one. */
+function openCaseSession(caseId, { focus = true } = {}) {
+  let session = caseSessions.get(`case-${caseId}`);
+  if (!session) {
+    session = new CaseSession(desk, caseId);
+    caseSessions.set(session.id, session);
+    session.load();
+    rememberCases();
+  }
+  if (focus) select(session.id, { focus: 'tab' });
+  else refresh();
+  return session;
+}
+
+els.caseList.addEventListener('click', () => openCaseList());
 
 // -- parts ---------------------------------------------------------------------------------
 
@@ -480,8 +535,9 @@ if (new URL(window.location.href).searchParams.has('lang')) {
   }
 }
 
-// Customer sessions survive a reload of this browser tab, like drafts.
+// Customer sessions survive a reload of this browser tab, like drafts; so do case sessions.
 for (const customerId of memory.read('customers', [])) openCustomer(customerId, { focus: false });
+for (const caseId of memory.read('cases', [])) openCaseSession(caseId, { focus: false });
 
 refresh();
 checkSession();

@@ -46,6 +46,7 @@
   const CONFIG_STALE_MS = 60000;
   const CLOSE_UNAUTHORIZED = 4401;
   const CLOSE_RESYNC = 4000;
+  const CLOSE_OFFLINE = 4002;
   const ENDED_STATES = ['wrap_up', 'closed'];
   let identityToken = script.getAttribute('data-identity-token') || null;
   const requestedLanguage = script.getAttribute('data-omniroute-lang')
@@ -1675,8 +1676,26 @@
     const delay = event.code === CLOSE_RESYNC ? 0 : ceiling / 2 + Math.random() * (ceiling / 2);
     link.attempt += 1;
     setConnection('reconnecting');
-    link.retryTimer = setTimeout(connect, delay);
+    // Offline, a new socket would only fail: the browser's 'online' event reconnects at once,
+    // and a slow retry stays in case the browser is wrong about being offline.
+    link.retryTimer = setTimeout(connect, navigator.onLine === false ? 30000 : delay);
   }
+
+  /** The browser says the network is gone: a socket can linger half-open for minutes, so drop
+   * it now (the status says so) and reconnect as soon as the network is back, resuming from the
+   * last message seen: nothing is lost, nothing shown twice. */
+  window.addEventListener('offline', () => {
+    const ws = link.ws;
+    if (!ws || !state.chat) return;
+    onClose(ws, state.chat, { code: CLOSE_OFFLINE });
+    ws.close(CLOSE_OFFLINE, 'offline');
+  });
+  window.addEventListener('online', () => {
+    if (!ui.root || !state.chat || isEnded() || link.ws) return; // not started, or connected
+    clearTimeout(link.retryTimer);
+    link.attempt = Math.max(1, link.attempt); // the status says "reconnecting", not "connecting"
+    connect();
+  });
 
   function onFrame(data) {
     let frame;

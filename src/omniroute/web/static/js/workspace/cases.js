@@ -1,10 +1,12 @@
 // The cases of a conversation (docs/CASES.md): the ones linked to it, a new one from the chat,
-// and the status changes an agent makes from the conversation (start, hold, resolve, reopen).
+// an existing case found by number or title and linked, unlinking, opening a case as its own
+// session (case-sessions.js), and the status changes an agent makes from the conversation
+// (start, hold, resolve, reopen).
 // Case events are not sent over the agent socket, so the list is read when the panel is shown,
 // after a reconnect, and from the answers to the agent's own changes.
 
 import { ApiError } from '../omniroute-client.js';
-import { announce, fromTemplate, path, showError } from './dom.js';
+import { announce, el, fromTemplate, path, showError } from './dom.js';
 import { format, locale, t } from './i18n.js';
 
 export const CASE_STATUS_LABELS = {
@@ -15,11 +17,11 @@ export const CASE_STATUS_LABELS = {
   cancelled: t('Cancelled'),
 };
 
-const PRIORITY_LABELS = {
+export const PRIORITY_LABELS = {
   low: t('Low'), normal: t('Normal'), high: t('High'), urgent: t('Urgent'),
 };
 
-const SLA_LABELS = {
+export const SLA_LABELS = {
   running: t('due {time}'),
   paused: t('on hold; was due {time}'),
   breached: t('overdue since {time}'),
@@ -45,6 +47,69 @@ export class CasesPanel {
     this.root.querySelector('[data-action="new-case"]').addEventListener('click', () =>
       view.desk.openCase(view),
     );
+    this.finder = this.root.querySelector('.case-find');
+    this.found = this.root.querySelector('.case-find-results');
+    const input = this.finder.querySelector('input');
+    input.id = `case-find-${view.id}`;
+    this.finder.querySelector('label').htmlFor = input.id;
+    this.finder.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.find(input.value.trim());
+    });
+  }
+
+  /** Cases whose number or title matches, to link to this conversation. */
+  async find(text) {
+    if (!text) return;
+    try {
+      const params = new URLSearchParams({ q: text, limit: '10' });
+      const page = await this.view.desk.api.get(`/api/v1/cases?${params}`);
+      const results = page.items.filter((c) => !this.cards.has(c.id));
+      this.found.replaceChildren(...results.map((c) => el('li', { className: 'case-find-result', dataset: { testid: 'case-find-result', caseId: c.id } },
+        el('span', { className: 'case-number' }, c.number), ' ',
+        el('span', { className: 'badge case-status', dataset: { status: c.status } },
+          CASE_STATUS_LABELS[c.status] || c.status), ' ',
+        el('span', {}, c.title), ' ',
+        el('button', {
+          type: 'button', className: 'button button-small', textContent: t('Link'),
+          dataset: { testid: 'case-find-link' },
+          attrs: { 'aria-label': t('Link case {number} to this conversation', { number: c.number }) },
+          on: { click: () => this.link(c) },
+        }))));
+      if (!results.length) this.found.append(el('li', { className: 'muted' }, t('No case matches.')));
+      showError(this.error, null);
+    } catch (error) {
+      showError(this.error, error);
+    }
+  }
+
+  async link(data) {
+    try {
+      await this.view.desk.api.put(path`/api/v1/cases/${data.id}/conversations/${this.view.id}`, {});
+      this.found.replaceChildren();
+      this.show(data);
+      announce(t('Case {number} linked to this conversation.', { number: data.number }));
+      showError(this.error, null);
+      this.view.desk.caseChanged?.(data.id, this.view.id);
+    } catch (error) {
+      showError(this.error, error);
+    }
+  }
+
+  async unlink(caseId) {
+    const entry = this.cards.get(caseId);
+    if (!entry) return;
+    try {
+      await this.view.desk.api.request('DELETE', path`/api/v1/cases/${caseId}/conversations/${this.view.id}`);
+      entry.el.remove();
+      this.cards.delete(caseId);
+      this.root.querySelector('.cases-empty').hidden = this.cards.size > 0;
+      announce(t('Case {number} unlinked from this conversation.', { number: entry.data.number }));
+      showError(this.error, null);
+      this.view.desk.caseChanged?.(caseId, this.view.id);
+    } catch (error) {
+      showError(this.error, error);
+    }
   }
 
   async load() {
@@ -69,6 +134,11 @@ export class CasesPanel {
     const { features } = this.view.desk;
     this.root.querySelector('[data-action="new-case"]').hidden =
       !(features.has('createCase') && this.view.role === 'holder' && this.view.state !== 'closed');
+    const linking = features.has('linkCase') && features.has('caseList') && this.view.role === 'holder';
+    this.finder.hidden = !linking;
+    for (const button of this.list.querySelectorAll('[data-case-action="unlink"]')) {
+      button.hidden = !(features.has('unlinkCase') && this.view.role === 'holder');
+    }
   }
 
   /** Add or update the card of a CaseOut. */
@@ -104,6 +174,11 @@ export class CasesPanel {
     button('hold').hidden = !next.has('on_hold');
     button('resolve').hidden = !next.has('resolved');
     button('reopen').hidden = data.status !== 'resolved';
+    button('open').setAttribute('aria-label', t('Open case {number}', { number: data.number }));
+    button('unlink').setAttribute('aria-label', t('Unlink case {number}', { number: data.number }));
+    const { features } = this.view.desk;
+    button('open').hidden = !this.view.desk.openCaseSession;
+    button('unlink').hidden = !(features.has('unlinkCase') && this.view.role === 'holder');
     this.root.querySelector('.cases-empty').hidden = this.cards.size > 0;
   }
 
@@ -112,6 +187,14 @@ export class CasesPanel {
     if (!entry) return;
     if (action === 'resolve') {
       this.view.desk.openResolve(this, entry.data);
+      return;
+    }
+    if (action === 'open') {
+      this.view.desk.openCaseSession?.(caseId);
+      return;
+    }
+    if (action === 'unlink') {
+      await this.unlink(caseId);
       return;
     }
     const { api } = this.view.desk;

@@ -515,10 +515,12 @@ export class Customer360 {
       return;
     }
     e.timeline.replaceChildren(...(rows || []).map((entry) => {
-      const isCase = entry.kind === 'case';
+      const isCase = entry.kind === 'case' || entry.kind === 'case_change';
       const isNote = entry.kind === 'note';
       let kind = channelLabel(entry.channel);
-      if (isCase) kind = t('Case');
+      if (entry.kind === 'case') kind = t('Case');
+      if (entry.kind === 'case_change') kind = t('Case change');
+      if (entry.kind === 'call') kind = t('Call');
       if (isNote) kind = t('Note');
       const state = isCase ? CASE_STATUS_LABELS[entry.state] : STATE_LABELS[entry.state];
       return el('li', { className: 'c360-event', dataset: { testid: 'c360-event', kind: entry.kind } },
