@@ -121,6 +121,8 @@ def test_case_list_case_session_edit_and_links(live_server: str, pages: Pages, c
     links = session.get_by_test_id("case-link")
     expect(links).to_have_count(1)
     expect(links).to_contain_text("Jane Doe")
+    # The link re-reads the case (its form included): choose only once the history shows it.
+    expect(session.get_by_test_id("case-activity")).to_contain_text("Linked to a conversation")
     session.get_by_label("Priority").select_option("normal")
     session.get_by_test_id("case-edit-save").click()
     expect(session.get_by_test_id("case-session-priority")).to_have_text("Normal")

@@ -318,7 +318,6 @@ export class CaseSession extends CaseShell {
 
   /** Show a CaseOut (also called by the resolve dialog with its answer). */
   show(data) {
-    const before = this.data;
     this.data = data;
     this.setTitle(`${data.number} ${data.title}`, CASE_STATUS_LABELS[data.status] || data.status);
     const queue = data.queue_id && queueById(data.queue_id);
@@ -344,12 +343,8 @@ export class CaseSession extends CaseShell {
     button('reopen').hidden = data.status !== 'resolved';
     const editable = data.status !== 'resolved' && data.status !== 'cancelled';
     this.edit.hidden = !editable || !this.desk.features.has('editCase');
-    // A refresh (a change made elsewhere, a link) must not undo a choice the agent has not saved.
-    const untouched = (field, shown) => !before || field.value === shown;
-    if (untouched(this.priority, before && before.priority)) this.priority.value = data.priority;
-    const keptOwner = untouched(this.owner, before && (before.owner_id || '')) ? null : this.owner.value;
+    this.priority.value = data.priority;
     this.fillOwners(data.owner_id);
-    if (keptOwner !== null) this.owner.value = keptOwner;
     this.renderLinks();
   }
 
