@@ -343,7 +343,11 @@ export class CaseSession extends CaseShell {
     button('reopen').hidden = data.status !== 'resolved';
     const editable = data.status !== 'resolved' && data.status !== 'cancelled';
     this.edit.hidden = !editable || !this.desk.features.has('editCase');
-    this.priority.value = data.priority;
+    // A re-read (after a link, or a change made elsewhere) keeps a priority the agent chose but has
+    // not saved yet.
+    const shownPriority = this.shownPriority;
+    this.shownPriority = data.priority;
+    if (shownPriority === undefined || this.priority.value === shownPriority) this.priority.value = data.priority;
     this.fillOwners(data.owner_id);
     this.renderLinks();
   }
