@@ -123,12 +123,6 @@ def test_the_voice_panel_frames_the_providers_and_a_screen_pop_opens_the_custome
         admin.close()
 
 
-@pytest.mark.xfail(
-    reason="known intermittent bug (session 3): in the real workspace the accepted call's voice session "
-    "sometimes does not become the open conversation; a failure leaves the agent on a call for the next "
-    "tests. Investigate first next session (case sessions joined the session list the same day).",
-    strict=False,
-)
 def test_a_call_becomes_a_voice_session_with_its_call_details(voice_stack: VoiceStack, pages: Pages) -> None:
     admin = signed_in_http(voice_stack.base_url, ADMIN)
     sim = httpx.Client(base_url=voice_stack.sim_url)
@@ -156,12 +150,13 @@ def test_a_call_becomes_a_voice_session_with_its_call_details(voice_stack: Voice
         expect(page.get_by_test_id("voice-notification")).to_contain_text("Carla Caller")
         softphone.get_by_test_id("sim-accept").click()
 
-        # The screen pop opens Carla's record; the call arrives as a voice session beside it.
+        # The screen pop opens Carla's record; the call arrives as a voice session beside it, and
+        # the softphone's call session (CIF createSession with the call id) is that voice session.
         expect(page.get_by_test_id("customer-session-tab")).to_contain_text("Carla Caller")
         voice_tab = page.get_by_test_id("session-tab").filter(has_text="Voice call")
         expect(voice_tab).to_have_count(1)
         expect(voice_tab).to_contain_text("Carla Caller")
-        voice_tab.click()
+        expect(voice_tab).to_have_attribute("aria-selected", "true", timeout=CALL_EVENTS_MS)
         conversation = open_conversation(page)
         details = conversation.get_by_test_id("call-details")
         # The call's details are re-drawn as the provider's events arrive: wait through them.
@@ -186,12 +181,6 @@ def test_a_call_becomes_a_voice_session_with_its_call_details(voice_stack: Voice
         admin.close()
 
 
-@pytest.mark.xfail(
-    reason="known intermittent bug (session 3): in the real workspace the accepted call's voice session "
-    "sometimes does not become the open conversation; a failure leaves the agent on a call for the next "
-    "tests. Investigate first next session (case sessions joined the session list the same day).",
-    strict=False,
-)
 def test_several_customers_with_the_number_give_the_agent_a_choice(
     voice_stack: VoiceStack, pages: Pages
 ) -> None:
@@ -243,12 +232,6 @@ def apply_calls_fill_capacity(admin: httpx.Client) -> None:
     assert saved.status_code == 200, saved.text
 
 
-@pytest.mark.xfail(
-    reason="known intermittent bug (session 3): in the real workspace the accepted call's voice session "
-    "sometimes does not become the open conversation; a failure leaves the agent on a call for the next "
-    "tests. Investigate first next session (case sessions joined the session list the same day).",
-    strict=False,
-)
 def test_a_chat_waits_for_the_call_to_be_wrapped_up_before_the_workspace_offers_it(
     voice_stack: VoiceStack, pages: Pages
 ) -> None:

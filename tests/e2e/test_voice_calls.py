@@ -108,10 +108,18 @@ async def test_a_call_joins_the_timeline_of_the_customer_who_texted(
     await post_generic(server, provider, generic.document("full_call.json"))
     again = (await sam.http.get(f"/api/v1/voice/calls/{call['id']}")).json()
     assert (again["disposition"], again["notes"]) == ("callback_needed", "Call back tomorrow.")
+    # The provider's own call id (what its softphone knows) finds the same call.
+    by_provider = await sam.http.get(f"/api/v1/voice/providers/{provider.id}/calls/sim-call-0001")
+    assert by_provider.status_code == 200, by_provider.text
+    assert (by_provider.json()["id"], by_provider.json()["conversation_id"]) == (call["id"], conversation_id)
+    unknown = await sam.http.get(f"/api/v1/voice/providers/{provider.id}/calls/no-such-call")
+    assert unknown.status_code == 404
 
     # An agent who was not on the call does not see it.
     ben = await clients["agent"]("ben")
     assert (await ben.http.get(f"/api/v1/voice/calls/{call['id']}")).status_code == 404
+    by_id = f"/api/v1/voice/providers/{provider.id}/calls/sim-call-0001"
+    assert (await ben.http.get(by_id)).status_code == 404
     hidden = await ben.http.put(
         f"/api/v1/voice/calls/{call['id']}/disposition", json={"disposition": "x"}, headers=ben.headers()
     )

@@ -468,6 +468,14 @@ class VoiceService:
                 return row
         raise NotFound("unknown call")
 
+    async def provider_call(self, provider_id: str, call_id: str) -> CallRow:
+        """A call by the provider's own call id (what its softphone knows)."""
+        async with self.db.read() as conn:
+            found = await store.call_by_provider_id(conn, provider_id, call_id)
+        if found is None:
+            raise NotFound("unknown call")
+        return found
+
     async def call_for_conversation(self, conversation_id: str) -> CallRow:
         async with self.db.read() as conn:
             found = await store.call_for_conversation(conn, conversation_id)

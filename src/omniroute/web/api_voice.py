@@ -592,6 +592,14 @@ async def call(call_id: str, c: ContainerDep, who: AgentRead) -> CallOut:
     return CallOut.of(await c.voice.visible_call(who.user, call_id))
 
 
+@agents.get("/providers/{provider_id}/calls/{call_id}", response_model=CallOut)
+async def provider_call(provider_id: str, call_id: str, c: ContainerDep, who: AgentRead) -> CallOut:
+    """A call by the provider's call id, as its softphone knows it (the workspace finds the call's
+    voice session with it). Seen by the call's agent and supervisors; to others it does not exist."""
+    row = await c.voice.provider_call(provider_id, call_id)
+    return CallOut.of(await c.voice.visible_call(who.user, row.id))
+
+
 @agents.get("/conversations/{conversation_id}/call", response_model=CallOut)
 async def conversation_call(conversation_id: str, c: ContainerDep, who: AgentRead) -> CallOut:
     row = await c.voice.call_for_conversation(conversation_id)

@@ -267,16 +267,16 @@ async function openCustomer(customerId, { focus = true } = {}) {
   return record;
 }
 
-function openCreate(prefill) {
+function openCreate(prefill, { focus = true } = {}) {
   const record = newRecord();
-  select(record.id);
+  if (focus) select(record.id);
   record.showCreate(prefill);
   return record;
 }
 
-function openChoice(choices) {
+function openChoice(choices, { focus = true } = {}) {
   const record = newRecord();
-  select(record.id);
+  if (focus) select(record.id);
   record.showChoice(choices);
   return record;
 }

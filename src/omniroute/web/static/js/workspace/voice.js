@@ -55,6 +55,10 @@ export async function mountVoice(element, {
  *   select(id), openCustomer(customerId, {focus}) → record, openCreate(prefill) → record,
  *   openChoice(choices) → record, newRecord() → record, api
  */
+/** How long a call's session may take to arrive after the provider says it is answered. */
+const CALL_SESSION_WAIT_MS = 15_000;
+const CALL_SESSION_POLL_MS = 250;
+
 export function lendSessions(w) {
   const session = (id) => w.views.get(id) || w.records.get(id) || null;
   const known = (id) => {
@@ -74,30 +78,68 @@ export function lendSessions(w) {
     };
   };
   /** A customer session for a customer id, a phone number (looked up), or a blank one. */
-  async function open({ customerId, phone, title, focus = true }) {
-    if (customerId) return w.openCustomer(String(customerId), { focus });
+  // `focus` is asked when the session is there, not before: the agent may have moved on to
+  // another session while the lookup ran, and a screen pop must not pull them back.
+  async function open({ customerId, phone, title, focus = () => true }) {
+    if (customerId) return w.openCustomer(String(customerId), { focus: focus() });
     if (phone) {
       const found = await w.api.get(`/api/v1/voice/lookup?phone=${encodeURIComponent(phone)}`);
-      if (found.action === 'open') return w.openCustomer(found.matches[0].id, { focus });
-      if (found.action === 'quick_create') return w.openCreate({ phone: found.phone, ...(found.quick_create || {}) });
+      if (found.action === 'open') return w.openCustomer(found.matches[0].id, { focus: focus() });
+      if (found.action === 'quick_create') {
+        return w.openCreate({ phone: found.phone, ...(found.quick_create || {}) }, { focus: focus() });
+      }
       return w.openChoice(found.matches.map((c) => ({
         label: c.display_name, detail: [c.phone, c.email].filter(Boolean).join(' · '), customerId: c.id,
-      })));
+      })), { focus: focus() });
     }
     const record = w.newRecord();
     record.setTitle(String(title || t('Customer')));
-    if (focus) w.select(record.id);
+    if (focus()) w.select(record.id);
     return record;
+  }
+  /**
+   * The voice session of a provider's call, once the call's events have made it the agent's
+   * conversation and the socket has brought it here (null if that does not happen in time).
+   */
+  async function callSession(provider, callId) {
+    const url = `/api/v1/voice/providers/${encodeURIComponent(provider.id)}/calls/${encodeURIComponent(callId)}`;
+    let conversationId = null;
+    for (let waited = 0; waited <= CALL_SESSION_WAIT_MS; waited += CALL_SESSION_POLL_MS) {
+      if (!conversationId) {
+        try {
+          conversationId = (await w.api.get(url)).conversation_id;
+        } catch {
+          // Not in Omniroute yet (the provider's webhook is still on its way), or not ours yet.
+        }
+      }
+      if (conversationId && w.views.has(conversationId)) return conversationId;
+      await new Promise((resolve) => setTimeout(resolve, CALL_SESSION_POLL_MS));
+    }
+    return null;
   }
   const sessions = {
     canCreate: () => true,
-    /** { template, context: { customer_id | phone }, title } → the session id. */
-    async create(input = {}) {
+    /**
+     * { template, context: { call_id | customer_id | phone }, title } → the session id. A call's
+     * session is its voice conversation; otherwise a customer session opens on the record.
+     */
+    async create(input = {}, provider = null) {
       const context = input.context || {};
+      const before = w.active();
+      const stillHere = () => w.active() === before || w.records.has(w.active());
+      const callId = context.call_id || context.callId;
+      if (callId && provider) {
+        const id = await callSession(provider, String(callId));
+        if (id) {
+          if (stillHere()) w.select(id);
+          return id;
+        }
+      }
       const record = await open({
         customerId: context.customer_id || context.customerId,
         phone: context.phone,
         title: input.title,
+        focus: stillHere,
       });
       return record.id;
     },
@@ -126,11 +168,11 @@ export function lendSessions(w) {
       const focus = input.focus !== false && input.isFocused !== false;
       if (!id) throw new Error(t('A tab needs the record to open: entity and id.'));
       if (entity === 'customer' || entity === 'contact' || entity === 'account') {
-        return (await open({ customerId: id, focus })).id;
+        return (await open({ customerId: id, focus: () => focus })).id;
       }
       if (entity === 'case' || entity === 'incident') {
         const found = await w.api.get(`/api/v1/cases/${encodeURIComponent(id)}`);
-        return (await open({ customerId: found.customer_id, focus })).id;
+        return (await open({ customerId: found.customer_id, focus: () => focus })).id;
       }
       throw new Error(t('This workspace opens customer and case tabs only.'));
     },
