@@ -25,24 +25,29 @@ const MAX_NOTIFICATIONS = 10; // CIF rejects notifications beyond ten waiting on
 const DEFAULT_TIMEOUT_SECONDS = 30;
 let mounted = 0; // element ids stay unique when a page mounts several panels
 
-/** Built-in notification templates; `notifyEvent` may also pass its own. */
-export const NOTIFICATION_TEMPLATES = {
-  'incoming-call': {
-    title: 'Incoming call',
-    fields: { from: 'From', customer: 'Customer', queue: 'Queue', ivr: 'IVR' },
-    accept: 'Accept',
-    reject: 'Decline',
-    timeoutSeconds: 30,
-  },
-  'incoming-callback': {
-    title: 'Callback request',
-    fields: { to: 'Call', customer: 'Customer', queue: 'Queue' },
-    accept: 'Call now',
-    reject: 'Skip',
-    timeoutSeconds: 60,
-  },
-  message: { title: 'Message', fields: { text: '' }, accept: 'OK', reject: null, timeoutSeconds: 15 },
-};
+/**
+ * Built-in notification templates, in the agent's language (`t` is the page's translator; the
+ * literal calls are what `pybabel extract` finds); `notifyEvent` may also pass its own.
+ */
+export function notificationTemplates(t = defaultT) {
+  return {
+    'incoming-call': {
+      title: t('Incoming call'),
+      fields: { from: t('From'), customer: t('Customer'), queue: t('Queue'), ivr: t('IVR') },
+      accept: t('Accept'),
+      reject: t('Decline'),
+      timeoutSeconds: 30,
+    },
+    'incoming-callback': {
+      title: t('Callback request'),
+      fields: { to: t('Call'), customer: t('Customer'), queue: t('Queue') },
+      accept: t('Call now'),
+      reject: t('Skip'),
+      timeoutSeconds: 60,
+    },
+    message: { title: t('Message'), fields: { text: '' }, accept: t('OK'), reject: null, timeoutSeconds: 15 },
+  };
+}
 
 /** Entity names the SDK accepts, with CIF's (Dynamics) names as aliases. */
 const ENTITIES = {
@@ -164,6 +169,7 @@ export function mountVoicePanel(element, options = {}) {
   const win = doc.defaultView;
   const api = options.api;
   const t = options.t || defaultT;
+  const builtIn = notificationTemplates(t);
   const sessions = options.sessions || {};
   const tabs = options.tabs || {};
   const providers = [...(options.providers || [])].sort(
@@ -590,8 +596,8 @@ export function mountVoicePanel(element, options = {}) {
   function notify(state, input) {
     const given = input.template;
     if (given === undefined || given === null) throw new HostError('invalid', 'name a notification template');
-    const template = typeof given === 'string' ? NOTIFICATION_TEMPLATES[given] : plain(given);
-    if (!template || (typeof given === 'string' && !Object.hasOwn(NOTIFICATION_TEMPLATES, given))) {
+    const template = typeof given === 'string' ? builtIn[given] : plain(given);
+    if (!template || (typeof given === 'string' && !Object.hasOwn(builtIn, given))) {
       throw new HostError('template_not_found', `no notification template ${JSON.stringify(given)}`);
     }
     const token = input.cancellationToken ? String(input.cancellationToken) : `note-${Date.now()}-${Math.random()}`;
