@@ -127,6 +127,15 @@ def test_case_list_case_session_edit_and_links(live_server: str, pages: Pages, c
     session.get_by_test_id("case-edit-save").click()
     expect(session.get_by_test_id("case-session-priority")).to_have_text("Normal")
     expect(session.get_by_test_id("case-session-error")).to_be_hidden()
+
+    # A change made on another desk appears live (the page follows the cases it shows).
+    sam = signed_in_http(live_server, SAM)
+    try:
+        changed = sam.patch(f"/api/v1/cases/{cases['ana']['id']}", json={"title": "Blender arrived in pieces"})
+        assert changed.status_code == 200, changed.text
+    finally:
+        sam.close()
+    expect(session.get_by_test_id("case-title")).to_have_text(f"{number} Blender arrived in pieces")
     screenshot(agent, "case-session")
     audit(agent)
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
 from omniroute.bootstrap import create_app
@@ -84,10 +85,13 @@ def node_settings(data_dir: Path, port: int, **overrides: Any) -> Settings:
 
 @contextlib.asynccontextmanager
 async def demo_server(
-    tmp_path: Path, prepare: Callable[[Container], Awaitable[None]] | None = None
+    tmp_path: Path,
+    prepare: Callable[[Container], Awaitable[None]] | None = None,
+    mount: Callable[[FastAPI], None] | None = None,
 ) -> AsyncIterator[LiveServer]:
     """The whole app served on a free port over a fresh database with the demo data, then whatever
-    ``prepare`` adds, until the block ends."""
+    ``prepare`` adds and ``mount`` serves besides (as ``omniroute demo`` mounts the doubles), until
+    the block ends."""
     port = free_port()
     settings = node_settings(tmp_path, port)
     await asyncio.to_thread(upgrade, settings.effective_database_url)
@@ -98,6 +102,8 @@ async def demo_server(
     await load_demo(container, [base])
     if prepare is not None:
         await prepare(container)
+    if mount is not None:
+        mount(app)
     widget = (await container.webchat.list_widgets())[0]
     async with serve(app, port):
         yield LiveServer(base, f"ws://127.0.0.1:{port}", clock, container, widget.public_key)
@@ -193,7 +199,9 @@ class Agent:
         r = await self.http.put("/api/v1/me/presence", json={"presence": value}, headers=self.headers())
         assert r.status_code == 200, r.text
 
-    async def connect(self, cursors: dict[str, int] | None = None) -> tuple[Socket, dict[str, Any]]:
+    async def connect(
+        self, cursors: dict[str, int] | None = None, follow: dict[str, list[str]] | None = None
+    ) -> tuple[Socket, dict[str, Any]]:
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         ws = await connect(
             f"{self.server.ws_url}/ws/agent",
@@ -201,7 +209,10 @@ class Agent:
         )
         sock = Socket(ws)
         self.sockets.append(sock)
-        await sock.send({"type": "hello", "cursors": cursors or {}})
+        hello: dict[str, Any] = {"type": "hello", "cursors": cursors or {}}
+        if follow is not None:
+            hello["follow"] = follow
+        await sock.send(hello)
         return sock, await sock.next("snapshot")
 
     async def post(self, path: str, **body: Any) -> httpx.Response:

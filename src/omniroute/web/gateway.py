@@ -44,6 +44,32 @@ AGENT_EVENTS = frozenset(
 NOTE_EVENTS = frozenset({"note.added"})
 #: A consult concerns two agents: the consultant and the holder.
 CONSULT_EVENTS = frozenset({"consult.started", "consult.ended"})
+#: Changes to customers and cases reach the agent sockets that follow those records (the pages
+#: showing them), as a thin ``record.changed`` frame without the content: the page reads the
+#: record again through the REST API, which applies the reader's rights.
+RECORD_EVENT_PREFIXES = ("case.", "customer.", "customers.")
+#: How many records one socket may follow (ten sessions, each a customer and a few cases).
+MAX_FOLLOWED = 200
+
+
+def record_keys(event: Message) -> list[str]:
+    """The follow keys a customer or case event concerns: ``case:<id>``, ``customer:<id>``."""
+    keys: list[str] = []
+    if event.get("case_id"):
+        keys.append(f"case:{event['case_id']}")
+    if event.get("customer_id"):
+        keys.append(f"customer:{event['customer_id']}")
+    if event.get("merged_id"):  # the record merged away: whoever shows it moves to the survivor
+        keys.append(f"customer:{event['merged_id']}")
+    return keys
+
+
+def record_frame(event: Message) -> Message:
+    frame: Message = {"type": "record.changed", "event": event["type"]}
+    for field in ("case_id", "customer_id", "merged_id", "conversation_id", "actor_id"):
+        if event.get(field):
+            frame[field] = event[field]
+    return frame
 
 
 def customer_view(event: Message) -> Message | None:
@@ -98,6 +124,8 @@ def agent_view(event: Message) -> Message | None:
         return out
     if kind == "typing.changed" and event["sender_kind"] == "agent":
         return None
+    if kind.startswith(RECORD_EVENT_PREFIXES):
+        return record_frame(event)
     return dict(event)
 
 
@@ -115,6 +143,7 @@ class Connection:
         self.view = view
         self.inbox: asyncio.Queue[Message | BusReset] = asyncio.Queue(maxsize=INBOX_LIMIT)
         self.cursors: dict[str, int] = {}
+        self.following: frozenset[str] = frozenset()
         self.closed = False
 
     def offer(self, event: Message | BusReset) -> None:
@@ -194,6 +223,8 @@ class Gateway:
         self.customers: dict[str, set[Connection]] = {}
         #: Agent sockets following a conversation they do not hold (consults), by conversation id.
         self.watchers: dict[str, set[Connection]] = {}
+        #: Agent sockets following customers and cases, by ``customer:<id>`` / ``case:<id>``.
+        self.records: dict[str, set[Connection]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -220,6 +251,11 @@ class Gateway:
                 for conn in conns:
                     conn.offer(item)
             return
+        for conn in self.targets(item):
+            conn.offer(item)
+
+    def targets(self, item: Message) -> set[Connection]:
+        """The sockets an event goes to."""
         kind = item.get("type")
         targets: set[Connection] = set()
         if kind in CONVERSATION_EVENTS:
@@ -237,16 +273,27 @@ class Gateway:
                 targets |= self.agents.get(item["holder_id"], set())
         elif kind in AGENT_EVENTS and item.get("agent_id"):
             targets |= self.agents.get(item["agent_id"], set())
-        for conn in targets:
-            conn.offer(item)
+        elif isinstance(kind, str) and kind.startswith(RECORD_EVENT_PREFIXES):
+            for key in record_keys(item):
+                targets |= self.records.get(key, set())
+        return targets
 
     def register(self, index: dict[str, set[Connection]], key: str, conn: Connection) -> None:
         index.setdefault(key, set()).add(conn)
+
+    def follow(self, conn: Connection, keys: frozenset[str]) -> None:
+        """The records ``conn`` follows are now ``keys`` (a replacement, not an addition)."""
+        for key in conn.following - keys:
+            self.unregister(self.records, key, conn)
+        for key in keys - conn.following:
+            self.register(self.records, key, conn)
+        conn.following = keys
 
     def forget(self, conn: Connection) -> None:
         """A socket closed: stop every watch it held."""
         for conversation_id in [k for k, conns in self.watchers.items() if conn in conns]:
             self.unregister(self.watchers, conversation_id, conn)
+        self.follow(conn, frozenset())
 
     def unregister(self, index: dict[str, set[Connection]], key: str, conn: Connection) -> None:
         conns = index.get(key)

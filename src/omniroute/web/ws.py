@@ -17,6 +17,7 @@ from omniroute.identity.model import Principal, Role
 from omniroute.web.container import Container
 from omniroute.web.gateway import (
     CONSULT_EVENTS,
+    MAX_FOLLOWED,
     Connection,
     Gateway,
     agent_view,
@@ -86,6 +87,9 @@ async def agent_socket(ws: WebSocket) -> None:
     pump: asyncio.Task[None] | None = None
     try:
         hello = await _hello(ws)
+        follows = follow_keys(hello.get("follow") or {})
+        if isinstance(follows, frozenset):
+            gateway.follow(conn, follows)
         raw = hello.get("cursors")
         cursors: dict[str, Any] = raw if isinstance(raw, dict) else {}
         state = await c.routing.agent_state(agent_id)
@@ -132,7 +136,7 @@ async def agent_socket(ws: WebSocket) -> None:
             frame = await receive_json(ws)
             if frame is None:
                 break
-            await _agent_frame(c, who, conn, frame)
+            await _agent_frame(c, gateway, who, conn, frame)
     finally:
         gateway.unregister(gateway.agents, agent_id, conn)
         gateway.forget(conn)
@@ -154,7 +158,22 @@ async def _follow_consult(gateway: Gateway, conn: Connection, event: Message) ->
         conn.cursors.pop(conversation_id, None)
 
 
-async def _agent_frame(c: Container, who: Principal, conn: Connection, frame: Any) -> None:
+def follow_keys(raw: Any) -> frozenset[str] | str:
+    """``{"customers": [ids], "cases": [ids]}`` → the gateway's follow keys, or why it is refused."""
+    if not isinstance(raw, dict):
+        return "follow needs {customers: [ids], cases: [ids]}"
+    keys: set[str] = set()
+    for field, prefix in (("customers", "customer"), ("cases", "case")):
+        ids = raw.get(field, [])
+        if not isinstance(ids, list) or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in ids):
+            return f"follow.{field} must be a list of ids"
+        keys.update(f"{prefix}:{i}" for i in ids)
+    if len(keys) > MAX_FOLLOWED:
+        return f"follow at most {MAX_FOLLOWED} records"
+    return frozenset(keys)
+
+
+async def _agent_frame(c: Container, gateway: Gateway, who: Principal, conn: Connection, frame: Any) -> None:
     if not isinstance(frame, dict):
         await conn.send({"type": "error", "detail": "frames are JSON objects"})
         return
@@ -170,6 +189,12 @@ async def _agent_frame(c: Container, who: Principal, conn: Connection, frame: An
             await conn.send({"type": "error", "detail": "only the holder types to the customer"})
             return
         await c.conversations.typing(conv_id, SenderKind.AGENT, bool(frame.get("is_typing")))
+    elif kind == "follow":
+        keys = follow_keys(frame)
+        if isinstance(keys, str):
+            await conn.send({"type": "error", "detail": keys})
+            return
+        gateway.follow(conn, keys)
     elif kind == "resume":
         conv_id, after = frame.get("conversation_id"), frame.get("after_seq", 0)
         if isinstance(conv_id, str) and conv_id in conn.cursors and isinstance(after, int):

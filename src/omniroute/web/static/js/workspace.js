@@ -103,7 +103,12 @@ const desk = {
     refresh();
   },
   /** A customer session now shows another customer (created, chosen): remember it. */
-  changed: () => rememberRecords(),
+  changed: () => {
+    rememberRecords();
+    sendFollows();
+  },
+  /** The records a session shows changed (its cases were read): follow them. */
+  followsChanged: () => sendFollows(),
   openTransfer: (view, note) => transferDialog.open(view, note),
   openConsult: (view) => consultDialog.open(view),
   openCase: (view) => caseDialog.open(view),
@@ -222,6 +227,7 @@ function refresh() {
   els.sessionCount.textContent = t('{count} of {max}', { count: sessionCount(), max: page.maxSessions });
   presence.showLoad(views.values());
   offers.tickAll();
+  sendFollows();
 }
 
 /** The conversation open now (null when a customer session or nothing is). */
@@ -474,6 +480,7 @@ const handlers = {
     else if (view.role === 'consultant') view.remove();
   },
   'note.added': (f) => views.get(f.conversation_id)?.addNoteItem(f.note || f),
+  'record.changed': (f) => recordChanged(f),
   error: (f) => console.warn('omniroute:', f.detail),
 };
 
@@ -516,8 +523,69 @@ function onStatus(status, code) {
   if (status === 'failed' && code === 4401) toLogin();
 }
 
+// -- records changed elsewhere -------------------------------------------------------------
+
+/** The customers and cases this page shows: the socket follows them (docs/WORKSPACE.md). */
+function followed() {
+  const customers = new Set();
+  const cases = new Set();
+  for (const record of records.values()) if (record.customerId) customers.add(record.customerId);
+  for (const view of views.values()) {
+    if (view.data && view.data.customer_id) customers.add(view.data.customer_id);
+    for (const caseId of view.cases.cards.keys()) cases.add(caseId);
+  }
+  for (const session of caseSessions.values()) if (session.caseId) cases.add(session.caseId);
+  return { customers: [...customers].sort(), cases: [...cases].sort() };
+}
+
+let lastFollow = '';
+/** Tell the socket what the page shows now, when that changed (the hello repeats it). */
+function sendFollows() {
+  if (!desk.socket) return;
+  const follow = followed();
+  const text = JSON.stringify(follow);
+  if (text === lastFollow) return;
+  lastFollow = text;
+  desk.socket.send({ type: 'follow', ...follow });
+}
+
+/** Record changes arrive in bursts (a merge, a case and its note): read each target once. */
+const pendingChanges = { customers: new Set(), cases: new Map(), merged: new Map() };
+let changeTimer = null;
+function recordChanged(frame) {
+  // This page re-reads what its agent changes as soon as the change is saved; the echo would
+  // only re-draw it again, under the agent's hands.
+  if (frame.actor_id && frame.actor_id === page.userId) return;
+  if (frame.case_id) pendingChanges.cases.set(frame.case_id, frame.conversation_id || null);
+  if (frame.customer_id) pendingChanges.customers.add(frame.customer_id);
+  if (frame.merged_id) pendingChanges.merged.set(frame.merged_id, frame.customer_id);
+  clearTimeout(changeTimer);
+  changeTimer = setTimeout(applyRecordChanges, 150);
+}
+
+function applyRecordChanges() {
+  const { customers, cases, merged } = pendingChanges;
+  for (const record of records.values()) {
+    const survivor = merged.get(record.customerId);
+    if (survivor) record.showCustomer(survivor).then(() => rememberRecords());
+    else if (customers.has(record.customerId)) record.c360?.liveRefresh();
+  }
+  for (const view of views.values()) {
+    const id = view.data && view.data.customer_id;
+    if (id && (customers.has(id) || merged.has(id))) view.customerChanged();
+  }
+  for (const [caseId, conversationId] of cases) desk.caseChanged(caseId, conversationId);
+  customers.clear();
+  cases.clear();
+  merged.clear();
+}
+
 const socket = new LiveSocket(socketUrl('/ws/agent'), {
-  hello: () => ({ type: 'hello', cursors: cursors() }),
+  hello: () => {
+    const follow = followed();
+    lastFollow = JSON.stringify(follow);
+    return { type: 'hello', cursors: cursors(), follow };
+  },
   onFrame: (frame) => handlers[frame.type]?.(frame),
   onStatus,
   shouldRetry: (code) => code !== 4401 && code !== 4403,

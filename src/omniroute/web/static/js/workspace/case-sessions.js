@@ -310,8 +310,12 @@ export class CaseSession extends CaseShell {
       this.links = links;
       this.show(data);
       this.renderActivity(history);
-      showError(this.error, null);
+      // Only a failed read is cleared by a good one: a re-read pushed by a change elsewhere must
+      // not wipe the reason a save of the agent's was just refused.
+      if (this.readFailed) showError(this.error, null);
+      this.readFailed = false;
     } catch (error) {
+      this.readFailed = true;
       showError(this.error, error);
     }
   }
@@ -343,12 +347,15 @@ export class CaseSession extends CaseShell {
     button('reopen').hidden = data.status !== 'resolved';
     const editable = data.status !== 'resolved' && data.status !== 'cancelled';
     this.edit.hidden = !editable || !this.desk.features.has('editCase');
-    // A re-read (after a link, or a change made elsewhere) keeps a priority the agent chose but has
-    // not saved yet.
+    // A re-read (after a link, or a change made elsewhere and pushed live) keeps a priority or an
+    // owner the agent chose but has not saved yet.
     const shownPriority = this.shownPriority;
     this.shownPriority = data.priority;
     if (shownPriority === undefined || this.priority.value === shownPriority) this.priority.value = data.priority;
-    this.fillOwners(data.owner_id);
+    const shownOwner = this.shownOwner;
+    this.shownOwner = data.owner_id || '';
+    const unsavedOwner = shownOwner !== undefined && this.owner.value !== shownOwner ? this.owner.value : null;
+    this.fillOwners(unsavedOwner ?? data.owner_id);
     this.renderLinks();
   }
 
@@ -465,6 +472,7 @@ export class CaseSession extends CaseShell {
   async change(call, conversationId = null) {
     try {
       await call();
+      showError(this.error, null);
       await this.load();
       announce(t('Case {number} saved.', { number: this.data.number }));
       this.desk.caseChanged(this.caseId, conversationId);

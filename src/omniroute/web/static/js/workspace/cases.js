@@ -125,6 +125,7 @@ export class CasesPanel {
       cases.forEach((c) => this.show(c));
       this.root.querySelector('.cases-empty').hidden = this.cards.size > 0;
       showError(this.error, null);
+      this.view.desk.followsChanged?.();
     } catch (error) {
       if (!this.view.desk.features.noteFailure('cases', error)) showError(this.error, error);
     }

@@ -203,6 +203,11 @@ export class ConversationView {
     await this.c360.show(this.data.customer_id);
   }
 
+  /** The customer changed on another desk (profile, notes, merge): the 360, if shown, re-reads. */
+  customerChanged() {
+    this.c360?.liveRefresh();
+  }
+
   /** Replies (and articles) go to the customer only from the holder of a live conversation. */
   canReply() {
     return this.role === 'holder' && (this.state === 'active' || this.state === 'waiting')

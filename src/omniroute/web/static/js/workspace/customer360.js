@@ -138,7 +138,31 @@ export class Customer360 {
   }
 
   async reload() {
+    this.stale = false;
     if (this.customerId) await this.show(this.profile ? this.profile.id : this.customerId);
+  }
+
+  /**
+   * Someone changed this customer elsewhere: read it again, unless the agent is editing a note
+   * here (re-drawing the notes would drop what they typed) — then once they are done.
+   */
+  async liveRefresh() {
+    if (!this.customerId) return;
+    if (this.editingNote()) {
+      this.stale = true;
+      return;
+    }
+    await this.reload();
+  }
+
+  editingNote() {
+    return Boolean(this.els.notes.querySelector(
+      '[data-testid="c360-note-edit-form"]:not([hidden]), [data-testid="c360-note-confirm"]:not([hidden])'));
+  }
+
+  /** A note edit ended without saving: catch up with changes that arrived meanwhile. */
+  afterEdit() {
+    if (this.stale) this.reload();
   }
 
   async load() {
@@ -295,17 +319,26 @@ export class Customer360 {
     return form;
   }
 
+  /** After the agent's own change to a note: draw the notes again (the edit is over). */
   async refreshNotes() {
+    if (this.stale) {
+      this.stale = false;
+      await this.show(this.profile.id);
+    }
     const id = this.profile.id;
     await Promise.all([
-      this.optional('customerNotes', path`/api/v1/customers/${id}/notes`, (rows) => this.renderNotes(rows)),
+      this.optional('customerNotes', path`/api/v1/customers/${id}/notes`, (rows) => this.renderNotes(rows, { force: true })),
       this.optional('timeline', `${path`/api/v1/customers/${id}/timeline`}?limit=${TIMELINE}`,
         (rows) => this.renderTimeline(rows)),
     ]);
   }
 
-  renderNotes(rows) {
+  renderNotes(rows, { force = false } = {}) {
     const e = this.els;
+    if (!force && this.editingNote()) {
+      this.stale = true; // drawn again once the agent has finished with the note
+      return;
+    }
     e.notes.closest('section').hidden = rows === null;
     e.notes.replaceChildren(...(rows || []).map((note) => this.noteItem(note)));
     e.notesEmpty.hidden = !rows || rows.length > 0;
@@ -345,7 +378,12 @@ export class Customer360 {
       const form = el('form', { className: 'c360-form', hidden: true, dataset: { testid: 'c360-note-edit-form' } },
         editor,
         el('div', { className: 'c360-form-actions' },
-          button(t('Cancel'), 'c360-note-edit-cancel', () => { form.hidden = true; actions.hidden = false; body.hidden = false; }),
+          button(t('Cancel'), 'c360-note-edit-cancel', () => {
+            form.hidden = true;
+            actions.hidden = false;
+            body.hidden = false;
+            this.afterEdit();
+          }),
           el('button', {
             type: 'submit', className: 'button button-small button-primary', textContent: t('Save'),
             dataset: { testid: 'c360-note-save' },
@@ -381,7 +419,11 @@ export class Customer360 {
           dataset: { testid: 'c360-note-delete-confirm' },
           on: { click: () => run(() => this.api.request('DELETE', url), t('Note deleted.')) },
         }),
-        button(t('Cancel'), 'c360-note-delete-cancel', () => { confirm.hidden = true; actions.hidden = false; }));
+        button(t('Cancel'), 'c360-note-delete-cancel', () => {
+          confirm.hidden = true;
+          actions.hidden = false;
+          this.afterEdit();
+        }));
       actions.append(button(t('Delete…'), 'c360-note-delete', () => {
         confirm.hidden = false;
         actions.hidden = true;
