@@ -212,3 +212,60 @@ def test_case_list_pages_with_show_more(live_server: str, pages: Pages) -> None:
     agent.keyboard.press("Enter")
     expect(rows(agent)).to_have_count(10)
     pages.assert_no_errors(agent)
+
+
+def test_case_session_title_notes_and_cancel(live_server: str, pages: Pages) -> None:
+    ana = signed_in_http(live_server, ANA)
+    try:
+        customer = ana.post("/api/v1/customers", json={"display_name": "Nora Notes"}).json()
+        made = ana.post("/api/v1/cases", json={"customer_id": customer["id"], "title": "Kettle leaks"})
+        assert made.status_code == 201, made.text
+        number = made.json()["number"]
+    finally:
+        ana.close()
+    agent = pages.new()
+    sign_in(agent, live_server)
+    agent.get_by_test_id("open-case-list").click()
+    case_list = agent.get_by_test_id("case-list-session")
+    case_list.get_by_label("Number or title").fill(number)
+    case_list.get_by_role("button", name=f"Open case {number}").click()
+    session = agent.get_by_test_id("case-session")
+    expect(session.get_by_test_id("case-title")).to_have_text(f"{number} Kettle leaks")
+
+    # Title and description are edited in the same form as priority and owner.
+    session.get_by_label("Title").fill("Kettle leaks at the base")
+    session.get_by_label("Description").fill("Customer sent a photo of the puddle.")
+    session.get_by_test_id("case-edit-save").click()
+    expect(session.get_by_test_id("case-title")).to_have_text(f"{number} Kettle leaks at the base")
+    expect(session.get_by_test_id("case-facts")).to_contain_text("Customer sent a photo of the puddle.")
+    expect(session.get_by_test_id("case-activity")).to_contain_text("description edited")
+    session.get_by_label("Title").fill("   ")
+    session.get_by_test_id("case-edit-save").click()
+    expect(session.get_by_test_id("case-session-error")).to_have_text("A case needs a title.")
+
+    # Notes: an empty one is refused in the page; a note is listed and on the activity.
+    session.get_by_test_id("case-note-add").click()
+    expect(session.get_by_test_id("case-session-error")).to_have_text("Write the note first.")
+    session.get_by_label("New note on the case").fill("Replacement <b>ordered</b>.")
+    session.get_by_test_id("case-note-add").click()
+    notes = session.get_by_test_id("case-note")
+    expect(notes).to_have_count(1)
+    expect(notes.first).to_contain_text("Replacement <b>ordered</b>.")  # text, not markup
+    expect(notes.first).to_contain_text("Ana García")
+    expect(session.get_by_label("New note on the case")).to_have_value("")
+    expect(session.get_by_test_id("case-session-error")).to_be_hidden()
+
+    # Cancel, with a reason, after a second thought: the case is closed for edits.
+    session.get_by_test_id("case-session-cancel").click()
+    session.get_by_test_id("case-cancel-keep").click()
+    expect(session.get_by_test_id("case-cancel-form")).to_be_hidden()
+    session.get_by_test_id("case-session-cancel").click()
+    expect(session.get_by_label("Why is it cancelled?")).to_be_focused()
+    session.get_by_label("Why is it cancelled?").fill("Opened twice")
+    session.get_by_test_id("case-cancel-confirm").click()
+    expect(session.get_by_test_id("case-session-status")).to_have_text("Cancelled")
+    expect(session.get_by_test_id("case-activity")).to_contain_text("Cancelled: Opened twice")
+    expect(session.get_by_test_id("case-edit")).to_be_hidden()
+    expect(session.get_by_test_id("case-session-cancel")).to_be_hidden()
+    expect(session.get_by_test_id("case-session-reopen")).to_be_hidden()
+    pages.assert_no_errors(agent)

@@ -1,17 +1,22 @@
 // Case work in its own sessions (docs/WORKSPACE.md, "Cases"): the case list, with filters,
 // sorting and paging over GET /api/v1/cases, and each case opened from it as a session of its own
-// beside the conversations. A case session shows the case, edits its priority and owner, moves
-// its status, links it to one of the agent's conversations or unlinks one, and lists its
-// activity. Case sessions use no capacity and do not count towards the ten conversation sessions.
+// beside the conversations. A case session shows the case, edits its title, description, priority
+// and owner, moves its status (or cancels it with a reason), takes notes, links it to one of the
+// agent's conversations or unlinks one, and lists its activity. Case sessions use no capacity and do not count towards the ten conversation sessions.
 // The server decides who may change a case; its 403 reason is shown as it is.
 
 import { ApiError } from '../omniroute-client.js';
 import { page, queueById } from './data.js';
-import { announce, dateTimeOf, el, path, showError } from './dom.js';
+import { announce, dateTimeOf, el, path, showError, userError as userErrorOf } from './dom.js';
 import { CASE_STATUS_LABELS, PRIORITY_LABELS, SLA_LABELS } from './cases.js';
 import { format, t } from './i18n.js';
 
 const PAGE_SIZE = 25;
+// The server's limits (cases/model.py), so the form stops where the API would refuse.
+const TITLE_MAX = 200;
+const DESCRIPTION_MAX = 20_000;
+const NOTE_MAX = 10_000;
+const REASON_MAX = 5_000;
 const OPEN_STATUSES = ['new', 'active', 'on_hold'];
 
 const SORT_LABELS = {
@@ -262,11 +267,19 @@ export class CaseSession extends CaseShell {
         attrs: action === 'resolve' ? { 'aria-haspopup': 'dialog' } : {},
         on: { click: () => this.act(action) },
       })));
+    this.titleInput = el('input', { type: 'text', maxLength: TITLE_MAX, required: true,
+      dataset: { testid: 'case-edit-title' } });
+    this.description = el('textarea', { rows: 3, maxLength: DESCRIPTION_MAX,
+      dataset: { testid: 'case-edit-description' } });
     this.priority = el('select', { dataset: { testid: 'case-edit-priority' } },
       ...options(Object.entries(PRIORITY_LABELS)));
     this.owner = el('select', { dataset: { testid: 'case-edit-owner' } });
+    /** What each edit control showed from the server: a re-read keeps what the agent changed. */
+    this.shown = new Map();
     this.edit = el('form', { className: 'case-edit', dataset: { testid: 'case-edit' },
       attrs: { 'aria-label': t('Edit the case') } },
+    field(id('title'), t('Title'), this.titleInput),
+    field(id('description'), t('Description'), this.description),
     field(id('priority'), t('Priority'), this.priority),
     field(id('owner'), t('Owner'), this.owner),
     el('button', { type: 'submit', className: 'button button-primary', textContent: t('Save changes'),
@@ -286,13 +299,44 @@ export class CaseSession extends CaseShell {
       event.preventDefault();
       if (this.linkTarget.value) this.link(this.linkTarget.value);
     });
+    this.cancelReason = el('input', { type: 'text', maxLength: REASON_MAX,
+      dataset: { testid: 'case-cancel-reason' } });
+    this.cancelForm = el('form', { className: 'case-cancel', hidden: true, dataset: { testid: 'case-cancel-form' },
+      attrs: { 'aria-label': t('Cancel the case') } },
+    field(id('cancel-reason'), t('Why is it cancelled?'), this.cancelReason),
+    el('div', { className: 'c360-form-actions' },
+      el('button', { type: 'submit', className: 'button button-primary', textContent: t('Cancel the case'),
+        dataset: { testid: 'case-cancel-confirm' } }),
+      el('button', { type: 'button', className: 'button', textContent: t('Keep it'),
+        dataset: { testid: 'case-cancel-keep' }, on: { click: () => this.closeCancel() } })));
+    this.cancelForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.cancel();
+    });
+    this.actions.append(el('button', {
+      type: 'button', className: 'button button-small', textContent: t('Cancel case…'),
+      dataset: { caseAction: 'cancel', testid: 'case-session-cancel' },
+      on: { click: () => this.openCancel() },
+    }));
+    this.notes = el('ul', { className: 'case-notes', dataset: { testid: 'case-notes' } });
+    this.notesEmpty = el('p', { className: 'muted' }, t('No notes yet.'));
+    this.noteInput = el('textarea', { rows: 2, maxLength: NOTE_MAX, dataset: { testid: 'case-note-input' } });
+    this.noteForm = el('form', { className: 'case-note-form', dataset: { testid: 'case-note-form' } },
+      field(id('note'), t('New note on the case'), this.noteInput),
+      el('button', { type: 'submit', className: 'button', textContent: t('Add note'),
+        dataset: { testid: 'case-note-add' } }));
+    this.noteForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.addNote();
+    });
     this.activity = el('ol', { className: 'case-activity', dataset: { testid: 'case-activity' } });
     const section = (title, ...children) => el('section', { className: 'case-section' },
       el('h3', { className: 'c360-heading' }, title), ...children);
     this.body.append(
       this.error,
-      section(t('Details'), this.facts, this.actions),
+      section(t('Details'), this.facts, this.actions, this.cancelForm),
       section(t('Change'), this.edit),
+      section(t('Notes'), this.notesEmpty, this.notes, this.noteForm),
       section(t('Linked conversations'), this.linkEmpty, this.linkList, this.linkForm),
       section(t('Activity'), this.activity),
     );
@@ -301,14 +345,16 @@ export class CaseSession extends CaseShell {
   async load() {
     const base = path`/api/v1/cases/${this.caseId}`;
     try {
-      const [data, links, history] = await Promise.all([
+      const [data, links, history, notes] = await Promise.all([
         this.desk.api.get(base),
         this.desk.api.get(`${base}/conversations`),
         this.desk.api.get(`${base}/history`),
+        this.desk.api.get(`${base}/notes`),
         this.desk.directory.list().catch(() => []),
       ]);
       this.links = links;
       this.show(data);
+      this.renderNotes(notes);
       this.renderActivity(history);
       // Only a failed read is cleared by a good one: a re-read pushed by a change elsewhere must
       // not wipe the reason a save of the agent's was just refused.
@@ -347,15 +393,18 @@ export class CaseSession extends CaseShell {
     button('reopen').hidden = data.status !== 'resolved';
     const editable = data.status !== 'resolved' && data.status !== 'cancelled';
     this.edit.hidden = !editable || !this.desk.features.has('editCase');
-    // A re-read (after a link, or a change made elsewhere and pushed live) keeps a priority or an
-    // owner the agent chose but has not saved yet.
-    const shownPriority = this.shownPriority;
-    this.shownPriority = data.priority;
-    if (shownPriority === undefined || this.priority.value === shownPriority) this.priority.value = data.priority;
-    const shownOwner = this.shownOwner;
-    this.shownOwner = data.owner_id || '';
+    // A re-read (after a link, or a change made elsewhere and pushed live) keeps what the agent
+    // typed or chose but has not saved yet.
+    this.keep(this.titleInput, data.title);
+    this.keep(this.description, data.description || '');
+    this.keep(this.priority, data.priority);
+    const shownOwner = this.shown.get(this.owner);
+    this.shown.set(this.owner, data.owner_id || '');
     const unsavedOwner = shownOwner !== undefined && this.owner.value !== shownOwner ? this.owner.value : null;
     this.fillOwners(unsavedOwner ?? data.owner_id);
+    this.actions.querySelector('[data-case-action="cancel"]').hidden = !editable || !this.desk.features.has('cancelCase');
+    if (!editable) this.closeCancel();
+    this.noteForm.hidden = !this.desk.features.has('addCaseNote');
     this.renderLinks();
   }
 
@@ -423,7 +472,7 @@ export class CaseSession extends CaseShell {
       case 'case.note_added': return t('Note: {text}', { text: d.text || '' });
       case 'case.resolved': return t('Resolved: {text}', { text: d.resolution || '' });
       case 'case.reopened': return t('Reopened');
-      case 'case.cancelled': return t('Cancelled');
+      case 'case.cancelled': return d.reason ? t('Cancelled: {text}', { text: d.reason }) : t('Cancelled');
       default: return a.type;
     }
   }
@@ -446,6 +495,15 @@ export class CaseSession extends CaseShell {
   async save() {
     if (!this.data) return;
     const body = { expected_version: this.data.version };
+    const title = this.titleInput.value.trim();
+    if (!title) {
+      showError(this.error, userErrorOf(t('A case needs a title.')));
+      this.titleInput.focus();
+      return;
+    }
+    if (title !== this.data.title) body.title = title;
+    const description = this.description.value.trim();
+    if (description !== (this.data.description || '')) body.description = description;
     if (this.priority.value !== this.data.priority) body.priority = this.priority.value;
     const owner = this.owner.value || null;
     if (owner !== this.data.owner_id) body.owner_id = owner;
@@ -454,6 +512,54 @@ export class CaseSession extends CaseShell {
       return;
     }
     await this.change(() => this.desk.api.request('PATCH', path`/api/v1/cases/${this.caseId}`, body));
+  }
+
+  /** Set an edit control to the server's value, unless the agent changed it since it was shown. */
+  keep(control, value) {
+    const before = this.shown.get(control);
+    this.shown.set(control, value);
+    if (before === undefined || control.value === before) control.value = value;
+  }
+
+  renderNotes(notes) {
+    this.notes.replaceChildren(...notes.map((n) => el('li', { className: 'case-note', dataset: { testid: 'case-note' } },
+      el('p', { className: 'c360-note-text' }, n.text),
+      el('p', { className: 'muted c360-note-meta' },
+        t('{author}, {time}', { author: n.author_name, time: dateTimeOf(n.created_at) })))));
+    this.notesEmpty.hidden = notes.length > 0;
+  }
+
+  async addNote() {
+    const text = this.noteInput.value.trim();
+    if (!text) {
+      showError(this.error, userErrorOf(t('Write the note first.')));
+      this.noteInput.focus();
+      return;
+    }
+    // The same id on a retry: the server stores the note once.
+    this.noteId = this.noteId || crypto.randomUUID();
+    const body = { text, client_note_id: this.noteId };
+    await this.change(() => this.desk.api.post(path`/api/v1/cases/${this.caseId}/notes`, body));
+    if (!this.error.hidden) return;
+    this.noteId = null;
+    this.noteInput.value = '';
+  }
+
+  openCancel() {
+    this.cancelForm.hidden = false;
+    this.cancelReason.focus();
+  }
+
+  closeCancel() {
+    this.cancelForm.hidden = true;
+    this.cancelReason.value = '';
+  }
+
+  async cancel() {
+    if (!this.data) return;
+    const body = { reason: this.cancelReason.value.trim(), expected_version: this.data.version };
+    await this.change(() => this.desk.api.post(path`/api/v1/cases/${this.caseId}/cancel`, body));
+    if (this.error.hidden) this.closeCancel();
   }
 
   async link(conversationId) {

@@ -19,6 +19,8 @@ const ENDPOINTS = {
   editCase: ['patch', '/api/v1/cases/{}'],
   linkCase: ['put', '/api/v1/cases/{}/conversations/{}'],
   unlinkCase: ['delete', '/api/v1/cases/{}/conversations/{}'],
+  cancelCase: ['post', '/api/v1/cases/{}/cancel'],
+  addCaseNote: ['post', '/api/v1/cases/{}/notes'],
   knowledge: ['get', '/api/v1/knowledge/articles'],
   share: ['get', '/api/v1/knowledge/articles/{}/share'],
   agents: ['get', '/api/v1/agents'],
