@@ -128,3 +128,44 @@ def test_settings_never_means_silence(live_server: str, pages: Pages, customers:
     agent.get_by_test_id("settings-button").click()
     expect(agent.get_by_test_id("settings-dialog").get_by_label("Sound")).to_have_value("never")
     pages.assert_no_errors(agent)
+
+
+# The page's view of whether it is in front, under the test's control (a headless browser has no
+# windows to switch between).
+FOREGROUND = """
+window.__visibility = 'visible';
+window.__focused = true;
+Object.defineProperty(document, 'visibilityState', { get: () => window.__visibility });
+document.hasFocus = () => window.__focused;
+"""
+
+
+def test_settings_in_background_notify_only_when_the_page_is_not_in_front(
+    live_server: str, pages: Pages, customers: Any
+) -> None:
+    agent = pages.new()
+    agent.add_init_script(RECORDERS)
+    agent.add_init_script(FOREGROUND)
+    sign_in(agent, live_server)
+    agent.get_by_test_id("settings-button").click()
+    dialog = agent.get_by_test_id("settings-dialog")
+    dialog.get_by_label("Sound").select_option("background")
+    dialog.get_by_label("Desktop notification").select_option("background")
+    dialog.get_by_test_id("settings-save").click()
+    expect(dialog).to_be_hidden()
+    set_presence(agent, "available")
+
+    # In front: the toast only.
+    customers().start("Jane Doe", "Do you deliver on Sundays?")
+    expect(offer(agent, "Jane Doe")).to_have_count(1)
+    assert agent.evaluate("window.__notifications") == []
+    assert agent.evaluate("window.__tones") == 0
+
+    # Another window in front: the next offer also plays and shows outside the page.
+    agent.evaluate("window.__focused = false; window.__visibility = 'hidden'")
+    customers().start("Omar Haddad", "Can I change my address?", queue="Support")
+    expect(offer(agent, "Omar Haddad")).to_have_count(1)
+    notes = agent.evaluate("window.__notifications")
+    assert [n["title"] for n in notes] == ["New chat from Omar Haddad"]
+    assert agent.evaluate("window.__tones") == 2
+    pages.assert_no_errors(agent)

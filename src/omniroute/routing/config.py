@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omniroute.routing.engine.model import MAX_OPEN_ITEMS
 from omniroute.routing.model import Presence
 from omniroute.routing.rules import Always, Condition
 
@@ -61,6 +62,12 @@ class CapacityProfile(Strict):
     channel_limits: dict[str, int] = Field(default_factory=dict)
     wrap_up_blocking: WrapUpBlocking = WrapUpBlocking.ALWAYS
     wrap_up_seconds: int = Field(default=0, ge=0, le=3600)
+    max_items: int = Field(
+        default=MAX_OPEN_ITEMS,
+        ge=1,
+        le=MAX_OPEN_ITEMS,
+        description="at most this many work items at once, whatever the units allow (ten sessions)",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> CapacityProfile:

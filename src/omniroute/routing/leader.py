@@ -74,6 +74,7 @@ def engine_profile(profile: ConfigProfile | None, default_units: int) -> eng.Cap
         channel_limits=dict(profile.channel_limits),
         wrap_up=eng.WrapUpBlocking(profile.wrap_up_blocking.value),
         wrap_up_seconds=float(profile.wrap_up_seconds),
+        max_items=profile.max_items,
     )
 
 

@@ -160,6 +160,10 @@ def test_percentage_split_is_stable_and_close_to_the_shares() -> None:
             "needs count",
         ),
         ({"capacity_profiles": [{"id": "p", "name": "P"}]}, "total_units or channel_limits"),
+        (
+            {"capacity_profiles": [{"id": "p", "name": "P", "total_units": 100, "max_items": 11}]},
+            "less than or equal to 10",
+        ),
     ],
 )
 def test_invalid_configuration_says_why(change: dict[str, object], reason: str) -> None:

@@ -85,6 +85,10 @@ class InvalidState(EngineError):
     pass
 
 
+#: The most work items an agent holds at once: the agent workspace shows ten sessions.
+MAX_OPEN_ITEMS = 10
+
+
 @dataclass(frozen=True, slots=True)
 class CapacityProfile:
     """How much concurrent work an agent takes.
@@ -102,10 +106,15 @@ class CapacityProfile:
     channel_limits: Mapping[str, int] = field(default_factory=dict)
     wrap_up: WrapUpBlocking = WrapUpBlocking.ALWAYS
     wrap_up_seconds: float = 0.0
+    #: At most this many items at once, whatever the units say: each is a session in the agent's
+    #: workspace, which shows ten.
+    max_items: int = MAX_OPEN_ITEMS
 
     def __post_init__(self) -> None:
         if self.total_units is None and not self.channel_limits:
             raise ValueError("a capacity profile needs total_units or channel_limits")
+        if not 1 <= self.max_items <= MAX_OPEN_ITEMS:
+            raise ValueError(f"max_items must be between 1 and {MAX_OPEN_ITEMS}")
         if self.total_units is not None and self.total_units < 1:
             raise ValueError("total_units must be at least 1")
         if any(v < 1 for v in self.channel_limits.values()):

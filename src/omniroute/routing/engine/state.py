@@ -189,6 +189,8 @@ def units_for(profile: CapacityProfile, channel: str, cost: int | None) -> int:
 
 def fits(agent: AgentState, channel: str, cost: int | None) -> bool:
     profile = agent.profile
+    if len(agent.holdings) >= profile.max_items:
+        return False
     total = profile.total_units
     if total is not None:
         units = cost if cost is not None else profile.channel_units.get(channel, 1)  # units_for
@@ -207,6 +209,8 @@ def fits(agent: AgentState, channel: str, cost: int | None) -> bool:
 def has_room(agent: AgentState) -> bool:
     """Could the agent fit some item at all? (The agent pools hold only agents with room.)"""
     profile = agent.profile
+    if len(agent.holdings) >= profile.max_items:
+        return False
     if profile.total_units is not None:
         return agent.used_units < profile.total_units
     by_channel = agent.by_channel
@@ -342,6 +346,8 @@ def can_take(agent: AgentState, item: ItemState, queue: QueueConfig) -> bool:
     if declines and declines.get(agent.agent_id, 0) >= queue.decline_limit:
         return False
     profile = agent.profile
+    if len(agent.holdings) >= profile.max_items:
+        return False
     total = profile.total_units
     if total is not None:
         cost = item.cost

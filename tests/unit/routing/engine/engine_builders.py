@@ -15,6 +15,7 @@ from omniroute.routing.engine import (
     WorkItem,
     WrapUpBlocking,
 )
+from omniroute.routing.engine.model import MAX_OPEN_ITEMS
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -35,6 +36,7 @@ def agent(
     wrap_up: WrapUpBlocking = WrapUpBlocking.NEVER,
     wrap_up_seconds: float = 0,
     idle_since: datetime | None = None,
+    max_items: int = MAX_OPEN_ITEMS,
 ) -> Agent:
     profile = CapacityProfile(
         total_units=units,
@@ -42,6 +44,7 @@ def agent(
         channel_limits=dict(limits or {}),
         wrap_up=wrap_up,
         wrap_up_seconds=wrap_up_seconds,
+        max_items=max_items,
     )
     return Agent(agent_id, presence, dict(skills or {}), frozenset(queues), profile, idle_since)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from engine_builders import agent, at, engine, item, offers, only_offer, with_agents
 
-from omniroute.routing.engine import Presence, QueueConfig, RoutingEngine, SkillMatch
+from omniroute.routing.engine import CapacityProfile, Presence, QueueConfig, RoutingEngine, SkillMatch
+from omniroute.routing.engine.model import MAX_OPEN_ITEMS
 
 
 def test_only_available_agents_get_pushed_work_by_default(selector: str) -> None:
@@ -62,6 +63,25 @@ def test_per_channel_limits(selector: str) -> None:
     assert not e.submit(item("c3"), at(0)).offers
     assert offers(e.submit(item("e1", channel="email"), at(0))) == {"e1": "a"}
     assert not e.submit(item("s1", channel="sms"), at(0)).offers  # not in the profile at all
+
+
+def test_never_more_items_than_the_workspace_shows(selector: str) -> None:
+    # Plenty of units: the cap on items (ten sessions) is what stops the eleventh chat.
+    e = with_agents(engine(selector=selector), agent("a", units=1000))
+    for n in range(MAX_OPEN_ITEMS):
+        assert offers(e.submit(item(f"c{n}"), at(n))) == {f"c{n}": "a"}
+    assert not e.submit(item("c-extra"), at(20)).offers
+    assert offers(e.close("c0", at(21))) == {"c-extra": "a"}  # one closed: the waiting chat goes
+
+
+def test_a_profile_may_cap_items_lower(selector: str) -> None:
+    e = with_agents(engine(selector=selector), agent("a", units=100, max_items=2), agent("b", units=1))
+    assert offers(e.submit(item("c1"), at(0))) == {"c1": "a"}  # highest free capacity first
+    assert offers(e.submit(item("c2"), at(1))) == {"c2": "a"}
+    assert offers(e.submit(item("c3"), at(2))) == {"c3": "b"}  # a holds two: its cap
+    assert not e.submit(item("c4"), at(3)).offers
+    with pytest.raises(ValueError, match="max_items"):
+        CapacityProfile(total_units=100, max_items=MAX_OPEN_ITEMS + 1)
 
 
 def test_units_and_limits_together(selector: str) -> None:

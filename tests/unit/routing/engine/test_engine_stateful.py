@@ -74,6 +74,11 @@ profiles = st.one_of(
         st.integers(1, 3),
         st.integers(1, 2),
     ),
+    # Units to spare, but a cap on the number of items (the workspace's session limit).
+    st.builds(
+        lambda items: CapacityProfile(total_units=100, max_items=items),
+        st.integers(1, 3),
+    ),
 )
 queue_configs = st.builds(
     QueueConfig,
@@ -146,6 +151,7 @@ class Book:
                 profile = self.profiles[d.agent_id]
                 if profile.total_units is not None:
                     assert units + d.units <= profile.total_units, f"{d.agent_id} pushed over its units"
+                assert sum(by_channel.values()) < profile.max_items, f"{d.agent_id} given too many items"
                 limit = profile.channel_limits.get(d.channel)
                 if limit is not None:
                     assert by_channel.get(d.channel, 0) < limit, f"{d.agent_id} over its {d.channel} limit"
