@@ -31,8 +31,9 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     import uvicorn
 
     from omniroute.bootstrap import build_container, create_app
+    from omniroute.channels.store import AccountRow
     from omniroute.demo import DEMO_PASSWORD, load_demo, load_demo_bot, load_demo_voice
-    from omniroute.demo_sms import DEMO_SMS_NUMBER, DOUBLE_PATH, load_demo_sms, mount_demo_phone
+    from omniroute.demo_channels import DEMO_CHANNELS, load_demo_channels, mount_demo_channels
 
     overrides: dict[str, object] = {}
     if args.host:
@@ -41,7 +42,7 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
         overrides["port"] = args.port
     settings = Settings(**overrides)  # type: ignore[arg-type]
     _migrate(settings)
-    sms_account_id = ""
+    demo_accounts: list[AccountRow] = []
     if demo:
         origins = sorted(
             {
@@ -51,13 +52,13 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
             }
         )
 
-        async def seed() -> str:
+        async def seed() -> list[AccountRow]:
             container = build_container(settings)
             try:
                 users = await load_demo(container, origins)
                 await load_demo_bot(container, origins)
                 await load_demo_voice(container)
-                sms = await load_demo_sms(container, settings.effective_public_url)
+                accounts = await load_demo_channels(container, settings.effective_public_url)
             finally:
                 await container.db.dispose()
             base = settings.effective_public_url
@@ -65,17 +66,20 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
             print(f"  Customer demo site  {base}/demo")
             print(f"  Agent workspace     {base}/workspace")
             print(f"  API documentation   {base}/api/docs")
-            print(f"  Text the demo (SMS) {base}{DOUBLE_PATH}/  (local Twilio double, {DEMO_SMS_NUMBER})\n")
+            print("\n  Write to the demo as a customer (each channel's local double, same server):")
+            for spec in DEMO_CHANNELS:
+                print(f"    {spec.title:<19} {base}{spec.path}/")
+            print()
             print(f"  Demo sign-ins (password for all: {DEMO_PASSWORD})")
             for user in users:
                 print(f"    {user.role.value:<11} {user.email}")
             print()
-            return sms.id
+            return accounts
 
-        sms_account_id = asyncio.run(seed())
+        demo_accounts = asyncio.run(seed())
     app = create_app(settings)
     if demo:
-        mount_demo_phone(app, sms_account_id)
+        mount_demo_channels(app, demo_accounts)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
     return 0
 

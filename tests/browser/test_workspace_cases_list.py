@@ -131,7 +131,8 @@ def test_case_list_case_session_edit_and_links(live_server: str, pages: Pages, c
     # A change made on another desk appears live (the page follows the cases it shows).
     sam = signed_in_http(live_server, SAM)
     try:
-        changed = sam.patch(f"/api/v1/cases/{cases['ana']['id']}", json={"title": "Blender arrived in pieces"})
+        renamed = {"title": "Blender arrived in pieces"}
+        changed = sam.patch(f"/api/v1/cases/{cases['ana']['id']}", json=renamed)
         assert changed.status_code == 200, changed.text
     finally:
         sam.close()

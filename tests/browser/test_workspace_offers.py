@@ -65,6 +65,16 @@ def configure_notifications(agent: Page) -> None:
     expect(dialog).to_be_hidden()
 
 
+def notify_when(agent: Page, mode: str) -> None:
+    """Sound and desktop notification both set to ``mode`` in the settings dialog."""
+    agent.get_by_test_id("settings-button").click()
+    dialog = agent.get_by_test_id("settings-dialog")
+    dialog.get_by_label("Sound").select_option(mode)
+    dialog.get_by_label("Desktop notification").select_option(mode)
+    dialog.get_by_test_id("settings-save").click()
+    expect(dialog).to_be_hidden()
+
+
 def test_offer_toasts_notify_count_down_and_are_accepted(
     live_server: str, pages: Pages, customers: Any
 ) -> None:
@@ -110,11 +120,7 @@ def test_settings_never_means_silence(live_server: str, pages: Pages, customers:
     agent = pages.new()
     agent.add_init_script(RECORDERS)
     sign_in(agent, live_server)
-    agent.get_by_test_id("settings-button").click()
-    dialog = agent.get_by_test_id("settings-dialog")
-    dialog.get_by_label("Sound").select_option("never")
-    dialog.get_by_label("Desktop notification").select_option("never")
-    dialog.get_by_test_id("settings-save").click()
+    notify_when(agent, "never")
     set_presence(agent, "available")
 
     customers().start("Jane Doe", "Hello?")
@@ -147,12 +153,7 @@ def test_settings_in_background_notify_only_when_the_page_is_not_in_front(
     agent.add_init_script(RECORDERS)
     agent.add_init_script(FOREGROUND)
     sign_in(agent, live_server)
-    agent.get_by_test_id("settings-button").click()
-    dialog = agent.get_by_test_id("settings-dialog")
-    dialog.get_by_label("Sound").select_option("background")
-    dialog.get_by_label("Desktop notification").select_option("background")
-    dialog.get_by_test_id("settings-save").click()
-    expect(dialog).to_be_hidden()
+    notify_when(agent, "background")
     set_presence(agent, "available")
 
     # In front: the toast only.

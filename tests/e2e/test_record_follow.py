@@ -53,10 +53,11 @@ async def test_a_followed_customer_or_case_changed_elsewhere_reaches_the_page(
     await sock.send({"type": "follow", "customers": [other], "cases": []})
     await sock.send({"type": "ping"})
     await sock.next("pong")
-    r = await sam.http.patch(f"/api/v1/customers/{shown}", json={"display_name": "Fran F."}, headers=sam.headers())
-    assert r.status_code == 200, r.text
-    r = await sam.http.patch(f"/api/v1/customers/{other}", json={"display_name": "Otto O."}, headers=sam.headers())
-    assert r.status_code == 200, r.text
+    for customer, name in ((shown, "Fran F."), (other, "Otto O.")):
+        r = await sam.http.patch(
+            f"/api/v1/customers/{customer}", json={"display_name": name}, headers=sam.headers()
+        )
+        assert r.status_code == 200, r.text
     frame = await sock.next("record.changed")
     assert (frame["event"], frame["customer_id"]) == ("customer.updated", other)
 

@@ -153,6 +153,9 @@ class Outbound:
     customer_last_message_at: datetime | None = None
     #: The latest :attr:`InboundMessage.reply_context` of this conversation, read at send time.
     reply_context: Mapping[str, Any] | None = None
+    #: A pre-approved template to send instead of free text (WhatsApp, outside its 24-hour
+    #: window): ``{"name", "language", "parameters"}``; ``text`` is what it renders to.
+    template: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

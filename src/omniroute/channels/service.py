@@ -777,6 +777,7 @@ class ChannelService:
                     ),
                     reply_context=await self._reply_context(row.conversation_id),
                     quick_replies=await self._quick_replies(row),
+                    template=row.payload.get("template"),
                 )
             )
         except CredentialsUnavailable as exc:

@@ -208,6 +208,12 @@ class ConversationService:
     async def last_customer_message(self, uow: UnitOfWork, conversation_id: str) -> Message | None:
         return await store.last_customer_message(uow.conn, conversation_id)
 
+    async def last_customer_message_at(self, conversation_id: str) -> datetime | None:
+        """When the customer last wrote (messaging windows such as WhatsApp's), read-only."""
+        async with self.db.read() as conn:
+            last = await store.last_customer_message(conn, conversation_id)
+        return last.created_at if last is not None else None
+
     async def live_for_customer(
         self, uow: UnitOfWork, customer_id: str, channel_account_id: str
     ) -> Conversation | None:

@@ -1,7 +1,10 @@
-"""The administration page: queues and members, agents' skills, the routing configuration, traces.
+"""The administration pages: queues and members, agents' skills, the routing configuration,
+traces (/admin); the desk (/admin/desk); bots (/admin/bots…); knowledge articles
+(/admin/knowledge); voice providers (/admin/voice).
 
-One server-rendered shell; admin.js fills it from the admin REST API. The API enforces every
-rule (supervisors manage people, admins change configuration); the page only mirrors them.
+Server-rendered shells on templates/admin_base.html; their scripts fill them from the REST API.
+The API enforces every rule (supervisors manage people, admins change configuration); the pages
+only mirror them.
 """
 
 from __future__ import annotations
@@ -57,6 +60,20 @@ async def _supervisor_page(
     return response
 
 
+def _localised(request: Request, who: Principal | None, lang: str | None) -> dict[str, Any]:
+    """What a translated page shows: the user, the language (``?lang=``, the user's own, the
+    cookie) with its catalogues for the template and for the scripts. Empty for the signed-out."""
+    if who is None or who.via_token:
+        return {}
+    locale = i18n.choose_locale(lang, request.cookies.get(i18n.LANG_COOKIE), who.user.locale)
+    return {
+        "user": who.user,
+        "locale": locale,
+        "translations": i18n.translations(locale),
+        "catalogue": i18n.script_json(i18n.js_catalogue(locale)),
+    }
+
+
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_page(
     request: Request, who: Annotated[Principal | None, Depends(optional_principal)]
@@ -72,16 +89,20 @@ async def admin_desk_page(
     lang: str | None = None,
 ) -> Response:
     """Quick replies and disposition codes per queue (supervisors and admins; admin-desk.js)."""
-    shown: dict[str, Any] = {}
-    if who is not None and not who.via_token:
-        locale = i18n.choose_locale(lang, request.cookies.get(i18n.LANG_COOKIE), who.user.locale)
-        shown = {
-            "user": who.user,
-            "locale": locale,
-            "translations": i18n.translations(locale),
-            "catalogue": i18n.script_json(i18n.js_catalogue(locale)),
-        }
+    shown = _localised(request, who, lang)
     return await _supervisor_page(request, who, "/admin/desk", "admin_desk.html", shown)
+
+
+@router.get("/admin/knowledge", response_class=HTMLResponse)
+async def knowledge_page(
+    request: Request,
+    who: Annotated[Principal | None, Depends(optional_principal)],
+    lang: str | None = None,
+) -> Response:
+    """Knowledge articles for their authors, supervisors and admins (admin-knowledge.js over
+    ``/api/v1/knowledge``): list, search, write, preview, publish and archive."""
+    shown = _localised(request, who, lang)
+    return await _supervisor_page(request, who, "/admin/knowledge", "admin_knowledge.html", shown)
 
 
 @router.get("/admin/bots", response_class=HTMLResponse)
@@ -103,16 +124,9 @@ async def bot_flows_page(
 ) -> Response:
     """The bots' flow editor (bot-flows.js over ``/api/v1/bots/…/flows``): admins edit, validate,
     create and delete flows; supervisors read them."""
-    shown: dict[str, Any] = {}
-    if who is not None and not who.via_token:
-        locale = i18n.choose_locale(lang, request.cookies.get(i18n.LANG_COOKIE), who.user.locale)
-        shown = {
-            "user": who.user,
-            "is_admin": who.user.has_role(Role.ADMIN),
-            "locale": locale,
-            "translations": i18n.translations(locale),
-            "catalogue": i18n.script_json(i18n.js_catalogue(locale)),
-        }
+    shown = _localised(request, who, lang)
+    if who is not None:
+        shown["is_admin"] = who.user.has_role(Role.ADMIN)
     return await _supervisor_page(request, who, "/admin/bots/flows", "bot_flows.html", shown)
 
 
@@ -126,13 +140,8 @@ async def voice_providers_page(
     ``/api/v1/admin/voice-providers``); supervisors and agents get a 403 page saying why."""
     if who is None or who.via_token:
         return RedirectResponse("/login?next=/admin/voice", status_code=303)
-    locale = i18n.choose_locale(lang, request.cookies.get(i18n.LANG_COOKIE), who.user.locale)
-    shown: dict[str, Any] = {
-        "user": who.user,
-        "locale": locale,
-        "translations": i18n.translations(locale),
-        "catalogue": i18n.script_json(i18n.js_catalogue(locale)),
-    }
+    shown = _localised(request, who, lang)
+    locale = shown["locale"]
     try:
         await require(Role.ADMIN)(who)
     except Forbidden:

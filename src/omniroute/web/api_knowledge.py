@@ -133,6 +133,14 @@ class ArticleOut(ArticleSummaryOut):
         )
 
 
+class PreviewIn(Strict):
+    body: Annotated[str, Field(max_length=model.MAX_BODY, description="Markdown")]
+
+
+class PreviewOut(BaseModel):
+    html: str = Field(description="rendered and sanitised exactly as a saved article's html")
+
+
 class ShareOut(BaseModel):
     text: str = Field(description="post it with POST /api/v1/conversations/{id}/messages")
     url: str | None = Field(description="the public link; null for internal or unpublished articles")
@@ -159,6 +167,13 @@ async def search(
 async def create(body: ArticleIn, c: ContainerDep, who: Author) -> ArticleOut:
     content = Content(body.title, body.body, body.summary, body.language, tuple(body.tags), body.visibility)
     return ArticleOut.of(await c.knowledge.create(content, author_id=who.user.id, slug=body.slug))
+
+
+@router.post("/preview", response_model=PreviewOut)
+async def preview(body: PreviewIn, who: Author) -> PreviewOut:
+    """Markdown as the article would show it, before it is saved: the authors' preview. Nothing is
+    stored; authors only, so it is no general-purpose renderer for anyone signed in."""
+    return PreviewOut(html=render_html(body.body))
 
 
 @router.get("/articles/by-slug/{slug}", response_model=ArticleOut)

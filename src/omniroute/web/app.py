@@ -25,6 +25,8 @@ from omniroute.web.api_desk import router as desk_router
 from omniroute.web.api_knowledge import public as knowledge_page
 from omniroute.web.api_knowledge import router as knowledge_router
 from omniroute.web.api_voice import router as voice_router
+from omniroute.web.api_whatsapp import admin as whatsapp_admin
+from omniroute.web.api_whatsapp import agent as whatsapp_agent
 from omniroute.web.api_widget_admin import router as widget_admin_router
 from omniroute.web.middleware import SecurityHeaders, WebchatCors
 from omniroute.web.pages import STATIC_DIR, make_templates
@@ -59,6 +61,8 @@ def build_app(lifespan: Lifespan, version: str) -> FastAPI:
     app.include_router(api_admin.router)
     app.include_router(api_channels.webhooks)
     app.include_router(api_channels.admin)
+    app.include_router(whatsapp_agent)
+    app.include_router(whatsapp_admin)
     app.include_router(voice_router)
     app.include_router(desk_router)
     app.include_router(attachments_agent)

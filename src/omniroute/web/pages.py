@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from omniroute.core.errors import Unauthorized
 from omniroute.identity.model import Principal, Role
+from omniroute.routing.engine.model import MAX_OPEN_ITEMS
 from omniroute.voice.providers import origin_of
 from omniroute.web import i18n
 from omniroute.web.middleware import HTML_POLICY
@@ -148,8 +149,9 @@ async def logout(
 #: The workspace's ES modules import each other by relative URL; the import map turns those URLs
 #: into versioned ones, so a release never mixes fresh and cached modules.
 WORKSPACE_MODULES = ("js/omniroute-client.js", "js/cif-host.js", "js/workspace.js", "js/workspace/")
-#: More open conversations than this and an agent stops keeping track (issue #5).
-MAX_SESSIONS = 10
+#: More open conversations than this and an agent stops keeping track (issue #5); routing never
+#: gives an agent more work items than this at once.
+MAX_SESSIONS = MAX_OPEN_ITEMS
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -263,4 +265,8 @@ async def demo_site(request: Request, c: ContainerDep) -> Response:
     """A stand-in for a customer's own website, with the widget embedded by one script tag."""
     widgets = await c.webchat.list_widgets()
     key = widgets[0].public_key if widgets else None
-    return _templates(request).TemplateResponse(request, "demo.html", {"widget_key": key})
+    # (title, URL) of the demo channels' customer pages: set only by ``omniroute demo``.
+    channel_pages = getattr(request.app.state, "demo_channel_pages", ())
+    return _templates(request).TemplateResponse(
+        request, "demo.html", {"widget_key": key, "channel_pages": channel_pages}
+    )

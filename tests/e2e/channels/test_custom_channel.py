@@ -7,19 +7,15 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from omniroute.channels import store
-from omniroute.channels.custom.signing import signature_header, verify
+from omniroute.channels.custom.double import WEBHOOK_PATH, CustomChannelDouble
+from omniroute.channels.custom.signing import signature_header
 from omniroute.channels.service import RECEIPT_MAX_ATTEMPTS
 from omniroute.channels.store import channel_accounts, inbound_receipts
 from omniroute.core.ids import new_id
@@ -34,53 +30,21 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 CSV = b"order,status\n4521,damaged\n"
 
 
-@dataclass
-class Integrator:
-    """The messaging service on the other side: receives our outbound webhooks, checks them."""
-
-    clock_now: Any
-    received: list[dict[str, Any]] = field(default_factory=list)
-    refusals: int = 0  # answer this many sends with 503 first (a provider outage)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    file_requests: int = 0
-
-    async def file(self, request: Request) -> Response:
-        """The service's own file URLs (what an ``attachments[].url`` points at)."""
-        self.file_requests += 1
-        found = self.files.get(request.path_params["name"])
-        if found is None:
-            return Response(status_code=404)
-        return Response(found[1], media_type=found[0])
-
-    async def endpoint(self, request: Request) -> JSONResponse:
-        body = await request.body()
-        problem = verify(
-            OUTBOUND_SECRET, body, request.headers.get("omniroute-signature"), self.clock_now().timestamp()
-        )
-        if problem:
-            return JSONResponse({"error": problem}, status_code=401)
-        if self.refusals > 0:
-            self.refusals -= 1
-            return JSONResponse({"error": "maintenance"}, status_code=503)
-        message = json.loads(body)
-        self.received.append(message)
-        self.arrived.set()
-        return JSONResponse({"id": f"ext-{len(self.received)}"})
-
-
 @pytest.fixture
-async def integrator(server: LiveServer) -> AsyncIterator[tuple[Integrator, str]]:
-    double = Integrator(server.clock.now)
+async def integrator(server: LiveServer) -> AsyncIterator[tuple[CustomChannelDouble, str]]:
+    """The messaging service on the other side (the product's double): it checks our signature
+    on every reply and signs what it sends; yields it and its ``outbound_url``."""
+    double = CustomChannelDouble(INBOUND_SECRET, OUTBOUND_SECRET, server.clock.now)
     port = free_port()
-    app = Starlette(
-        routes=[
-            Route("/omniroute", double.endpoint, methods=["POST"]),
-            Route("/files/{name}", double.file, methods=["GET"]),
-        ]
-    )
-    async with serve(app, port):
-        yield double, f"http://127.0.0.1:{port}/omniroute"
+    async with serve(double.app(), port):
+        try:
+            yield double, f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+        finally:
+            await double.aclose()
+
+
+def webhook(server: LiveServer, account_id: str) -> str:
+    return f"{server.base_url}/webhooks/{account_id}"
 
 
 async def signed_post(
@@ -121,11 +85,11 @@ async def create_account(clients: Clients, outbound_url: str, **settings: Any) -
 
 
 def message(event_id: str, text: str = "hello from acme", user: str = "user-42") -> dict[str, Any]:
-    return {"type": "message", "id": event_id, "from": {"id": user, "name": "Lee Acme"}, "text": text}
+    return CustomChannelDouble.message(event_id, user, text, name="Lee Acme")
 
 
 async def test_signatures_are_checked_before_anything_is_stored(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     account_id = await create_account(clients, integrator[1])
     tampered = await signed_post(server, account_id, message("m-1"), tamper=True)
@@ -156,7 +120,7 @@ async def test_signatures_are_checked_before_anything_is_stored(
 
 
 async def test_message_round_trip_with_receipts_dedupe_and_retry(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     double, url = integrator
     account_id = await create_account(clients, url)
@@ -164,9 +128,9 @@ async def test_message_round_trip_with_receipts_dedupe_and_retry(
     agent_ws, _ = await ana.connect()
     await ana.presence("available")
 
-    first = await signed_post(server, account_id, message("m-1"))
+    first = await double.deliver(webhook(server, account_id), message("m-1"))
     assert first.status_code == 200
-    again = await signed_post(server, account_id, message("m-1"))  # the provider retries
+    again = await double.deliver(webhook(server, account_id), message("m-1"))  # the provider retries
     assert again.status_code == 200
     offer = await agent_ws.next("offer.created")
     assert offer["channel"] == "custom"
@@ -180,7 +144,7 @@ async def test_message_round_trip_with_receipts_dedupe_and_retry(
     ]
 
     # A second message from the same user joins the same conversation.
-    await signed_post(server, account_id, message("m-2", "are you there?"))
+    await double.deliver(webhook(server, account_id), message("m-2", "are you there?"))
     follow_up = await agent_ws.next("message.posted", conversation_id=conversation_id)
     assert (follow_up["seq"], follow_up["message"]["text"]) == (3, "are you there?")
 
@@ -203,10 +167,14 @@ async def test_message_round_trip_with_receipts_dedupe_and_retry(
     assert double.received[0]["in_reply_to"] == "m-2"
 
     # Receipts move the state forward, never back.
-    await signed_post(server, account_id, {"type": "status", "message_id": "ext-1", "status": "read"})
+    await double.deliver(
+        webhook(server, account_id), {"type": "status", "message_id": "ext-1", "status": "read"}
+    )
     read = await agent_ws.next("message.delivery_changed", message_id=reply_id)
     assert read["status"] == "read"
-    await signed_post(server, account_id, {"type": "status", "message_id": "ext-1", "status": "delivered"})
+    await double.deliver(
+        webhook(server, account_id), {"type": "status", "message_id": "ext-1", "status": "delivered"}
+    )
     await server.container.channels.run_once()
     history = (await ana.http.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
     assert [m["text"] for m in history].count("hello from acme") == 1  # the retried webhook: once
@@ -214,25 +182,28 @@ async def test_message_round_trip_with_receipts_dedupe_and_retry(
 
 
 async def test_typing_and_end_from_the_service(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
-    account_id = await create_account(clients, integrator[1])
+    double, url = integrator
+    account_id = await create_account(clients, url)
     ana = await clients["agent"]("ana")
     agent_ws, _ = await ana.connect()
     await ana.presence("available")
-    await signed_post(server, account_id, message("m-1"))
+    await double.deliver(webhook(server, account_id), message("m-1"))
     offer = await agent_ws.next("offer.created")
     await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
-    await signed_post(server, account_id, {"type": "typing", "from": {"id": "user-42"}})
+    await double.deliver(webhook(server, account_id), {"type": "typing", "from": {"id": "user-42"}})
     typing = await agent_ws.next("typing.changed", conversation_id=offer["conversation_id"])
     assert typing["sender_kind"] == "customer"
-    await signed_post(server, account_id, {"events": [{"type": "end", "from": {"id": "user-42"}}]})
+    await double.deliver(
+        webhook(server, account_id), {"events": [{"type": "end", "from": {"id": "user-42"}}]}
+    )
     state = await agent_ws.next("conversation.state_changed", conversation_id=offer["conversation_id"])
     assert state["to_state"] == "wrap_up"
 
 
 async def test_rotating_a_secret_takes_effect_at_once_and_disabling_stops_intake(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     account_id = await create_account(clients, integrator[1])
     assert (await signed_post(server, account_id, message("r-1"))).status_code == 200  # adapter cached
@@ -259,7 +230,7 @@ async def test_rotating_a_secret_takes_effect_at_once_and_disabling_stops_intake
 
 
 async def test_files_by_url_or_inline_are_stored_and_agent_files_go_out_as_links(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     double, url = integrator
     server.container.channels.media_retry_delays = (0.0, 0.0)
@@ -276,7 +247,7 @@ async def test_files_by_url_or_inline_are_stored_and_agent_files_go_out_as_links
         {"data": base64.b64encode(CSV).decode(), "content_type": "text/csv", "filename": "orders.csv"},
         {"url": f"{files_base}/gone.pdf", "content_type": "application/pdf", "filename": "gone.pdf"},
     ]
-    assert (await signed_post(server, account_id, event)).status_code == 200
+    assert (await double.deliver(webhook(server, account_id), event)).status_code == 200
     offer = await agent_ws.next("offer.created")
     conversation_id = offer["conversation_id"]
     await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
@@ -294,7 +265,7 @@ async def test_files_by_url_or_inline_are_stored_and_agent_files_go_out_as_links
     # Inline data that is not base64 is refused with the reason; nothing is stored.
     bad = message("m-bad")
     bad["attachments"] = [{"data": "not base64!", "filename": "x.bin"}]
-    refused = await signed_post(server, account_id, bad)
+    refused = await double.deliver(webhook(server, account_id), bad)
     assert refused.status_code == 400
     assert "base64" in refused.json()["detail"]
 
@@ -314,7 +285,7 @@ async def test_files_by_url_or_inline_are_stored_and_agent_files_go_out_as_links
 
 
 async def test_media_urls_on_private_addresses_are_refused_without_the_opt_in(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     """An integrator's URL is fetched by our server: 127.0.0.1 (or the cloud metadata address)
     would let a webhook sender read what only Omniroute can reach."""
@@ -331,7 +302,7 @@ async def test_media_urls_on_private_addresses_are_refused_without_the_opt_in(
         {"url": f"{files_base}/box.png", "content_type": "image/png", "filename": "box.png"},
         {"url": "http://169.254.169.254/latest/meta-data/", "filename": "meta.txt"},
     ]
-    assert (await signed_post(server, account_id, event)).status_code == 200
+    assert (await double.deliver(webhook(server, account_id), event)).status_code == 200
     offer = await agent_ws.next("offer.created")
     conversation_id = offer["conversation_id"]
     await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
@@ -343,17 +314,20 @@ async def test_media_urls_on_private_addresses_are_refused_without_the_opt_in(
 
 
 async def test_a_message_over_the_transcript_limit_is_kept_shortened_with_a_note(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     """Acknowledged with 200 means kept: a 40 KB message arrives shortened, saying so."""
-    account_id = await create_account(clients, integrator[1])
+    double, url = integrator
+    account_id = await create_account(clients, url)
     ana = await clients["agent"]("ana")
     agent_ws, _ = await ana.connect()
     await ana.presence("available")
     limit = server.container.conversations.max_message_bytes
     long_text = "".join(f"line {i:05d}: the order history you asked for\n" for i in range(1000))
     assert len(long_text.encode()) > limit
-    assert (await signed_post(server, account_id, message("m-long", long_text))).status_code == 200
+    assert (
+        await double.deliver(webhook(server, account_id), message("m-long", long_text))
+    ).status_code == 200
     offer = await agent_ws.next("offer.created")
     conversation_id = offer["conversation_id"]
     await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
@@ -383,7 +357,7 @@ async def stored_secrets(server: LiveServer, account_id: str) -> dict[str, str]:
 async def test_credentials_are_stored_encrypted_and_env_references_resolve(
     server: LiveServer,
     clients: Clients,
-    integrator: tuple[Integrator, str],
+    integrator: tuple[CustomChannelDouble, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("H10_ACME_INBOUND", "inbound-from-the-environment")
@@ -416,7 +390,7 @@ async def test_credentials_are_stored_encrypted_and_env_references_resolve(
 async def test_unreadable_credentials_give_the_documented_errors(
     server: LiveServer,
     clients: Clients,
-    integrator: tuple[Integrator, str],
+    integrator: tuple[CustomChannelDouble, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After OMNIROUTE_SECRET_KEY changed (here: the service's box holds another key), webhooks
@@ -463,7 +437,7 @@ async def test_unreadable_credentials_give_the_documented_errors(
 
 
 async def test_admins_read_dead_lettered_receipts_and_requeue_them(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     account_id = await create_account(clients, integrator[1])
     # An item the worker cannot apply (stored by an older version, say) on its last try.
@@ -529,12 +503,14 @@ async def test_admins_read_dead_lettered_receipts_and_requeue_them(
 
 
 async def test_a_bots_question_carries_its_quick_replies_to_the_service(
-    server: LiveServer, clients: Clients, integrator: tuple[Integrator, str]
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
 ) -> None:
     double, url = integrator
     await put_demo_bot_on(server.container, "custom")
     account_id = await create_account(clients, url)
-    assert (await signed_post(server, account_id, message("q-1", "I lost my card"))).status_code == 200
+    assert (
+        await double.deliver(webhook(server, account_id), message("q-1", "I lost my card"))
+    ).status_code == 200
 
     def sent(words: str) -> dict[str, Any] | None:
         return next((m for m in double.received if words in m["text"]), None)
@@ -545,6 +521,6 @@ async def test_a_bots_question_carries_its_quick_replies_to_the_service(
         {"id": "credit", "title": "credit"},
     ]
     assert [m for m in double.received if m["quick_replies"]] == [question]
-    assert (await signed_post(server, account_id, message("q-2", "credit"))).status_code == 200
+    assert (await double.deliver(webhook(server, account_id), message("q-2", "credit"))).status_code == 200
     digits = await eventually(lambda: sent("last 4 digits of the credit card"))
     assert digits["quick_replies"] == []

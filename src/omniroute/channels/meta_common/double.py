@@ -2,7 +2,11 @@
 ``POST /{version}/{phone_number_id}/messages`` and the Messenger Send API
 ``POST /{version}/{page_id|me}/messages``, with Graph's auth (Bearer header or ``access_token``),
 ``appsecret_proof``, answers, error objects, the products' length limits and the 24-hour
-customer-service windows. It also plays Meta's webhook side: :meth:`GraphDouble.deliver` signs a
+customer-service windows. WhatsApp message templates too: ``GET /{version}/{waba-id}/
+message_templates`` lists the configured ones (Meta's shape, cursor paging), and a ``type:
+template`` send is checked against the approved ones as Meta does (error 132001 for an unknown name
+or language, 132000 for the wrong number of parameters, 132018 for a parameter with a line break).
+It also plays Meta's webhook side: :meth:`GraphDouble.deliver` signs a
 webhook document with ``X-Hub-Signature-256`` and posts it, remembering which customers wrote when
 (that is what opens their window).
 
@@ -12,6 +16,7 @@ adapters.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -38,6 +43,9 @@ MEDIA_DOWNLOAD_PATH = "/whatsapp_business/attachments/"
 MESSENGER_CDN_PREFIX = "/v/t1.15752-9/"
 MESSENGER_ATTACHMENT_TYPES = ("image", "video", "audio", "file", "template")
 VERSION = re.compile(r"v\d+\.\d+")
+TEMPLATE_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+#: Graph's page size for the template list when the caller does not say (``limit``).
+TEMPLATE_PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,11 @@ class GraphDouble:
     media_requests: list[str] = field(default_factory=list)
     #: Messenger attachments customers sent, by file name on the CDN: (MIME type, bytes).
     messenger_media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: WhatsApp message templates by WhatsApp Business Account id, as Meta lists them (``name``,
+    #: ``language``, ``status``, ``category``, ``components``…); see :meth:`add_template`.
+    message_templates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: The query of each template-list call, in order.
+    template_requests: list[dict[str, str]] = field(default_factory=list)
     _last_inbound: dict[str, datetime] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -95,6 +108,7 @@ class GraphDouble:
         return Starlette(
             routes=[
                 Route("/{version}/{node}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{waba_id}/message_templates", self._template_list, methods=["GET"]),
                 Route(MEDIA_DOWNLOAD_PATH, self._media_download, methods=["GET"]),
                 Route(MESSENGER_CDN_PREFIX + "{name}", self._messenger_cdn, methods=["GET"]),
                 Route("/{version}/{media_id}", self._media_node, methods=["GET"]),
@@ -146,6 +160,142 @@ class GraphDouble:
             return Response(status_code=404)
         mime_type, data = found
         return Response(data, media_type=mime_type)
+
+    # -- WhatsApp message templates ---------------------------------------------------------------
+
+    def add_template(
+        self,
+        waba_id: str,
+        name: str,
+        language: str,
+        body: str,
+        *,
+        status: str = "APPROVED",
+        category: str = "UTILITY",
+        header: str | None = None,
+        footer: str | None = None,
+        buttons: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """A template of the business account, in Meta's list shape (quick-reply buttons)."""
+        components: list[dict[str, Any]] = []
+        if header:
+            components.append({"type": "HEADER", "format": "TEXT", "text": header})
+        body_part: dict[str, Any] = {"type": "BODY", "text": body}
+        count = len(set(TEMPLATE_PLACEHOLDER.findall(body)))
+        if count:
+            body_part["example"] = {"body_text": [[f"example {i}" for i in range(1, count + 1)]]}
+        components.append(body_part)
+        if footer:
+            components.append({"type": "FOOTER", "text": footer})
+        if buttons:
+            components.append(
+                {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": b} for b in buttons]}
+            )
+        item = {
+            "name": name,
+            "parameter_format": "POSITIONAL",
+            "components": components,
+            "language": language,
+            "status": status,
+            "category": category,
+            "id": str(1_000_000_000_000 + next(self._ids)),
+        }
+        self.message_templates.setdefault(waba_id, []).append(item)
+        return item
+
+    async def _template_list(self, request: Request) -> JSONResponse:
+        """``GET /{version}/{waba-id}/message_templates?fields=…&limit=…&after=…``."""
+        try:
+            self._check_token(request)
+            self.template_requests.append(dict(request.query_params))
+            waba_id = request.path_params["waba_id"]
+            if waba_id not in self.message_templates:
+                raise GraphRefusal(
+                    400,
+                    100,
+                    f"Unsupported get request. Object with ID '{waba_id}' does not exist, cannot be "
+                    "loaded due to missing permissions, or does not support this operation.",
+                    subcode=33,
+                )
+            limit_text = request.query_params.get("limit", str(TEMPLATE_PAGE_SIZE))
+            start_text = _uncursor(request.query_params.get("after"))
+            if not limit_text.isdigit() or int(limit_text) < 1 or start_text is None:
+                raise GraphRefusal(400, 100, "(#100) Invalid parameter")
+        except GraphRefusal as refusal:
+            return JSONResponse(refusal.body, status_code=refusal.status)
+        items = self.message_templates[waba_id]
+        start, limit = start_text, int(limit_text)
+        fields = [f for f in request.query_params.get("fields", "").split(",") if f]
+        page = [
+            {k: v for k, v in item.items() if not fields or k in fields or k == "id"}
+            for item in items[start : start + limit]
+        ]
+        answer: dict[str, Any] = {"data": page}
+        if page:
+            end = start + len(page)
+            answer["paging"] = {"cursors": {"before": _cursor(start), "after": _cursor(end)}}
+            if end < len(items):
+                query = dict(request.query_params) | {"after": _cursor(end)}
+                answer["paging"]["next"] = f"{str(request.url).split('?')[0]}?{urlencode(query)}"
+        return JSONResponse(answer)
+
+    def _check_template(self, content: dict[str, Any]) -> None:
+        """A ``type: template`` message as the Cloud API checks it against the approved templates."""
+        name, language = content.get("name"), content.get("language")
+        code = language.get("code") if isinstance(language, dict) else None
+        if not isinstance(name, str) or not name:
+            raise GraphRefusal(400, 100, "(#100) The parameter template['name'] is required.")
+        if not isinstance(code, str) or not code:
+            raise GraphRefusal(400, 100, "(#100) The parameter template['language']['code'] is required.")
+        found = [
+            item
+            for items in self.message_templates.values()
+            for item in items
+            if item.get("name") == name and item.get("language") == code and item.get("status") == "APPROVED"
+        ]
+        if not found:
+            raise GraphRefusal(
+                404,
+                132001,
+                "(#132001) Template name does not exist in the translation",
+                details=f"template name ({name}) does not exist in {code}",
+            )
+        components = content.get("components") or []
+        if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+            raise GraphRefusal(400, 100, "(#100) Param template['components'] must be an array of objects")
+        for part in ("HEADER", "BODY"):
+            text = next(
+                (str(c.get("text") or "") for c in found[0]["components"] if c.get("type") == part), ""
+            )
+            expected = len(set(TEMPLATE_PLACEHOLDER.findall(text)))
+            given = [
+                parameter
+                for c in components
+                if str(c.get("type") or "").upper() == part
+                for parameter in (c.get("parameters") or [])
+            ]
+            if len(given) != expected:
+                raise GraphRefusal(
+                    400,
+                    132000,
+                    "(#132000) Number of parameters does not match the expected number of params",
+                    details=f"{part.lower()}: number of localizable_params ({len(given)}) does not match "
+                    f"the expected number of params ({expected})",
+                )
+            for parameter in given:
+                value = parameter.get("text") if isinstance(parameter, dict) else None
+                if not isinstance(value, str) or not value.strip():
+                    raise GraphRefusal(
+                        400, 131008, "(#131008) Required parameter is missing", details="parameter text"
+                    )
+                if re.search(r"[\n\t]| {5,}", value):
+                    raise GraphRefusal(
+                        400,
+                        132018,
+                        "(#132018) There was an issue with the parameters in your template.",
+                        details="Param text cannot have new-line/tab characters or more than 4 "
+                        "consecutive spaces",
+                    )
 
     # -- Messenger attachments ------------------------------------------------------------------
 
@@ -240,6 +390,8 @@ class GraphDouble:
             raise GraphRefusal(400, 100, "(#100) The parameter to is required.")
         kind = body.get("type", "text")
         _check_whatsapp_content(kind, body.get(kind))
+        if kind == "template":
+            self._check_template(body[kind])
         if kind != "template" and not self._window_open(to):
             raise GraphRefusal(
                 400,
@@ -273,6 +425,22 @@ class GraphDouble:
         mid = f"m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_{next(self._ids):08d}"
         self.accepted[mid] = body
         return {"recipient_id": psid, "message_id": mid}
+
+
+def _cursor(index: int) -> str:
+    """Graph's cursors are opaque base64 strings; these encode the list position."""
+    return base64.urlsafe_b64encode(f"offset:{index}".encode()).decode().rstrip("=")
+
+
+def _uncursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:
+        return None
+    number = text.removeprefix("offset:")
+    return int(number) if text.startswith("offset:") and number.isdigit() else None
 
 
 def _customers_in(document: dict[str, Any]) -> list[str]:

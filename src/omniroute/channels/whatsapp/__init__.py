@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omniroute.channels.registry import ChannelSpec
 from omniroute.channels.whatsapp.adapter import CHANNEL, WhatsAppAdapter
+from omniroute.channels.whatsapp.templates import validate_settings
 
 SPEC = ChannelSpec(
     channel=CHANNEL,
@@ -11,4 +12,5 @@ SPEC = ChannelSpec(
     factory=WhatsAppAdapter,
     required_settings=("phone_number_id",),
     required_secrets=("app_secret", "verify_token", "access_token"),
+    validate=validate_settings,
 )

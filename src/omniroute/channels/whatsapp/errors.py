@@ -13,9 +13,14 @@ from omniroute.channels.meta_common.graph import GraphError, classify
 from omniroute.channels.port import PermanentSendError, TransientSendError
 
 RE_ENGAGEMENT = 131047
+#: Template sends: wrong parameter count, unknown name/language, text too long, policy, parameter
+#: format, paused, disabled, bad parameter text.
+TEMPLATE_ERRORS = frozenset({132000, 132001, 132005, 132007, 132012, 132015, 132016, 132018})
 
 #: Retrying will not help: bad request, outside the 24-hour window, undeliverable, token or policy.
-PERMANENT = frozenset({100, 131026, RE_ENGAGEMENT, 131005, 131008, 131009, 131021, 131031, 131051, 131052})
+PERMANENT = frozenset(
+    {100, 131026, RE_ENGAGEMENT, 131005, 131008, 131009, 131021, 131031, 131051, 131052, *TEMPLATE_ERRORS}
+)
 #: Throughput (130429), pair rate (131056), account rate (80007) and Meta's own hiccups.
 TRANSIENT = frozenset({130429, 131056, 80007, 131000, 131016, 133004})
 
@@ -32,6 +37,13 @@ HINTS = {
     131056: "too many messages to this customer in a short time; it will be retried",
     80007: "the WhatsApp Business Account's rate limit was reached; it will be retried",
     190: "the access token is invalid or expired: update the account's access_token",
+    132000: "the template's parameters do not match the approved template: sync the account's templates",
+    132001: (
+        "WhatsApp has no approved template with this name in this language: sync the account's "
+        "templates from Meta"
+    ),
+    132015: "the template is paused for low quality; choose another one",
+    132016: "the template is disabled for low quality; choose another one",
 }
 
 

@@ -4,6 +4,7 @@ What WhatsApp cannot show degrades, never silently drops content:
 
 - quick replies: up to 3 short ones become reply buttons; up to 10 become a list; more (or longer
   titles than WhatsApp allows) become numbered lines in the text;
+- a template (the only message allowed outside the 24-hour window) goes as ``type: template``;
 - one attachment becomes a media message (image, video, audio or document by link) with the text as
   its caption; several attachments, or a caption too long, become links in a text message.
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from omniroute.channels.port import Attachment, Outbound, PermanentSendError, QuickReply
+from omniroute.channels.whatsapp import templates
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -32,6 +34,12 @@ INLINE_VIDEO = frozenset({"video/mp4", "video/3gpp"})
 
 def build(message: Outbound, *, list_button_label: str = "Options") -> dict[str, Any]:
     envelope = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.to_address}
+    if message.template is not None:
+        # The approved template goes as such; its rendered ``text`` is only the transcript's copy.
+        try:
+            return envelope | templates.cloud_api_template(message.template)
+        except templates.TemplateRefused as exc:
+            raise PermanentSendError(exc.reason) from exc
     if message.quick_replies:
         return envelope | _choices(
             message.text, message.quick_replies, message.attachments, list_button_label

@@ -16,14 +16,14 @@ import sqlalchemy as sa
 
 from omniroute.channels.store import inbound_receipts
 from omniroute.channels.teams.activities import scoped_id
-from tests.e2e.channels.support import eventually, put_demo_bot_on
-from tests.e2e.channels.teams.double import (
+from omniroute.channels.teams.double import (
     APP_ID,
     APP_PASSWORD,
     BotFrameworkDouble,
     SharePointDouble,
     new_key,
 )
+from tests.e2e.channels.support import eventually, put_demo_bot_on
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from omniroute.attachments.model import Limits
 from omniroute.channels.store import inbound_receipts, outbound_messages
+from omniroute.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from tests.e2e.channels.support import eventually, put_demo_bot_on, send_agent_file
-from tests.e2e.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from tests.e2e.conftest import LiveServer, free_port, serve
 
 Clients = dict[str, Any]

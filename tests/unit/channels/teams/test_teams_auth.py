@@ -11,8 +11,8 @@ import pytest
 
 from omniroute.channels.port import SignatureError
 from omniroute.channels.teams.auth import ChannelAuthenticator, KeySet
+from omniroute.channels.teams.double import APP_ID, BotFrameworkDouble, new_key
 from omniroute.core.clock import ManualClock
-from tests.e2e.channels.teams.double import APP_ID, BotFrameworkDouble, new_key
 
 SERVICE = "https://smba.trafficmanager.net/emea/"
 METADATA = "http://login.test/v1/.well-known/openidconfiguration"

@@ -15,8 +15,8 @@ from omniroute.channels.port import Attachment, MediaFetchFailed
 from omniroute.channels.registry import AccountConfig, AdapterContext
 from omniroute.channels.teams import SPEC
 from omniroute.channels.teams.adapter import TeamsAdapter, _microsoft_host
+from omniroute.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDouble, SharePointDouble
 from omniroute.core.clock import ManualClock
-from tests.e2e.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDouble, SharePointDouble
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 PDF = b"%PDF-1.7\n%%EOF\n"

@@ -23,8 +23,8 @@ from omniroute.channels.teams import SPEC
 from omniroute.channels.teams.activities import Route, context_of, route_key, scoped_id
 from omniroute.channels.teams.adapter import TeamsAdapter
 from omniroute.channels.teams.connector import build_activity, failure
+from omniroute.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDouble
 from omniroute.core.clock import ManualClock
-from tests.e2e.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDouble
 
 FIXTURES = Path(__file__).parents[3] / "e2e" / "channels" / "teams" / "fixtures"
 SERVICE = "http://connector.test/emea/"

@@ -24,8 +24,8 @@ from omniroute.channels.registry import AccountConfig, AdapterContext
 from omniroute.channels.telegram import SPEC
 from omniroute.channels.telegram.adapter import TelegramAdapter
 from omniroute.channels.telegram.bot_api import callback_data, failure, split_text
+from omniroute.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from omniroute.core.clock import ManualClock
-from tests.e2e.channels.telegram.double import BOT_TOKEN, TelegramDouble
 
 FIXTURES = Path(__file__).parents[3] / "e2e" / "channels" / "telegram" / "fixtures"
 SECRET = "s3cret-token_for-unit-tests"

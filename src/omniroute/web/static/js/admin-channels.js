@@ -1,6 +1,7 @@
 // The administration page's Channels section: connect channel accounts, rotate a secret,
-// enable or disable an account. Admins only (the server checks; this module is only loaded
-// for them). Server text goes in with textContent, never as HTML.
+// enable or disable an account, sync a WhatsApp account's templates from Meta. Admins only (the
+// server checks; this module is only loaded for them). Server text goes in with textContent,
+// never as HTML.
 
 const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
 const { ApiClient, ApiError } = await import(meta('omniroute-client'));
@@ -111,8 +112,34 @@ function row(account) {
     if (value) update(account, { secrets: { [name]: value } });
   });
   actions.append(toggle, ' ', rotate);
+  if (account.channel === 'whatsapp') actions.append(' ', syncButton(account));
   tr.append(actions);
   return tr;
+}
+
+/** WhatsApp: read the approved templates from Meta (the account's waba_id) into its settings. */
+function syncButton(account) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'button';
+  button.dataset.testid = 'channel-sync-templates';
+  button.textContent = 'Sync templates';
+  button.setAttribute('aria-label', `Sync the WhatsApp templates of ${account.name}`);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const result = await api.post(`${BASE}/${account.id}/whatsapp/templates/sync`);
+      const skipped = result.skipped.map((s) => `${s.name} (${s.language}): ${s.reason}`);
+      say(`${account.name}: ${result.kept.length} approved template(s) kept`
+        + (skipped.length ? `; skipped ${skipped.join('; ')}` : '.'));
+      await loadAccounts();
+    } catch (e) {
+      say(`Templates not synced: ${errorText(e)}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 async function update(account, patch) {

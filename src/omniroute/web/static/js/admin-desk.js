@@ -3,91 +3,28 @@
 // and this page mirrors them. Server text goes in with textContent, never as HTML. UI text comes
 // from the page's gettext catalogue through t() (workspace/i18n.js).
 
-const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-const { ApiClient, ApiError } = await import(meta('omniroute-client'));
-const { t } = await import(meta('omniroute-i18n'));
-
-const api = new ApiClient({
-  csrfToken: meta('csrf-token'),
-  onUnauthorized: () => location.assign('/login?next=/admin/desk'),
-});
-const $ = (id) => document.getElementById(id);
-const enc = encodeURIComponent;
+const {
+  api, ApiError, t, $, enc, errorText, show, announce, make, button, fieldError, textProblem, tagsOf, tagProblem,
+} = await import(document.querySelector('meta[name="omniroute-admin"]').content);
 
 const LIMITS = { title: 120, text: 4000, tags: 10, tag: 40, code: 40, label: 120, codes: 50 };
-const TAG = /^[\p{L}\p{N}_-]+$/u;
 const CODE = /^[a-z0-9][a-z0-9_-]*$/;
 const LANGUAGES = { en: 'English', es: 'Español' };
 
-function errorText(error) {
-  return error instanceof ApiError ? error.message : t('Something went wrong.');
-}
-
-function show(el, text) {
-  el.textContent = text || '';
-  el.hidden = !text;
-}
-
-function say(text) {
-  const el = $('desk-status');
-  el.textContent = '';
-  requestAnimationFrame(() => {
-    el.textContent = text;
-  });
-}
-
-function make(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'dataset') Object.assign(node.dataset, value);
-    else if (key === 'attrs') for (const [name, v] of Object.entries(value)) node.setAttribute(name, v);
-    else node[key] = value;
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
-function button(label, testid, onClick, aria) {
-  const b = make('button', { type: 'button', className: 'button button-small', textContent: label });
-  b.dataset.testid = testid;
-  if (aria) b.setAttribute('aria-label', aria);
-  b.addEventListener('click', onClick);
-  return b;
-}
-
-/** Mark a field invalid (or valid again) with its message next to it. */
-function fieldError(input, errorEl, text) {
-  show(errorEl, text);
-  if (text) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
-  return !text;
-}
+const say = (text) => announce($('desk-status'), text);
 
 // -- quick replies ---------------------------------------------------------------------------------
 
 const qr = { replies: [], editing: null };
-
-function tagsOf(value) {
-  return value.split(',').map((s) => s.trim().toLowerCase().split(/\s+/).join('-')).filter(Boolean);
-}
 
 function checkReplyForm() {
   const title = $('qr-title');
   const text = $('qr-text');
   const tags = $('qr-tags');
   let ok = true;
-  const titleText = title.value.trim();
-  ok = fieldError(title, $('qr-title-error'), !titleText ? t('Give the reply a title.')
-    : (titleText.length > LIMITS.title ? t('At most {max} characters.', { max: LIMITS.title }) : '')) && ok;
-  const body = text.value.trim();
-  ok = fieldError(text, $('qr-text-error'), !body ? t('Write the text agents will send.')
-    : (body.length > LIMITS.text ? t('At most {max} characters.', { max: LIMITS.text }) : '')) && ok;
-  const list = tagsOf(tags.value);
-  let tagProblem = '';
-  if (list.length > LIMITS.tags) tagProblem = t('At most {max} tags.', { max: LIMITS.tags });
-  const bad = list.find((tag) => tag.length > LIMITS.tag || !TAG.test(tag));
-  if (bad) tagProblem = t('Tag "{tag}": letters, digits and hyphens only.', { tag: bad });
-  ok = fieldError(tags, $('qr-tags-error'), tagProblem) && ok;
+  ok = fieldError(title, $('qr-title-error'), textProblem(title.value, LIMITS.title, t('Give the reply a title.'))) && ok;
+  ok = fieldError(text, $('qr-text-error'), textProblem(text.value, LIMITS.text, t('Write the text agents will send.'))) && ok;
+  ok = fieldError(tags, $('qr-tags-error'), tagProblem(tagsOf(tags.value), LIMITS.tags, LIMITS.tag)) && ok;
   return ok;
 }
 

@@ -4,16 +4,10 @@
 // once (after creating, or rotating the token) and never read back. Server text goes in with
 // textContent, never as HTML. UI text comes from the page's gettext catalogue through t().
 
-const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-const { ApiClient, ApiError } = await import(meta('omniroute-client'));
-const { t } = await import(meta('omniroute-i18n'));
+const { api, t, $, enc, errorText, show, announce, make, button, fieldError } = await import(
+  document.querySelector('meta[name="omniroute-admin"]').content
+);
 
-const api = new ApiClient({
-  csrfToken: meta('csrf-token'),
-  onUnauthorized: () => location.assign('/login?next=/admin/voice'),
-});
-const $ = (id) => document.getElementById(id);
-const enc = encodeURIComponent;
 const BASE = '/api/v1/admin/voice-providers';
 const MAX_CUSTOM_BYTES = 8 * 1024;
 const FEATURE_LABELS = {
@@ -27,47 +21,7 @@ const FEATURE_LABELS = {
 
 const state = { providers: [], users: [], editing: null, mapping: null };
 
-function errorText(error) {
-  return error instanceof ApiError ? error.message : t('Something went wrong.');
-}
-
-function show(el, text) {
-  el.textContent = text || '';
-  el.hidden = !text;
-}
-
-function say(text) {
-  const el = $('voice-status');
-  el.textContent = '';
-  requestAnimationFrame(() => {
-    el.textContent = text;
-  });
-}
-
-function make(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'dataset') Object.assign(node.dataset, value);
-    else node[key] = value;
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
-function button(label, testid, onClick, aria) {
-  const b = make('button', { type: 'button', className: 'button button-small', textContent: label });
-  b.dataset.testid = testid;
-  if (aria) b.setAttribute('aria-label', aria);
-  b.addEventListener('click', onClick);
-  return b;
-}
-
-function fieldError(input, errorEl, text) {
-  show(errorEl, text);
-  if (text) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
-  return !text;
-}
+const say = (text) => announce($('voice-status'), text);
 
 /** A JSON object from a textarea, or an error message. */
 function jsonObject(text, { maxBytes } = {}) {

@@ -5,20 +5,15 @@
 // people, admins change configuration); this page mirrors them so nobody is offered a button
 // that can only fail. All server text is written with textContent, never parsed as HTML.
 
-const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-
-// Through its versioned URL (from the page), like the workspace, so caches never mix releases.
-const { ApiClient, ApiError } = await import(meta('omniroute-client'));
+// The client and the shared helpers come through their versioned URLs (from the page), like the
+// workspace, so caches never mix releases.
+const { api, ApiError, $, errorText, showError, clearError, announce: say } = await import(
+  document.querySelector('meta[name="omniroute-admin"]').content
+);
 
 const root = document.getElementById('admin');
 const IS_ADMIN = root.dataset.isAdmin === 'true';
 const SELF_ID = root.dataset.userId;
-const api = new ApiClient({
-  csrfToken: meta('csrf-token'),
-  onUnauthorized: () => location.assign('/login?next=/admin'),
-});
-
-const $ = (id) => document.getElementById(id);
 
 const ROLE_LABELS = { agent: 'agent', supervisor: 'supervisor', admin: 'admin' };
 
@@ -39,28 +34,6 @@ const state = {
 
 function fromTemplate(id) {
   return document.getElementById(id).content.firstElementChild.cloneNode(true);
-}
-
-function errorText(error) {
-  return error instanceof ApiError ? error.message : 'Something went wrong.';
-}
-
-function showError(el, error) {
-  el.textContent = typeof error === 'string' ? error : errorText(error);
-  el.hidden = false;
-}
-
-function clearError(el) {
-  el.textContent = '';
-  el.hidden = true;
-}
-
-/** Status text for screen readers and sighted users; cleared first so a repeat is read again. */
-function say(el, text) {
-  el.textContent = '';
-  requestAnimationFrame(() => {
-    el.textContent = text;
-  });
 }
 
 function when(iso) {

@@ -3,14 +3,10 @@
 // GET /api/v1/bots/analytics and /api/v1/bots/sessions; server text is set with textContent.
 // The period and bot are kept in the address (?bot=&from=&to=), so a view can be shared.
 
-const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-const { ApiClient, ApiError } = await import(meta('omniroute-client'));
+const { api, $, showError: showErrorIn } = await import(
+  document.querySelector('meta[name="omniroute-admin"]').content
+);
 
-const api = new ApiClient({
-  csrfToken: meta('csrf-token'),
-  onUnauthorized: () => location.assign('/login?next=/admin/bots'),
-});
-const $ = (id) => document.getElementById(id);
 const DAY_MS = 86400000;
 const SESSIONS_SHOWN = 50;
 const OUTCOMES = { resolved: 'Resolved', escalated: 'Escalated', abandoned: 'Abandoned' };
@@ -64,9 +60,7 @@ function readFilters() {
 }
 
 function showError(error) {
-  const line = $('bot-error');
-  line.textContent = error instanceof ApiError ? error.message : String(error);
-  line.hidden = false;
+  showErrorIn($('bot-error'), error);
 }
 
 function figureRows(figures) {

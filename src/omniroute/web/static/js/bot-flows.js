@@ -5,16 +5,10 @@
 // Admins edit; supervisors read (the API enforces it, the page mirrors it). Server text goes in
 // with textContent, never as HTML. UI text comes from the page's gettext catalogue through t().
 
-const meta = (name) => document.querySelector(`meta[name="${name}"]`).content;
-const { ApiClient, ApiError } = await import(meta('omniroute-client'));
-const { t } = await import(meta('omniroute-i18n'));
+const { api, meta, t, $, enc, errorText, show, announce } = await import(
+  document.querySelector('meta[name="omniroute-admin"]').content
+);
 
-const api = new ApiClient({
-  csrfToken: meta('csrf-token'),
-  onUnauthorized: () => location.assign('/login?next=/admin/bots/flows'),
-});
-const $ = (id) => document.getElementById(id);
-const enc = encodeURIComponent;
 const canEdit = $('bot-flows').dataset.canEdit === 'true';
 const INDENT = '  ';
 const FLOW_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -29,22 +23,7 @@ steps:
 
 const state = { bots: [], botId: '', flows: [], editing: null, dirty: false };
 
-function errorText(error) {
-  return error instanceof ApiError ? error.message : t('Something went wrong.');
-}
-
-function show(el, text) {
-  el.textContent = text || '';
-  el.hidden = !text;
-}
-
-function say(text) {
-  const el = $('flows-status');
-  el.textContent = '';
-  requestAnimationFrame(() => {
-    el.textContent = text;
-  });
-}
+const say = (text) => announce($('flows-status'), text);
 
 /** A write that keeps the body of a 422/409 (ApiClient keeps only ``detail``). */
 async function send(method, path, body) {

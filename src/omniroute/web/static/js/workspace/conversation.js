@@ -21,6 +21,7 @@ import { STATE_LABELS, channelLabel } from './labels.js';
 import { messageElement, noteElement, setDelivery } from './messages.js';
 import { renderPrechat } from './prechat.js';
 import { QuickReplyPicker } from './quick-replies.js';
+import { WhatsAppTemplates } from './whatsapp-templates.js';
 
 export { STATE_LABELS };
 
@@ -78,6 +79,7 @@ export class ConversationView {
     this.disposition = new DispositionForm(this);
     this.quickReplies = new QuickReplyPicker(this);
     this.files = new AttachmentTray(this);
+    this.waTemplates = new WhatsAppTemplates(this); // WhatsApp's 24-hour window and templates
     this.c360 = null; // made when the Customer tab is first shown
     this.customerName = null; // the customer record's name, when the pre-chat form gave none
     this.applyRole();
@@ -391,6 +393,7 @@ export class ConversationView {
     if (holder && state === 'wrap_up') this.disposition.load();
     else this.q('.disposition').hidden = true;
     if (this.q('.composer').hidden) this.quickReplies.close();
+    this.waTemplates?.stateChanged();
     this.refreshFeatures();
     if (!live || !holder) {
       this.typing.stop();
@@ -413,6 +416,7 @@ export class ConversationView {
     this.trackWaiting();
     if (message.sender_kind === 'customer') {
       this.showTyping(false);
+      this.waTemplates?.customerWrote(message);
       if (message.seq > this.seenSeq) this.noticeUnread(message);
     }
     if (this.desk.isActive(this.id)) this.markSeen();
@@ -755,6 +759,7 @@ export class ConversationView {
   }
 
   remove() {
+    this.waTemplates?.dispose();
     this.typing.stop();
     clearTimeout(this.typingTimer);
     this.desk.drafts.forget(this.id);

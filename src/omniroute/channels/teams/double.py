@@ -1,4 +1,5 @@
-"""A local Bot Framework: the parts of Microsoft's services a Teams bot talks to, on 127.0.0.1.
+"""A local Bot Framework for development and tests: the parts of Microsoft's services a Teams bot
+talks to, speaking their real wire format.
 
 - ``GET /v1/.well-known/openidconfiguration`` and ``GET /v1/.well-known/keys``: the OpenID metadata
   and key set (RSA keys generated here, with Bot Framework's ``endorsements`` extension).
@@ -10,19 +11,26 @@
 
 :class:`SharePointDouble` serves files' ``downloadUrl``s (pre-authenticated by ``tempauth``).
 
-``channel_token`` signs what the Bot Connector sends with each activity, so tests post activities
-exactly as Teams would.
+The Bot Connector's side of the bot's messaging endpoint: ``channel_token`` signs the JWT it sends
+with each activity (RS256, with the locally generated key the key set publishes),
+``message_activity`` builds a personal-chat message as Teams sends it, and ``post_activity`` POSTs
+one with its token. Served on 127.0.0.1 by the e2e tests and by ``omniroute demo`` (under
+``/__doubles/teams``): point an account's ``openid_metadata_url`` and ``token_url`` at it, and the
+activities' ``serviceUrl`` at its Bot Connector.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -31,11 +39,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from omniroute.channels.webhook_poster import WebhookPoster
+
 APP_ID = "c9e3a6f1-4d2b-4f7a-9b1e-3a5d7c9e1f20"
-APP_PASSWORD = "Xq28Q~help-desk-client-secret-for-tests"
+APP_PASSWORD = "Xq28Q~help-desk-client-secret-for-tests"  # noqa: S105 - the double's own, fixed
 ISSUER = "https://api.botframework.com"
 SCOPE = "https://api.botframework.com/.default"
 ENDORSEMENTS = ["msteams", "webchat", "directline", "emulator"]
+TENANT_ID = "5f2b8c1d-3e4a-4b6c-9d7e-1a2b3c4d5e6f"
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -57,7 +68,7 @@ class Issued:
 
 
 @dataclass
-class BotFrameworkDouble:
+class BotFrameworkDouble(WebhookPoster):
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     app_id: str = APP_ID
     app_password: str = APP_PASSWORD
@@ -82,6 +93,8 @@ class BotFrameworkDouble:
     #: Inline images by attachment id: (MIME type, bytes); and the Authorization of each download.
     attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     attachment_requests: list[str | None] = field(default_factory=list)
+    tenant_id: str = TENANT_ID
+    next_activity_id: int = 1767603600123
 
     @property
     def app(self) -> Starlette:
@@ -147,16 +160,59 @@ class BotFrameworkDouble:
         key = signing_key or (self.other_keys[chosen][0] if chosen in self.other_keys else self.key)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": chosen})
 
+    def message_activity(self, service_url: str, *, user_name: str, text: str) -> dict[str, Any]:
+        """A message in the user's personal chat with the bot, as the Bot Connector posts it. The
+        user's ids (and so the chat's) are derived from the name: the same name, the same chat."""
+        seed = hashlib.sha256(f"{self.tenant_id}:{user_name}".encode()).hexdigest()
+        activity_id, self.next_activity_id = str(self.next_activity_id), self.next_activity_id + 1
+        now = self.now().astimezone(UTC)
+        return {
+            "text": text,
+            "textFormat": "plain",
+            "type": "message",
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
+            "id": activity_id,
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+            "from": {
+                "id": f"29:1{seed[:48]}",
+                "name": user_name,
+                "aadObjectId": f"{seed[:8]}-{seed[8:12]}-4{seed[13:16]}-8{seed[17:20]}-{seed[20:32]}",
+            },
+            "conversation": {
+                "conversationType": "personal",
+                "tenantId": self.tenant_id,
+                "id": f"a:1{seed[:60]}",
+            },
+            "recipient": {"id": f"28:{self.app_id}", "name": "Help Desk"},
+            "entities": [{"locale": "en-US", "type": "clientInfo"}],
+            "channelData": {"tenant": {"id": self.tenant_id}},
+            "locale": "en-US",
+        }
+
+    async def post_activity(self, url: str, activity: dict[str, Any]) -> httpx.Response:
+        """POST an activity to a bot's messaging endpoint with the Bot Connector's bearer token."""
+        return await self.http.post(
+            url,
+            content=json.dumps(activity).encode(),
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {self.channel_token(activity['serviceUrl'])}",
+            },
+        )
+
     # -- login.botframework.com ------------------------------------------------------------------
 
     async def openid_configuration(self, request: Request) -> Response:
         self.metadata_fetches += 1
-        base = str(request.base_url).rstrip("/")
+        # The key set is this document's sibling, wherever the double is served (also mounted
+        # under a prefix, where ``request.base_url`` would name the outer app's root).
+        here = str(request.url.replace(query=""))
         return JSONResponse(
             {
                 "issuer": ISSUER,
                 "authorization_endpoint": "https://invalid.botframework.com",
-                "jwks_uri": f"{base}/v1/.well-known/keys",
+                "jwks_uri": here.removesuffix("openidconfiguration") + "keys",
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "token_endpoint_auth_methods_supported": ["private_key_jwt"],
             }

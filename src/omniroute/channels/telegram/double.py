@@ -1,10 +1,16 @@
-"""A local Telegram Bot API: ``POST /bot<token>/<method>`` with Telegram's JSON answers and errors,
-and ``GET /file/bot<token>/<file_path>`` for downloads. Served on 127.0.0.1 by the e2e tests; unit
-tests mount the same app on an ASGI transport.
+"""A local Telegram for development and tests, speaking the real Bot API's wire format.
 
-It checks what the real API checks for the calls we make (token, chat, text length, the 64-byte
-``callback_data`` limit) and can simulate an outage (503), rate limiting (429 with ``retry_after``)
-and a user who blocked the bot (403).
+Telegram's API side: ``POST /bot<token>/<method>`` with Telegram's JSON answers and errors, and
+``GET /file/bot<token>/<file_path>`` for downloads. It checks what the real API checks for the calls
+we make (token, chat, text length, the 64-byte ``callback_data`` limit) and can simulate an outage
+(503), rate limiting (429 with ``retry_after``) and a user who blocked the bot (403).
+
+Telegram's webhook side: :meth:`TelegramDouble.text_update` builds the ``Update`` a customer's text
+becomes and :meth:`TelegramDouble.post_update` POSTs it with the ``X-Telegram-Bot-Api-Secret-Token``
+header given to ``setWebhook``, as Telegram does.
+
+Served on 127.0.0.1 by the e2e tests and by ``omniroute demo`` (under ``/__doubles/telegram``); unit
+tests mount the same app on an ASGI transport. Point an account's ``api_base`` at it.
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-BOT_TOKEN = "7011223344:AAFakeTokenForTests_abcdefghijklmnop"
+from omniroute.channels.webhook_poster import WebhookPoster
+
+BOT_TOKEN = "7011223344:AAFakeTokenForTests_abcdefghijklmnop"  # noqa: S105 - the double's own, fixed
 BOT_USER = {"id": 7011223344, "is_bot": True, "first_name": "Acme Support", "username": "acme_support_bot"}
 
 
@@ -33,7 +42,7 @@ def _error(code: int, description: str, **parameters: Any) -> JSONResponse:
 
 
 @dataclass
-class TelegramDouble:
+class TelegramDouble(WebhookPoster):
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     token: str = BOT_TOKEN
     #: Every accepted call, as {"method": …, **parameters}.
@@ -45,6 +54,8 @@ class TelegramDouble:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (file_path, content)
     next_message_id: int = 57
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    next_update_id: int = 731284501
+    next_customer_message_id: int = 52
 
     @property
     def app(self) -> Starlette:
@@ -58,6 +69,42 @@ class TelegramDouble:
     @property
     def messages(self) -> list[dict[str, Any]]:
         return [c for c in self.calls if c["method"] == "sendMessage"]
+
+    # -- Telegram's webhook side ------------------------------------------------------------------
+
+    def text_update(
+        self, chat_id: int, text: str, *, first_name: str, last_name: str | None = None
+    ) -> dict[str, Any]:
+        """The ``Update`` Telegram posts when a user texts the bot in a private chat."""
+        user: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            user["last_name"] = last_name
+        update_id, self.next_update_id = self.next_update_id, self.next_update_id + 1
+        message_id, self.next_customer_message_id = (
+            self.next_customer_message_id,
+            self.next_customer_message_id + 1,
+        )
+        chat = {k: v for k, v in user.items() if k != "is_bot"} | {"type": "private"}
+        return {
+            "update_id": update_id,
+            "message": {
+                "message_id": message_id,
+                "from": {**user, "language_code": "en"},
+                "chat": chat,
+                "date": int(self.now().timestamp()),
+                "text": text,
+            },
+        }
+
+    async def post_update(self, url: str, update: dict[str, Any], secret_token: str) -> httpx.Response:
+        """POST an ``Update`` to a webhook as Telegram does: JSON, with the secret token header."""
+        return await self.http.post(
+            url,
+            content=json.dumps(update).encode(),
+            headers={"content-type": "application/json", "x-telegram-bot-api-secret-token": secret_token},
+        )
+
+    # -- the Bot API -------------------------------------------------------------------------------
 
     async def method(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
