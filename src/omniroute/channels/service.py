@@ -92,6 +92,19 @@ SEND_LEASE = timedelta(seconds=120)
 RECEIPT_MAX_ATTEMPTS = 5
 RECEIPT_RETRY_BASE_SECONDS = 30.0
 BATCH = 50
+#: How many senders' receipts are handled at once (each sender's in order).
+RECEIPT_LANES = 8
+
+
+def receipt_lane(receipt: Receipt) -> tuple[str, str]:
+    """Receipts that must be handled in order share a lane: a sender's messages, typing and end
+    of conversation; an account's delivery statuses. One that cannot be read goes alone."""
+    try:
+        item = codec.decode(receipt.kind, receipt.payload)
+    except Exception:  # it fails again, with its reason, when it is handled
+        return (receipt.account_id, f"unreadable:{receipt.id}")
+    sender = getattr(item, "sender_address", None)
+    return (receipt.account_id, f"from:{sender}" if isinstance(sender, str) else "statuses")
 OUTBOUND_SENDERS = frozenset({SenderKind.AGENT, SenderKind.BOT})
 STATUS_VALUES = frozenset(s.value for s in DeliveryStatus)
 #: A customer's media download is tried three times (network backoff, not business time).
@@ -420,23 +433,40 @@ class ChannelService:
         return (await self._receipt_pass())[1]
 
     async def _receipt_pass(self) -> tuple[int, int]:
-        """(how many receipts were tried, how many were handled)."""
+        """(how many receipts were tried, how many were handled).
+
+        A batch is split into lanes, one per sender (statuses of an account share one): a lane
+        is handled in arrival order, lanes side by side (:data:`RECEIPT_LANES` at once), so a
+        slow media download or a provider's slow answer holds back only that sender's later
+        messages, never everyone's."""
         async with self.db.read() as conn:
             pending = await store.pending_receipts(conn, self.clock.now(), BATCH, skip_locked=False)
-        done = 0
+        lanes: dict[tuple[str, str], list[Receipt]] = {}
         for receipt in pending:
-            try:
-                item = codec.decode(receipt.kind, receipt.payload)
-                # Downloads happen here, outside the transaction and long after the provider's 2xx.
-                media = await self._fetch_media(receipt.account_id, item)
-                async with self.publisher.unit_of_work() as uow:
-                    account, _ = await self.adapter(receipt.account_id)
-                    await self._apply(uow, account, item, media)
-                    await store.receipt_processed(uow.conn, receipt.id, uow.clock.now())
-                done += 1
-            except Exception as exc:
-                await self._receipt_failed(receipt, exc)
-        return len(pending), done
+            lanes.setdefault(receipt_lane(receipt), []).append(receipt)
+        gate = asyncio.Semaphore(RECEIPT_LANES)
+
+        async def run(lane: list[Receipt]) -> int:
+            async with gate:
+                return sum([await self._handle_receipt(receipt) for receipt in lane])
+
+        handled = await asyncio.gather(*(run(lane) for lane in lanes.values()))
+        return len(pending), sum(handled)
+
+    async def _handle_receipt(self, receipt: Receipt) -> int:
+        """1 when the receipt became conversation state, 0 when it failed (and will be retried)."""
+        try:
+            item = codec.decode(receipt.kind, receipt.payload)
+            # Downloads happen here, outside the transaction and long after the provider's 2xx.
+            media = await self._fetch_media(receipt.account_id, item)
+            async with self.publisher.unit_of_work() as uow:
+                account, _ = await self.adapter(receipt.account_id)
+                await self._apply(uow, account, item, media)
+                await store.receipt_processed(uow.conn, receipt.id, uow.clock.now())
+        except Exception as exc:
+            await self._receipt_failed(receipt, exc)
+            return 0
+        return 1
 
     async def _receipt_failed(self, receipt: Receipt, exc: Exception) -> None:
         now = self.clock.now()
@@ -778,6 +808,7 @@ class ChannelService:
                     reply_context=await self._reply_context(row.conversation_id),
                     quick_replies=await self._quick_replies(row),
                     template=row.payload.get("template"),
+                    sender_kind=row.payload.get("sender_kind"),
                 )
             )
         except CredentialsUnavailable as exc:
