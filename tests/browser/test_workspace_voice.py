@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from omniroute.voice.capacity_rule import calls_fill_capacity
 from tests.browser.test_voice_helpers import (
@@ -123,31 +123,48 @@ def test_the_voice_panel_frames_the_providers_and_a_screen_pop_opens_the_custome
         admin.close()
 
 
+def ring_ana(
+    voice_stack: VoiceStack,
+    pages: Pages,
+    admin: httpx.Client,
+    sim: httpx.Client,
+    number: str,
+    name: str,
+    menu: str,
+    account: str,
+) -> tuple[Page, FrameLocator]:
+    """A known caller rings Ana: an earlier call they gave up on made them a customer (the voice
+    channel proves the number) and an agent named them since; Ana signs in, is ready in the
+    reference CCaaS's softphone, and the new call (IVR ``menu`` choice, ``account`` keyed in)
+    rings in her workspace. Returns her page and the softphone."""
+    first = sim.post("/api/calls", json={"from": number, "keys": "2"}).json()
+    sim.post(f"/api/calls/{first['id']}/hangup", json={})
+    known = wait_for(lambda: lookup(admin, number)["customer"], "the caller to become a customer")
+    renamed = admin.patch(f"/api/v1/customers/{known['id']}", json={"display_name": name})
+    assert renamed.status_code == 200, renamed.text
+
+    page = pages.new(width=1500, height=900)
+    sign_in(page, voice_stack.base_url, ANA)
+    page.locator(".ocif-tabs button", has_text="Reference CCaaS").click()
+    softphone = page.frame_locator(f'iframe[data-provider-id="{voice_stack.sim_provider}"]')
+    softphone.get_by_test_id("sim-ready").click()
+    expect(softphone.get_by_test_id("sim-agent-state")).to_have_text(
+        "ready for calls", timeout=CALL_EVENTS_MS
+    )
+    expect(page.get_by_test_id("presence-select")).to_have_value("available")
+
+    placed = sim.post("/api/calls", json={"from": number, "keys": menu})
+    assert placed.status_code == 201, placed.text
+    sim.post(f"/api/calls/{placed.json()['id']}/dtmf", json={"keys": account})
+    expect(page.get_by_test_id("voice-notification")).to_contain_text(name)
+    return page, softphone
+
+
 def test_a_call_becomes_a_voice_session_with_its_call_details(voice_stack: VoiceStack, pages: Pages) -> None:
     admin = signed_in_http(voice_stack.base_url, ADMIN)
     sim = httpx.Client(base_url=voice_stack.sim_url)
     try:
-        # An earlier call the caller gave up on made them a customer; an agent named them since.
-        first = sim.post("/api/calls", json={"from": CALLER, "keys": "2"}).json()
-        sim.post(f"/api/calls/{first['id']}/hangup", json={})
-        known = wait_for(lambda: lookup(admin, CALLER)["customer"], "the caller to become a customer")
-        renamed = admin.patch(f"/api/v1/customers/{known['id']}", json={"display_name": "Carla Caller"})
-        assert renamed.status_code == 200, renamed.text
-
-        page = pages.new(width=1500, height=900)
-        sign_in(page, voice_stack.base_url, ANA)
-        page.locator(".ocif-tabs button", has_text="Reference CCaaS").click()
-        softphone = page.frame_locator(f'iframe[data-provider-id="{voice_stack.sim_provider}"]')
-        softphone.get_by_test_id("sim-ready").click()
-        state = softphone.get_by_test_id("sim-agent-state")
-        expect(state).to_have_text("ready for calls", timeout=CALL_EVENTS_MS)
-        expect(page.get_by_test_id("presence-select")).to_have_value("available")
-
-        placed = sim.post("/api/calls", json={"from": CALLER, "keys": "1"})
-        assert placed.status_code == 201, placed.text
-        call_id = placed.json()["id"]
-        sim.post(f"/api/calls/{call_id}/dtmf", json={"keys": "4521#"})
-        expect(page.get_by_test_id("voice-notification")).to_contain_text("Carla Caller")
+        page, softphone = ring_ana(voice_stack, pages, admin, sim, CALLER, "Carla Caller", "1", "4521#")
         softphone.get_by_test_id("sim-accept").click()
 
         # The screen pop opens Carla's record; the call arrives as a voice session beside it, and
@@ -239,29 +256,10 @@ def test_a_chat_waits_for_the_call_to_be_wrapped_up_before_the_workspace_offers_
     sim = httpx.Client(base_url=voice_stack.sim_url)
     try:
         apply_calls_fill_capacity(admin)
-        # An earlier call the caller gave up on made them a customer (the voice channel proves
-        # the number); an agent named them since.
-        first = sim.post("/api/calls", json={"from": ON_HOLD_CALLER, "keys": "2"}).json()
-        sim.post(f"/api/calls/{first['id']}/hangup", json={})
-        known = wait_for(lambda: lookup(admin, ON_HOLD_CALLER)["customer"], "the caller to become a customer")
-        renamed = admin.patch(f"/api/v1/customers/{known['id']}", json={"display_name": "Olga Onhold"})
-        assert renamed.status_code == 200, renamed.text
-
-        page = pages.new(width=1500, height=900)
-        sign_in(page, voice_stack.base_url, ANA)
-        page.locator(".ocif-tabs button", has_text="Reference CCaaS").click()
-        softphone = page.frame_locator(f'iframe[data-provider-id="{voice_stack.sim_provider}"]')
-        softphone.get_by_test_id("sim-ready").click()
-        state = softphone.get_by_test_id("sim-agent-state")
-        expect(state).to_have_text("ready for calls", timeout=CALL_EVENTS_MS)
-        expect(page.get_by_test_id("presence-select")).to_have_value("available")
-
         # The reference CCaaS rings Ana in the workspace; she accepts in the embedded softphone.
-        placed = sim.post("/api/calls", json={"from": ON_HOLD_CALLER, "keys": "2"})
-        assert placed.status_code == 201, placed.text
-        call_id = placed.json()["id"]
-        sim.post(f"/api/calls/{call_id}/dtmf", json={"keys": "7788#"})
-        expect(page.get_by_test_id("voice-notification")).to_contain_text("Olga Onhold")
+        page, softphone = ring_ana(
+            voice_stack, pages, admin, sim, ON_HOLD_CALLER, "Olga Onhold", "2", "7788#"
+        )
         softphone.get_by_test_id("sim-accept").click()
         expect(softphone.get_by_test_id("sim-status")).to_have_text("On a call")
         # The caller's record opens, and the call is Ana's voice session.
