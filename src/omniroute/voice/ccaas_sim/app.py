@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -331,12 +331,19 @@ async def sign_in(agent_id: AgentId, body: SignInIn, request: Request) -> dict[s
     return sim.board.agent_view(agent.id)
 
 
-@api.delete("/agents/{agent_id}")
-async def sign_out(agent_id: AgentId, request: Request) -> dict[str, Any]:
+def _agent_act(
+    request: Request, agent_id: str, act: Callable[[Switchboard, datetime], object]
+) -> dict[str, Any]:
+    """One softphone action: applied on the switchboard now, watchers told, the agent's view back."""
     sim = _sim(request)
-    sim.board.sign_out(agent_id, sim.clock.now())
+    act(sim.board, sim.clock.now())
     sim.changed()
     return sim.board.agent_view(agent_id)
+
+
+@api.delete("/agents/{agent_id}")
+async def sign_out(agent_id: AgentId, request: Request) -> dict[str, Any]:
+    return _agent_act(request, agent_id, lambda board, now: board.sign_out(agent_id, now))
 
 
 @api.get("/agents/{agent_id}")
@@ -346,74 +353,51 @@ async def agent(agent_id: AgentId, request: Request) -> dict[str, Any]:
 
 @api.put("/agents/{agent_id}/ready")
 async def ready(agent_id: AgentId, body: ReadyIn, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.set_ready(agent_id, body.ready, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.set_ready(agent_id, body.ready, now))
 
 
 @api.post("/agents/{agent_id}/accept")
 async def accept(agent_id: AgentId, body: CallRefIn, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.accept(agent_id, body.call_id, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.accept(agent_id, body.call_id, now))
 
 
 @api.post("/agents/{agent_id}/decline")
 async def decline(agent_id: AgentId, body: CallRefIn, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.decline(agent_id, body.call_id, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.decline(agent_id, body.call_id, now))
 
 
 @api.post("/agents/{agent_id}/hold")
 async def hold(agent_id: AgentId, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.hold(agent_id, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.hold(agent_id, now))
 
 
 @api.post("/agents/{agent_id}/resume")
 async def resume(agent_id: AgentId, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.resume(agent_id, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.resume(agent_id, now))
 
 
 @api.post("/agents/{agent_id}/hangup")
 async def hang_up(agent_id: AgentId, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.hang_up(agent_id, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.hang_up(agent_id, now))
 
 
 @api.post("/agents/{agent_id}/transfer")
 async def transfer(agent_id: AgentId, body: TransferIn, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.transfer(agent_id, body.queue, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.transfer(agent_id, body.queue, now))
 
 
 @api.post("/agents/{agent_id}/wrapup")
 async def wrap_up(agent_id: AgentId, body: WrapUpIn, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.finish_wrap_up(agent_id, body.disposition, body.notes, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(
+        request,
+        agent_id,
+        lambda board, now: board.finish_wrap_up(agent_id, body.disposition, body.notes, now),
+    )
 
 
 @api.post("/agents/{agent_id}/dial")
 async def dial(agent_id: AgentId, body: DialIn, request: Request) -> dict[str, Any]:
-    sim = _sim(request)
-    sim.board.dial(agent_id, body.to, sim.clock.now())
-    sim.changed()
-    return sim.board.agent_view(agent_id)
+    return _agent_act(request, agent_id, lambda board, now: board.dial(agent_id, body.to, now))
 
 
 @omniroute.post("/omniroute/presence")
