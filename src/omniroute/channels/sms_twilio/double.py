@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from omniroute.channels.sms_twilio.outbound import API_VERSION, MAX_BODY_CHARS
+from omniroute.channels.webhook_poster import WebhookPoster
 from omniroute.core.clock import Clock
 from omniroute.core.twilio_signature import compute_signature
 
@@ -67,7 +68,7 @@ class SentMessage:
 
 
 @dataclass
-class TwilioDouble:
+class TwilioDouble(WebhookPoster):
     account_sid: str
     auth_token: str
     clock: Clock
@@ -82,7 +83,6 @@ class TwilioDouble:
     #: The next media downloads are answered with these HTTP statuses.
     media_failures: list[int] = field(default_factory=list)
     media_requests: int = 0
-    _http: httpx.AsyncClient | None = None
 
     # -- the Messages API --------------------------------------------------------------------
 
@@ -280,17 +280,6 @@ class TwilioDouble:
             msg = f"{message_sid} was sent without a StatusCallback"
             raise LookupError(msg)
         return await self.post_webhook(callback, self.status_form(message_sid, status, error_code))
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=10.0)
-        return self._http
-
-    async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
 
 
 def _error(status: int, code: int, *, headers: dict[str, str] | None = None, **values: str) -> JSONResponse:
