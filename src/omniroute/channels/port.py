@@ -156,6 +156,9 @@ class Outbound:
     #: A pre-approved template to send instead of free text (WhatsApp, outside its 24-hour
     #: window): ``{"name", "language", "parameters"}``; ``text`` is what it renders to.
     template: Mapping[str, Any] | None = None
+    #: Who wrote it (``"agent"``, ``"bot"``; None when not known): Messenger's HUMAN_AGENT tag is
+    #: for people only.
+    sender_kind: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ See docs/channels/messenger.md."""
 from __future__ import annotations
 
 from omniroute.channels.messenger.adapter import CHANNEL, MessengerAdapter
+from omniroute.channels.messenger.window import validate_settings
 from omniroute.channels.registry import ChannelSpec
 
 SPEC = ChannelSpec(
@@ -12,4 +13,5 @@ SPEC = ChannelSpec(
     factory=MessengerAdapter,
     required_settings=("page_id",),
     required_secrets=("app_secret", "verify_token", "access_token"),
+    validate=validate_settings,
 )

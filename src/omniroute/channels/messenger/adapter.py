@@ -8,20 +8,31 @@ items, so the outbox compares watermarks with Meta's own time for each message.
 Customers' files arrive as ``attachments[].payload.url``: signed, expiring links on Meta's CDN
 (``scontent.xx.fbcdn.net``, ``cdn.fbsbx.com``, ``lookaside.fbsbx.com``) that need no token.
 ``fetch_media`` downloads them without credentials; a host that is not the configured
-``graph_base`` must pass the media SSRF guard (``channels.media.HostGuard``)."""
+``graph_base`` must pass the media SSRF guard (``channels.media.HostGuard``).
+
+Webhooks name a customer only by PSID: for a PSID it has not seen, the adapter asks the User
+Profile API for the name (best effort, bounded by :data:`PROFILE_TIMEOUT`, remembered per PSID) and
+passes it on as ``sender_name``. Replies pick ``RESPONSE`` or the ``HUMAN_AGENT`` tag, or fail before
+calling Meta, by the messaging window (:mod:`.window`)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import replace
 from posixpath import basename
 from urllib.parse import unquote, urlsplit
 
+import httpx
+
 from omniroute.channels import media
-from omniroute.channels.messenger import errors, inbound, outbound
+from omniroute.channels.messenger import errors, inbound, outbound, profile, window
 from omniroute.channels.meta_common import envelope, graph, handshake
-from omniroute.channels.meta_common.graph import GraphAccount, GraphCallFailed
+from omniroute.channels.meta_common.graph import GraphAccount, GraphCallFailed, GraphError
 from omniroute.channels.port import (
     Attachment,
     Inbound,
+    InboundMessage,
     Media,
     Outbound,
     ReceiptWatermark,
@@ -32,8 +43,13 @@ from omniroute.channels.port import (
 )
 from omniroute.channels.registry import AdapterContext
 
+log = logging.getLogger(__name__)
+
 CHANNEL = "messenger"
 WEBHOOK_OBJECT = "page"
+#: The profile lookup happens while Meta waits for the webhook's answer, so it gets little time; a
+#: customer whose name does not come in time keeps their PSID until a later message brings it.
+PROFILE_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 
 
 class MessengerAdapter:
@@ -44,6 +60,8 @@ class MessengerAdapter:
         self._graph = GraphAccount.from_config(context.config)
         self._page_id = str(context.config.settings["page_id"])
         self._verify_token = context.config.secrets["verify_token"]
+        self._human_agent_tag = window.enabled(context.config.settings)
+        self._profiles = profile.ProfileCache()
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method == "GET":
@@ -52,12 +70,20 @@ class MessengerAdapter:
         parsed = inbound.parse(document, page_id=self._page_id)
         # Echoes first: a read receipt in the same delivery then compares with Meta's times.
         items: list[Inbound] = [SentTimestamp(echo.mid, echo.at) for echo in parsed.echoes]
-        items += parsed.items
+        items += await self._with_names(parsed.items)
         items += [ReceiptWatermark(mark.recipient, mark.status, mark.up_to) for mark in parsed.watermarks]
         return WebhookResult(items=items, response_body=envelope.ACKNOWLEDGEMENT)
 
     async def send(self, message: Outbound) -> Sent:
-        body = outbound.build(message)
+        # The channel service hands over when the customer last wrote and who wrote the reply: a
+        # closed window fails here, before any Graph call.
+        messaging = window.decide(
+            message.customer_last_message_at,
+            self._ctx.clock.now(),
+            sender_kind=message.sender_kind,
+            human_agent_tag=self._human_agent_tag,
+        )
+        body = outbound.build(message, messaging)
         try:
             answer = await graph.post(self._ctx.http, self._graph, (self._page_id, "messages"), body)
         except GraphCallFailed as exc:
@@ -76,6 +102,55 @@ class MessengerAdapter:
 
     async def aclose(self) -> None:
         return None  # the shared HTTP client belongs to the channel service
+
+    # -- customer names ----------------------------------------------------------------------------
+
+    async def _with_names(self, items: list[Inbound]) -> list[Inbound]:
+        """The customers' messages with their profile names (each PSID looked up once, side by side)."""
+        senders = sorted(
+            {i.sender_address for i in items if isinstance(i, InboundMessage) and i.sender_name is None}
+        )
+        if not senders:
+            return items
+        names = dict(zip(senders, await asyncio.gather(*map(self._name_of, senders)), strict=True))
+        return [
+            replace(i, sender_name=names[i.sender_address])
+            if isinstance(i, InboundMessage) and i.sender_name is None and names.get(i.sender_address)
+            else i
+            for i in items
+        ]
+
+    async def _name_of(self, psid: str) -> str | None:
+        """``GET /{psid}?fields=first_name,last_name,profile_pic`` with the Page token. Never raises:
+        a customer without a name is still a customer (the failure is logged)."""
+        known, name = self._profiles.cached(psid, self._ctx.clock.now())
+        if known:
+            return name
+        found, problem = await self._fetch_profile(psid)
+        if problem:
+            log.warning("Messenger profile of %s not read (%s): %s", psid, self._ctx.config.id, problem)
+        name = found.name if found is not None else None
+        self._profiles.remember(psid, name, self._ctx.clock.now())
+        return name
+
+    async def _fetch_profile(self, psid: str) -> tuple[profile.Profile | None, str | None]:
+        """(the profile, None) or (None, why not)."""
+        try:
+            response = await self._ctx.http.get(
+                self._graph.url(psid),
+                params={"fields": profile.FIELDS, "appsecret_proof": self._graph.appsecret_proof()},
+                headers={"Authorization": f"Bearer {self._graph.access_token}"},
+                timeout=PROFILE_TIMEOUT,
+            )
+        except httpx.HTTPError as exc:
+            return None, f"Graph API unreachable: {exc!r}"
+        if response.status_code >= 400:
+            return None, GraphError.from_response(response).describe()
+        try:
+            found = profile.parse(response.json())
+        except ValueError:
+            found = None
+        return found, None if found is not None else "the answer names nobody"
 
 
 def _name_in(url: str) -> str | None:

@@ -14,9 +14,10 @@ TRANSIENT = frozenset({1200})
 
 HINTS = {
     OUTSIDE_WINDOW: (
-        "more than 24 hours have passed since the customer's last message; Messenger only accepts "
-        "replies outside that window with a message tag (e.g. HUMAN_AGENT, which needs Meta's approval) "
-        "until the customer writes again"
+        "the customer's messaging window is closed: a reply is accepted within 24 hours of the "
+        "customer's last message, and an agent's reply with the HUMAN_AGENT tag (the account's "
+        "human_agent_tag setting, which needs Meta's Human Agent permission) within 7 days; "
+        "nothing else until the customer writes again"
     ),
     2018001: "no Messenger user matches this id for this Page",
     551: "this person is not available on Messenger right now (they may have blocked the Page)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from omniroute.channels.messenger.window import RESPONSE, Messaging
 from omniroute.channels.port import Attachment, Outbound, PermanentSendError, QuickReply
 
 TEXT_LIMIT = 2000
@@ -21,13 +22,10 @@ QUICK_REPLY_TITLE_LIMIT = 20
 PAYLOAD_LIMIT = 1000
 
 
-def build(message: Outbound) -> dict[str, Any]:
-    return {
-        "recipient": {"id": message.to_address},
-        # RESPONSE: a reply within 24 hours of the customer's message, the only kind an agent sends.
-        "messaging_type": "RESPONSE",
-        "message": _content(message),
-    }
+def build(message: Outbound, messaging: Messaging = RESPONSE) -> dict[str, Any]:
+    """``messaging``: ``RESPONSE`` within 24 hours of the customer's message, or the
+    ``MESSAGE_TAG`` + ``HUMAN_AGENT`` an agent's later reply needs (see :mod:`.window`)."""
+    return {"recipient": {"id": message.to_address}, **messaging.fields(), "message": _content(message)}
 
 
 def _content(message: Outbound) -> dict[str, Any]:

@@ -10,6 +10,12 @@ It also plays Meta's webhook side: :meth:`GraphDouble.deliver` signs a
 webhook document with ``X-Hub-Signature-256`` and posts it, remembering which customers wrote when
 (that is what opens their window).
 
+Messenger's windows as Meta enforces them, counted from the customer's last message the double
+delivered: ``RESPONSE`` within 24 hours, ``MESSAGE_TAG`` + ``HUMAN_AGENT`` within 7 days, both
+refused later with error 10/2018278 ("This message is sent outside of allowed window"). And the User
+Profile API: ``GET /{version}/{psid}?fields=first_name,last_name,profile_pic`` answers the profile
+added with :meth:`GraphDouble.add_profile`, or error 2018218 "No profile available for this user".
+
 Served on loopback by any ASGI server (``GraphDouble(...).app()``); nothing here is imported by the
 adapters.
 """
@@ -37,6 +43,8 @@ from starlette.routing import Route
 from omniroute.channels.meta_common.signature import HEADER, sign
 
 WINDOW = timedelta(hours=24)
+#: How long after the customer's last message Messenger accepts a ``HUMAN_AGENT``-tagged message.
+HUMAN_AGENT_WINDOW = timedelta(days=7)
 #: Where the double serves media downloads (Meta's are ``lookaside.fbsbx.com/whatsapp_business/…``).
 MEDIA_DOWNLOAD_PATH = "/whatsapp_business/attachments/"
 #: Where it serves Messenger attachments (Meta's are ``scontent.xx.fbcdn.net/v/t1.15752-9/…``).
@@ -101,6 +109,12 @@ class GraphDouble:
     message_templates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: The query of each template-list call, in order.
     template_requests: list[dict[str, str]] = field(default_factory=list)
+    #: Messenger profiles by PSID, as the User Profile API answers them; see :meth:`add_profile`.
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The PSID and query of each profile lookup, in order.
+    profile_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    #: Answer this many profile lookups with 503 first.
+    profile_outage: int = 0
     _last_inbound: dict[str, datetime] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -122,7 +136,10 @@ class GraphDouble:
         self.media[media_id] = (mime_type, data)
 
     async def _media_node(self, request: Request) -> JSONResponse:
-        """``GET /{version}/{media-id}``: the media's metadata and a short-lived download URL."""
+        """``GET /{version}/{media-id}``: the media's metadata and a short-lived download URL.
+        The same Graph path with ``?fields=`` is a Messenger profile lookup."""
+        if "fields" in request.query_params:
+            return await self._profile(request)
         self.media_requests.append(request.url.path)
         try:
             self._check_token(request)
@@ -160,6 +177,40 @@ class GraphDouble:
             return Response(status_code=404)
         mime_type, data = found
         return Response(data, media_type=mime_type)
+
+    # -- Messenger User Profile API ---------------------------------------------------------------
+
+    def add_profile(
+        self, psid: str, first_name: str, last_name: str, picture: str | None = None
+    ) -> dict[str, Any]:
+        """A Messenger user's public profile, as ``GET /{psid}`` answers it."""
+        found = {
+            "first_name": first_name,
+            "last_name": last_name,
+            "profile_pic": picture
+            or f"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={psid}",
+            "id": psid,
+        }
+        self.profiles[psid] = found
+        return found
+
+    async def _profile(self, request: Request) -> JSONResponse:
+        """``GET /{version}/{psid}?fields=first_name,last_name,profile_pic``: the requested fields
+        and ``id``."""
+        psid = request.path_params["media_id"]
+        self.profile_requests.append((psid, dict(request.query_params)))
+        try:
+            self._check_token(request)
+            if self.profile_outage > 0:
+                self.profile_outage -= 1
+                raise GraphRefusal(503, 2, "Service temporarily unavailable")
+            if psid not in self.profiles:
+                raise GraphRefusal(400, 100, "(#100) No profile available for this user.", subcode=2018218)
+        except GraphRefusal as refusal:
+            return JSONResponse(refusal.body, status_code=refusal.status)
+        fields = [f for f in request.query_params["fields"].split(",") if f]
+        found = self.profiles[psid]
+        return JSONResponse({f: found[f] for f in fields if f in found} | {"id": psid})
 
     # -- WhatsApp message templates ---------------------------------------------------------------
 
@@ -380,9 +431,9 @@ class GraphDouble:
             raise GraphRefusal(400, 100, "(#100) The request body must be an object")
         return GraphRequest(version, request.path_params["node"], body, header, dict(request.query_params))
 
-    def _window_open(self, address: str) -> bool:
+    def _window_open(self, address: str, span: timedelta = WINDOW) -> bool:
         last = self._last_inbound.get(address)
-        return last is not None and self.now() - last <= WINDOW
+        return last is not None and self.now() - last <= span
 
     def _whatsapp(self, body: dict[str, Any]) -> dict[str, Any]:
         to = body.get("to")
@@ -419,6 +470,12 @@ class GraphDouble:
             )
         _check_messenger_content(body.get("message"))
         if body["messaging_type"] != "MESSAGE_TAG" and not self._window_open(psid):
+            raise GraphRefusal(
+                400, 10, "(#10) This message is sent outside of allowed window.", subcode=2018278
+            )
+        # HUMAN_AGENT stretches the window to 7 days, and no further.
+        human_agent = body["messaging_type"] == "MESSAGE_TAG" and body.get("tag") == "HUMAN_AGENT"
+        if human_agent and not self._window_open(psid, HUMAN_AGENT_WINDOW):
             raise GraphRefusal(
                 400, 10, "(#10) This message is sent outside of allowed window.", subcode=2018278
             )
