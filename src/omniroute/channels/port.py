@@ -224,6 +224,14 @@ class MediaFetcher(Protocol):
         ...
 
 
+class SenderNames(Protocol):
+    """An optional adapter capability: the name of a customer the provider's webhook names only by
+    address (Messenger's PSID), asked of the provider. Called by the worker after the webhook was
+    answered; never raises (no name is an answer)."""
+
+    async def sender_name(self, address: str) -> str | None: ...
+
+
 class ChannelAdapter(Protocol):
     """One configured account of one channel (a Twilio number, a WhatsApp business number…)."""
 

@@ -105,6 +105,8 @@ def receipt_lane(receipt: Receipt) -> tuple[str, str]:
         return (receipt.account_id, f"unreadable:{receipt.id}")
     sender = getattr(item, "sender_address", None)
     return (receipt.account_id, f"from:{sender}" if isinstance(sender, str) else "statuses")
+
+
 OUTBOUND_SENDERS = frozenset({SenderKind.AGENT, SenderKind.BOT})
 STATUS_VALUES = frozenset(s.value for s in DeliveryStatus)
 #: A customer's media download is tried three times (network backoff, not business time).
@@ -456,7 +458,7 @@ class ChannelService:
     async def _handle_receipt(self, receipt: Receipt) -> int:
         """1 when the receipt became conversation state, 0 when it failed (and will be retried)."""
         try:
-            item = codec.decode(receipt.kind, receipt.payload)
+            item = await self._named(receipt.account_id, codec.decode(receipt.kind, receipt.payload))
             # Downloads happen here, outside the transaction and long after the provider's 2xx.
             media = await self._fetch_media(receipt.account_id, item)
             async with self.publisher.unit_of_work() as uow:
@@ -528,6 +530,18 @@ class ChannelService:
         customer = await customers.resolve_customer(uow, account.channel, address, address)
         found = await self.conversations.live_for_customer(uow, customer.id, account.id)
         return await self.conversations.load(uow, found.id) if found else None
+
+    async def _named(self, account_id: str, item: Inbound) -> Inbound:
+        """A customer's message with the sender's name, when the provider gave only an address and
+        the adapter can ask the provider (:class:`SenderNames`)."""
+        if not isinstance(item, InboundMessage) or item.sender_name is not None:
+            return item
+        _, adapter = await self.adapter(account_id)
+        lookup = getattr(adapter, "sender_name", None)
+        if lookup is None:
+            return item
+        name = await lookup(item.sender_address)
+        return replace(item, sender_name=name) if name else item
 
     # -- inbound media ---------------------------------------------------------------------------
 

@@ -10,16 +10,15 @@ Customers' files arrive as ``attachments[].payload.url``: signed, expiring links
 ``fetch_media`` downloads them without credentials; a host that is not the configured
 ``graph_base`` must pass the media SSRF guard (``channels.media.HostGuard``).
 
-Webhooks name a customer only by PSID: for a PSID it has not seen, the adapter asks the User
-Profile API for the name (best effort, bounded by :data:`PROFILE_TIMEOUT`, remembered per PSID) and
-passes it on as ``sender_name``. Replies pick ``RESPONSE`` or the ``HUMAN_AGENT`` tag, or fail before
-calling Meta, by the messaging window (:mod:`.window`)."""
+Webhooks name a customer only by PSID: for a PSID it has not seen, ``sender_name`` asks the User
+Profile API for the name (best effort, bounded by :data:`PROFILE_TIMEOUT`, remembered per PSID);
+the channel worker calls it after Meta had its answer, so the webhook stays fast. Replies pick
+``RESPONSE`` or the ``HUMAN_AGENT`` tag, or fail before calling Meta, by the messaging window
+(:mod:`.window`)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import replace
 from posixpath import basename
 from urllib.parse import unquote, urlsplit
 
@@ -32,7 +31,6 @@ from omniroute.channels.meta_common.graph import GraphAccount, GraphCallFailed, 
 from omniroute.channels.port import (
     Attachment,
     Inbound,
-    InboundMessage,
     Media,
     Outbound,
     ReceiptWatermark,
@@ -47,9 +45,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "messenger"
 WEBHOOK_OBJECT = "page"
-#: The profile lookup happens while Meta waits for the webhook's answer, so it gets little time; a
-#: customer whose name does not come in time keeps their PSID until a later message brings it.
-PROFILE_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+#: The profile lookup holds back this customer's message (not the webhook's answer, not other
+#: customers'): a name that does not come in time is asked again on a later message.
+PROFILE_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 
 
 class MessengerAdapter:
@@ -70,7 +68,7 @@ class MessengerAdapter:
         parsed = inbound.parse(document, page_id=self._page_id)
         # Echoes first: a read receipt in the same delivery then compares with Meta's times.
         items: list[Inbound] = [SentTimestamp(echo.mid, echo.at) for echo in parsed.echoes]
-        items += await self._with_names(parsed.items)
+        items += parsed.items  # names are asked later, by the worker (sender_name)
         items += [ReceiptWatermark(mark.recipient, mark.status, mark.up_to) for mark in parsed.watermarks]
         return WebhookResult(items=items, response_body=envelope.ACKNOWLEDGEMENT)
 
@@ -105,24 +103,11 @@ class MessengerAdapter:
 
     # -- customer names ----------------------------------------------------------------------------
 
-    async def _with_names(self, items: list[Inbound]) -> list[Inbound]:
-        """The customers' messages with their profile names (each PSID looked up once, side by side)."""
-        senders = sorted(
-            {i.sender_address for i in items if isinstance(i, InboundMessage) and i.sender_name is None}
-        )
-        if not senders:
-            return items
-        names = dict(zip(senders, await asyncio.gather(*map(self._name_of, senders)), strict=True))
-        return [
-            replace(i, sender_name=names[i.sender_address])
-            if isinstance(i, InboundMessage) and i.sender_name is None and names.get(i.sender_address)
-            else i
-            for i in items
-        ]
-
-    async def _name_of(self, psid: str) -> str | None:
-        """``GET /{psid}?fields=first_name,last_name,profile_pic`` with the Page token. Never raises:
-        a customer without a name is still a customer (the failure is logged)."""
+    async def sender_name(self, address: str) -> str | None:
+        """The customer's name: ``GET /{psid}?fields=first_name,last_name,profile_pic`` with the
+        Page token, once per PSID (remembered). Never raises: a customer without a name is still a
+        customer (the failure is logged). Asked by the worker, after Meta had its answer."""
+        psid = address
         known, name = self._profiles.cached(psid, self._ctx.clock.now())
         if known:
             return name

@@ -159,15 +159,20 @@ async def test_the_double_refuses_what_meta_refuses(rig: Rig) -> None:
 # -- customers' names ------------------------------------------------------------------------------
 
 
+async def test_the_webhook_answers_without_asking_for_names(rig: Rig) -> None:
+    rig.double.add_profile(PSID, "Peter", "Chang")
+    result = await rig.adapter().handle_webhook(webhook("text_message.json"))
+    [message] = result.items
+    assert isinstance(message, InboundMessage)
+    assert message.sender_name is None  # the worker asks (sender_name), after Meta had its 200
+    assert rig.double.profile_requests == []
+
+
 async def test_a_new_customer_gets_the_profile_name_once(rig: Rig) -> None:
     rig.double.add_profile(PSID, "Peter", "Chang")
     messenger = rig.adapter()
-    first = await messenger.handle_webhook(webhook("text_message.json"))
-    tapped = await messenger.handle_webhook(webhook("postback.json"))
-    [message], [postback] = first.items, tapped.items
-    assert isinstance(message, InboundMessage)
-    assert isinstance(postback, InboundMessage)
-    assert (message.sender_name, postback.sender_name) == ("Peter Chang", "Peter Chang")
+    assert await messenger.sender_name(PSID) == "Peter Chang"
+    assert await messenger.sender_name(PSID) == "Peter Chang"
     [(psid, query)] = rig.double.profile_requests
     assert psid == PSID
     assert query["fields"] == "first_name,last_name,profile_pic"
@@ -180,58 +185,36 @@ async def test_a_failed_lookup_leaves_the_name_empty_is_logged_and_retried_an_ho
 ) -> None:
     messenger = rig.adapter()
     with caplog.at_level(logging.WARNING, logger="omniroute.channels.messenger.adapter"):
-        result = await messenger.handle_webhook(webhook("text_message.json"))
-    [message] = result.items
-    assert isinstance(message, InboundMessage)
-    assert message.sender_name is None
-    assert message.text == "Hello! Is my order #4417 on its way?"
+        assert await messenger.sender_name(PSID) is None
     assert "Graph error 100/2018218: (#100) No profile available for this user." in caplog.text
     assert "page-token" not in caplog.text
 
     rig.double.add_profile(PSID, "Peter", "Chang")
-    again = await messenger.handle_webhook(webhook("text_message.json"))
-    assert [i.sender_name for i in again.items if isinstance(i, InboundMessage)] == [None]
+    assert await messenger.sender_name(PSID) is None
     assert len(rig.double.profile_requests) == 1  # the failure is remembered
     await rig.clock.advance(HOUR)
-    later = await messenger.handle_webhook(webhook("text_message.json"))
-    assert [i.sender_name for i in later.items if isinstance(i, InboundMessage)] == ["Peter Chang"]
+    assert await messenger.sender_name(PSID) == "Peter Chang"
     assert len(rig.double.profile_requests) == 2
 
 
-async def test_an_outage_or_an_unreachable_graph_never_holds_the_message(rig: Rig) -> None:
+async def test_an_outage_or_an_unreachable_graph_gives_no_name(rig: Rig) -> None:
     rig.double.add_profile(PSID, "Peter", "Chang")
     rig.double.profile_outage = 1
-    result = await rig.adapter().handle_webhook(webhook("text_message.json"))
-    assert [i.sender_name for i in result.items if isinstance(i, InboundMessage)] == [None]
+    assert await rig.adapter().sender_name(PSID) is None
 
     def unreachable(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(unreachable)) as offline:
-        adapter = Rig(rig.clock, rig.double, offline).adapter()
-        result = await adapter.handle_webhook(webhook("text_message.json"))
-    [message] = result.items
-    assert isinstance(message, InboundMessage)
-    assert (message.sender_name, message.sender_address) == (None, PSID)
+        assert await Rig(rig.clock, rig.double, offline).adapter().sender_name(PSID) is None
 
 
-async def test_each_sender_in_a_batch_is_looked_up_once(rig: Rig) -> None:
+async def test_each_customer_is_looked_up_once(rig: Rig) -> None:
     rig.double.add_profile(PSID, "Peter", "Chang")
     rig.double.add_profile(OTHER, "Ana", "Souza")
-    document = json.loads((FIXTURES / "text_message.json").read_text())
-    event = document["entry"][0]["messaging"][0]
-    second = json.loads(json.dumps(event))
-    second["message"]["mid"] += "-2"
-    third = json.loads(json.dumps(event))
-    from_other(third)
-    document["entry"][0]["messaging"] = [event, second, third]
-    body = json.dumps(document).encode()
-    request = WebhookRequest(
-        "POST", "http://omniroute.test/webhooks/acc-1", {HEADER: sign("app-secret", body)}, {}, body
-    )
-    result = await rig.adapter().handle_webhook(request)
-    names = [(i.sender_address, i.sender_name) for i in result.items if isinstance(i, InboundMessage)]
-    assert names == [(PSID, "Peter Chang"), (PSID, "Peter Chang"), (OTHER, "Ana Souza")]
+    messenger = rig.adapter()
+    names = [await messenger.sender_name(psid) for psid in (PSID, PSID, OTHER)]
+    assert names == ["Peter Chang", "Peter Chang", "Ana Souza"]
     assert sorted(psid for psid, _ in rig.double.profile_requests) == [PSID, OTHER]
 
 
