@@ -83,6 +83,13 @@ class DeskService:
             replies = await store.visible_replies(conn, user_id)
         return sorted(replies, key=lambda r: (not r.shared, model.fold(r.content.title), r.id))
 
+    async def own_quick_replies(self, user_id: str) -> list[QuickReply]:
+        """The user's personal replies by title: what the workspace lets them tidy up (the shared
+        ones are managed on the desk administration page)."""
+        async with self.db.read() as conn:
+            replies = await store.own_replies(conn, user_id)
+        return sorted(replies, key=lambda r: (model.fold(r.content.title), r.id))
+
     async def quick_reply(self, reply_id: str, user_id: str) -> QuickReply:
         async with self.db.read() as conn:
             found = await store.get_reply(conn, reply_id)

@@ -130,6 +130,12 @@ async def visible_replies(conn: AsyncConnection, user_id: str) -> list[QuickRepl
     return [_reply(r) for r in rows]
 
 
+async def own_replies(conn: AsyncConnection, user_id: str) -> list[QuickReply]:
+    """The user's personal replies (not the shared ones)."""
+    rows = await conn.execute(sa.select(quick_replies).where(quick_replies.c.owner_id == user_id))
+    return [_reply(r) for r in rows]
+
+
 # -- disposition codes ------------------------------------------------------------------------------
 
 

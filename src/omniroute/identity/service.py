@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,11 +15,13 @@ from omniroute.core.errors import Conflict, InvalidInput, Unauthorized
 from omniroute.core.ids import hash_token, new_id, new_token
 from omniroute.identity import store
 from omniroute.identity.model import (
+    Preferences,
     Principal,
     Role,
     Scope,
     User,
     check_password_strength,
+    check_preferences,
     normalise_email,
 )
 from omniroute.identity.passwords import Passwords
@@ -132,6 +135,18 @@ class IdentityService:
             raise InvalidInput(msg)
         async with self.db.write() as conn:
             await store.set_locale(conn, user_id, locale)
+
+    async def preferences(self, user_id: str) -> Preferences | None:
+        """The user's workspace settings; None until they first save them."""
+        async with self.db.read() as conn:
+            return await store.get_preferences(conn, user_id)
+
+    async def set_preferences(self, user_id: str, raw: Mapping[str, object]) -> Preferences:
+        """Replace the user's workspace settings (see ``model.check_preferences``)."""
+        preferences = check_preferences(raw)
+        async with self.db.write() as conn:
+            await store.set_preferences(conn, user_id, preferences)
+        return preferences
 
     async def list_users(self) -> list[User]:
         async with self.db.read() as conn:

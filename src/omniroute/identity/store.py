@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from omniroute.core.db import metadata
 from omniroute.core.types import AnyRow, UTCDateTime
-from omniroute.identity.model import Role, Scope, User
+from omniroute.identity.model import Preferences, Role, Scope, User, stored_preferences
 
 users = sa.Table(
     "users",
@@ -20,6 +20,9 @@ users = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("locale", sa.String(10), nullable=False, server_default="en"),
+    # The workspace settings (identity.model.Preferences); NULL until the user first saves them,
+    # which is how the page knows to bring over what the browser kept before they moved here.
+    sa.Column("preferences", sa.JSON(), nullable=True),
     sa.Column("is_active", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
@@ -194,3 +197,12 @@ async def get_api_token(conn: AsyncConnection, token_hash: str) -> tuple[User, f
 
 async def set_locale(conn: AsyncConnection, user_id: str, locale: str) -> None:
     await conn.execute(users.update().where(users.c.id == user_id).values(locale=locale))
+
+
+async def get_preferences(conn: AsyncConnection, user_id: str) -> Preferences | None:
+    raw = (await conn.execute(sa.select(users.c.preferences).where(users.c.id == user_id))).scalar()
+    return stored_preferences(raw)
+
+
+async def set_preferences(conn: AsyncConnection, user_id: str, preferences: Preferences) -> None:
+    await conn.execute(users.update().where(users.c.id == user_id).values(preferences=preferences.as_dict()))

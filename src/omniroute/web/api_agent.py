@@ -22,6 +22,8 @@ from omniroute.web.schemas import (
     NoteOut,
     OfferOut,
     PostMessageIn,
+    PreferencesIn,
+    PreferencesOut,
     PresenceIn,
     PresenceOut,
     PromoteOut,
@@ -66,6 +68,20 @@ async def set_locale(body: LocaleIn, c: ContainerDep, who: AgentWrite) -> Respon
     """The interface language for this user (en or es)."""
     await c.identity.set_locale(who.user.id, body.locale)
     return Response(status_code=204)
+
+
+@router.get("/me/preferences", response_model=PreferencesOut)
+async def preferences(c: ContainerDep, who: AgentRead) -> PreferencesOut:
+    """The caller's workspace settings (offer sound, desktop notification, their templates)."""
+    return PreferencesOut.of(await c.identity.preferences(who.user.id))
+
+
+@router.put("/me/preferences", response_model=PreferencesOut)
+async def set_preferences(body: PreferencesIn, c: ContainerDep, who: AgentWrite) -> PreferencesOut:
+    """Replace the caller's workspace settings; they follow the user to every browser."""
+    return PreferencesOut.of(
+        await c.identity.set_preferences(who.user.id, body.model_dump(exclude_unset=True))
+    )
 
 
 @router.get("/agents", response_model=list[AgentOut])

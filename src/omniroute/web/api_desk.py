@@ -124,6 +124,13 @@ async def manageable_quick_replies(c: ContainerDep, who: Supervisor) -> list[Qui
     return [QuickReplyOut.of(r, who) for r in await c.desk.manageable_quick_replies(who.user.id)]
 
 
+@router.get("/me/quick-replies", response_model=list[QuickReplyOut])
+async def own_quick_replies(c: ContainerDep, who: AgentRead) -> list[QuickReplyOut]:
+    """The caller's personal replies by title (create them with ``POST /quick-replies`` without
+    ``shared``, delete them with ``DELETE /quick-replies/{id}``)."""
+    return [QuickReplyOut.of(r, who) for r in await c.desk.own_quick_replies(who.user.id)]
+
+
 @router.get("/quick-replies/{reply_id}", response_model=QuickReplyOut)
 async def quick_reply(reply_id: str, c: ContainerDep, who: AgentRead) -> QuickReplyOut:
     return QuickReplyOut.of(await c.desk.quick_reply(reply_id, who.user.id), who)

@@ -206,6 +206,7 @@ async def workspace(
     config = (await c.routing_configs.active()).config
     queues = await c.routing.queues()
     providers = await c.voice.providers(enabled_only=True)
+    preferences = await c.identity.preferences(who.user.id)
     import_map = workspace_import_map()
     data = {
         "userId": who.user.id,
@@ -216,6 +217,8 @@ async def workspace(
         "userLocale": who.user.locale,
         "offerTimeout": c.settings.offer_timeout_seconds,
         "maxSessions": MAX_SESSIONS,
+        # The settings on the user record (GET /api/v1/me/preferences); null until first saved.
+        "preferences": preferences.as_dict() if preferences else None,
         "endpoints": api_endpoints(request.app),
         "queues": [
             {

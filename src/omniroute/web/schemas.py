@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniroute.conversations.model import Conversation
 from omniroute.conversations.store import Message, Note
+from omniroute.identity.model import MAX_BODY_TEMPLATE, MAX_TITLE_TEMPLATE, Preferences
 from omniroute.routing.events import OfferCreated
 from omniroute.routing.model import Presence
 from omniroute.routing.store import Session
@@ -145,6 +146,41 @@ class AgentOut(BaseModel):
 
 class LocaleIn(Strict):
     locale: str = Field(description="en or es")
+
+
+NotifyMode = Literal["never", "always", "background"]
+
+
+class PreferencesIn(Strict):
+    """The workspace settings; a key left out goes back to its default (the document is replaced)."""
+
+    sound: NotifyMode = Field(default="background", description="when an offer plays a sound")
+    desktop: NotifyMode = Field(
+        default="background", description="when an offer shows a desktop notification"
+    )
+    title_template: str = Field(
+        default="",
+        max_length=MAX_TITLE_TEMPLATE,
+        description="the notification's title with {slugs}; empty for the default",
+    )
+    body_template: str = Field(
+        default="",
+        max_length=MAX_BODY_TEMPLATE,
+        description="the notification's text with {slugs}; empty for the default",
+    )
+
+
+class PreferencesOut(BaseModel):
+    sound: NotifyMode
+    desktop: NotifyMode
+    title_template: str
+    body_template: str
+    saved: bool = Field(description="false until the user first saves them (the values are the defaults)")
+
+    @classmethod
+    def of(cls, p: Preferences | None) -> PreferencesOut:
+        shown = p or Preferences()
+        return cls.model_validate({**shown.as_dict(), "saved": p is not None})
 
 
 class SessionOut(BaseModel):

@@ -20,6 +20,7 @@ import { t } from './workspace/i18n.js';
 import { beep, unlockAudioOnGesture, wanted } from './workspace/notify.js';
 import { Offers } from './workspace/offers.js';
 import { PresenceControl } from './workspace/presence.js';
+import { SaveReplyDialog } from './workspace/save-reply.js';
 import { SettingsDialog } from './workspace/settings.js';
 import { installShortcuts, renderHelp, shortcutTable } from './workspace/shortcuts.js';
 import { Drafts, SettingsStore, TabMemory } from './workspace/storage.js';
@@ -111,6 +112,7 @@ const desk = {
   followsChanged: () => sendFollows(),
   openTransfer: (view, note) => transferDialog.open(view, note),
   openConsult: (view) => consultDialog.open(view),
+  openSaveReply: (view) => saveReplyDialog.open(view),
   openCase: (view) => caseDialog.open(view),
   openResolve: (panel, data) => resolveDialog.open(panel, data),
   openCaseSession: (caseId) => openCaseSession(caseId),
@@ -359,6 +361,7 @@ const transferDialog = new TransferDialog({ api, directory });
 const consultDialog = new ConsultDialog({ api, directory, features });
 const caseDialog = new CaseDialog({ api });
 const resolveDialog = new ResolveDialog({ api });
+const saveReplyDialog = new SaveReplyDialog({ api, features });
 
 const table = shortcutTable({
   step: (delta) => step(delta),

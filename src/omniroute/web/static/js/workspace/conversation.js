@@ -122,6 +122,7 @@ export class ConversationView {
       event.preventDefault();
       this.sendDraft();
     });
+    this.q('[data-action="save-quick-reply"]').addEventListener('click', () => this.desk.openSaveReply(this));
     this.input.addEventListener('keydown', (event) => {
       // Enter sends; Shift+Enter adds a line; never interrupt an IME composition.
       if (event.key === 'Enter' && !event.shiftKey && !event.altKey && !event.isComposing) {
@@ -238,6 +239,7 @@ export class ConversationView {
     this.q('[data-action="consult"]').hidden = !(holder && live && features.has('consult'));
     this.q('[data-action="leave-consult"]').hidden = holder || !features.has('endConsult');
     this.q('.note-form').hidden = !features.has('addNote');
+    this.q('[data-action="save-quick-reply"]').hidden = !features.has('saveQuickReply');
     const sides = { notes: features.has('notes'), cases: features.has('cases'),
       knowledge: features.has('knowledge'), customer: features.has('customer') };
     for (const tab of this.sideTabs) tab.hidden = !sides[tab.dataset.side];

@@ -4,7 +4,9 @@ const element = document.getElementById('workspace-data');
 
 /** @type {{userId: string, role: string, locale: string,
  *   offerTimeout: number, maxSessions: number, endpoints: string[],
- *   queues: {id: string, name: string, serviceLevelSeconds: number}[]}} */
+ *   queues: {id: string, name: string, serviceLevelSeconds: number}[],
+ *   preferences: ?{sound: string, desktop: string, title_template: string, body_template: string}}}
+ *   preferences: the user record's workspace settings, null until first saved */
 export const page = JSON.parse(element.textContent);
 
 export const csrfToken = document.querySelector('meta[name="csrf-token"]').content;

@@ -1,12 +1,16 @@
 // The settings dialog: language, offer sound and desktop notifications, notification templates.
+// The settings live on the user record (PUT /api/v1/me/preferences), so they follow the agent to
+// every browser; this browser keeps a copy for when the server cannot be reached (storage.js).
 
 import { page } from './data.js';
+import { announce, showError } from './dom.js';
 import { t } from './i18n.js';
 import {
   askDesktopPermission, beep, desktopNotify, desktopPermission,
 } from './notify.js';
 import { DEFAULT_BODY_TEMPLATE, DEFAULT_TITLE_TEMPLATE } from './offers.js';
 import { renderTemplate } from './slugs.js';
+import { settingsFromApi, settingsToApi, startingSettings } from './storage.js';
 
 const PERMISSION_TEXT = {
   granted: t('Desktop notifications are allowed in this browser.'),
@@ -29,8 +33,9 @@ export class SettingsDialog {
     this.features = features;
     this.api = api;
     this.onChange = onChange;
-    this.settings = store.load();
     this.dialog = document.getElementById('settings-dialog');
+    this.error = this.dialog.querySelector('.form-error');
+    this.saveButton = this.dialog.querySelector('[value="save"]');
     this.fields = {
       language: document.getElementById('settings-language'),
       sound: document.getElementById('settings-sound'),
@@ -41,9 +46,21 @@ export class SettingsDialog {
     this.fields.titleTemplate.placeholder = DEFAULT_TITLE_TEMPLATE;
     this.fields.bodyTemplate.placeholder = DEFAULT_BODY_TEMPLATE;
     this.dialog.querySelector('form').addEventListener('submit', (event) => {
-      if (event.submitter && event.submitter.value === 'save') this.save();
+      if (!event.submitter || event.submitter.value !== 'save') return;
+      event.preventDefault(); // closed once the server has them (or cannot be reached)
+      this.save();
     });
+    this.dialog.addEventListener('close', () => showError(this.error, null));
     document.getElementById('settings-try').addEventListener('click', () => this.tryIt());
+    const start = startingSettings({
+      server: features.has('preferences') ? page.preferences : undefined,
+      local: store.load(),
+      localSaved: store.saved(),
+      localPending: store.pending(),
+    });
+    this.settings = start.settings;
+    if (start.push) this.keep(start.settings);
+    else if (features.has('preferences') && page.preferences) store.save(start.settings);
   }
 
   current() {
@@ -64,20 +81,60 @@ export class SettingsDialog {
       PERMISSION_TEXT[desktopPermission()] || '';
   }
 
-  save() {
+  async save() {
     const next = {
       sound: this.fields.sound.value,
       desktop: this.fields.desktop.value,
       titleTemplate: this.fields.titleTemplate.value.trim(),
       bodyTemplate: this.fields.bodyTemplate.value.trim(),
     };
-    this.settings = next;
-    this.store.save(next);
     // Still inside the click on Save: browsers only ask for permission during a user gesture.
     if (next.desktop !== 'never') askDesktopPermission();
-    this.onChange(next);
+    this.saveButton.disabled = true;
+    let refused;
+    try {
+      refused = await this.keep(next);
+    } finally {
+      this.saveButton.disabled = false;
+    }
+    if (refused) {
+      showError(this.error, refused);
+      return;
+    }
+    this.dialog.close('save');
+    this.onChange(this.settings);
     const language = this.fields.language.value;
     if (language !== page.locale) this.switchLanguage(language);
+  }
+
+  /**
+   * Use `next` from now on and store it on the user record. Returns the server's refusal (a 4xx
+   * with its reason) for the dialog to show; when the server cannot be reached the settings are
+   * used and kept in this browser, and the next page load sends them.
+   */
+  async keep(next) {
+    if (!this.features.has('preferences')) {
+      this.use(next, false);
+      return null;
+    }
+    try {
+      this.use(settingsFromApi(await this.api.put('/api/v1/me/preferences', settingsToApi(next))), false);
+      return null;
+    } catch (error) {
+      if (this.features.noteFailure('preferences', error)) {
+        this.use(next, false); // an older server: this browser is all there is
+        return null;
+      }
+      if (!error.retryable) return error;
+      this.use(next, true);
+      announce(t('Your settings are kept in this browser until the server can be reached.'));
+      return null;
+    }
+  }
+
+  use(settings, pending) {
+    this.settings = settings;
+    this.store.save(settings, { pending });
   }
 
   async switchLanguage(language) {
