@@ -34,6 +34,7 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     from omniroute.channels.store import AccountRow
     from omniroute.demo import DEMO_PASSWORD, load_demo, load_demo_bot, load_demo_voice
     from omniroute.demo_channels import DEMO_CHANNELS, load_demo_channels, mount_demo_channels
+    from omniroute.demo_email import free_smtp_port, smtp_url
 
     overrides: dict[str, object] = {}
     if args.host:
@@ -52,13 +53,18 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
             }
         )
 
+        # The email double (an SMTP server) listens on its own port, started with the app (lifespan).
+        smtp_port = free_smtp_port()
+
         async def seed() -> list[AccountRow]:
             container = build_container(settings)
             try:
                 users = await load_demo(container, origins)
                 await load_demo_bot(container, origins)
                 await load_demo_voice(container)
-                accounts = await load_demo_channels(container, settings.effective_public_url)
+                accounts = await load_demo_channels(
+                    container, settings.effective_public_url, smtp_port=smtp_port
+                )
             finally:
                 await container.db.dispose()
             base = settings.effective_public_url
@@ -69,6 +75,7 @@ def cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
             print("\n  Write to the demo as a customer (each channel's local double, same server):")
             for spec in DEMO_CHANNELS:
                 print(f"    {spec.title:<19} {base}{spec.path}/")
+            print(f"    (the email replies go to the demo's mail server at {smtp_url(smtp_port)})")
             print()
             print(f"  Demo sign-ins (password for all: {DEMO_PASSWORD})")
             for user in users:

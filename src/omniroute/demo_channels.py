@@ -1,12 +1,13 @@
 """Every demo channel with a local double (``omniroute demo`` only): SMS, WhatsApp, Messenger,
-Telegram, Teams and the custom channel API.
+Telegram, Teams, email and the custom channel API.
 
 Each is a demo channel account, created idempotently at demo start, whose provider is the channel's
 double (``channels/<name>/double.py``, the Meta one in ``meta_common``) served by the demo server
 itself under ``/__doubles/<channel>``, next to the channel's customer page (``demo_page.py``). A
 message written there reaches Omniroute as the provider's real signed webhook; an agent's reply goes
 out through the adapter to the double, and the page shows it. ``create_app`` never mounts any of
-this: the pages are public and their credentials are fixed and printed.
+this: the pages are public and their credentials are fixed and printed. Email's double is an SMTP
+server on its own loopback port (``demo_email.py``), given to ``load_demo_channels``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from omniroute.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDo
 from omniroute.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from omniroute.channels.webhook_poster import WebhookPoster
 from omniroute.core.clock import Clock
+from omniroute.demo_email import EMAIL, smtp_url
 from omniroute.demo_page import (
     DemoChannel,
     DemoChannelPage,
@@ -123,6 +125,9 @@ def _whatsapp_text(body: Mapping[str, Any]) -> str:
 @dataclass
 class MessengerSide(_GraphSide):
     async def send(self, webhook_url: str, address: str, text: str) -> int:
+        if address not in self.double.profiles:  # what the adapter's User Profile lookup finds
+            first, _, last = CUSTOMER_NAME.partition(" ")
+            self.double.add_profile(address, first, last)
         at = int(self.double.now().timestamp() * 1000)
         mid = f"m_OMNIDEMO{address}_{next(self._ids):06d}_{at}"
         event = {
@@ -394,17 +399,28 @@ CUSTOM = DemoChannel(
 )
 
 #: Every demo channel, in the order the CLI and the demo home page list them.
-DEMO_CHANNELS: tuple[DemoChannel, ...] = (SMS, WHATSAPP, MESSENGER, TELEGRAM, TEAMS, CUSTOM)
+DEMO_CHANNELS: tuple[DemoChannel, ...] = (SMS, WHATSAPP, MESSENGER, TELEGRAM, TEAMS, EMAIL, CUSTOM)
 
 
-async def load_demo_channels(c: Container, base_url: str) -> list[AccountRow]:
-    """Every demo channel's account (idempotent), in ``DEMO_CHANNELS`` order."""
-    return [await load_demo_account(c, spec, base_url) for spec in DEMO_CHANNELS]
+def demo_double_url(spec: DemoChannel, base_url: str, smtp_port: int) -> str:
+    """Where ``spec``'s adapter reaches its double: under the demo server, or for email the SMTP
+    server on ``smtp_port``."""
+    return smtp_url(smtp_port) if spec is EMAIL else base_url.rstrip("/") + spec.path
+
+
+async def load_demo_channels(c: Container, base_url: str, *, smtp_port: int) -> list[AccountRow]:
+    """Every demo channel's account (idempotent), in ``DEMO_CHANNELS`` order; the email account
+    sends through the SMTP server the demo will start on ``smtp_port`` (of 127.0.0.1)."""
+    return [
+        await load_demo_account(c, spec, base_url, demo_double_url(spec, base_url, smtp_port))
+        for spec in DEMO_CHANNELS
+    ]
 
 
 def mount_demo_channels(app: FastAPI, accounts: Sequence[AccountRow]) -> dict[str, DemoChannelPage[Any]]:
     """Serve each demo channel's double and page (the CLI's ``demo`` only), by ``DemoChannel.key``;
-    the demo home page links them (``app.state.demo_channel_pages``)."""
+    the demo home page links them (``app.state.demo_channel_pages``). Email's SMTP server runs with
+    the app (its lifespan), on the port in the account's settings."""
     by_name = {(a.channel, a.name): a for a in accounts}
     mounted = [s for s in DEMO_CHANNELS if (s.channel, s.account_name) in by_name]
     links = [(spec.title, f"{spec.path}/") for spec in mounted]

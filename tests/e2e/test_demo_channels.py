@@ -17,7 +17,14 @@ import pytest
 from fastapi import FastAPI
 
 from omniroute.channels.store import AccountRow
-from omniroute.demo_channels import DEMO_CHANNELS, TELEGRAM, load_demo_channels, mount_demo_channels
+from omniroute.demo_channels import (
+    DEMO_CHANNELS,
+    TELEGRAM,
+    demo_double_url,
+    load_demo_channels,
+    mount_demo_channels,
+)
+from omniroute.demo_email import EMAIL, SUPPORT_ADDRESS, SUPPORT_NAME, EmailSide, free_smtp_port
 from omniroute.demo_page import DemoChannel, DemoChannelPage
 from omniroute.web.container import Container
 from tests.e2e.conftest import LiveServer, demo_server
@@ -35,7 +42,8 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     pages: dict[str, DemoChannelPage[Any]] = {}
 
     async def prepare(container: Container) -> None:
-        accounts.extend(await load_demo_channels(container, container.settings.effective_public_url))
+        base = container.settings.effective_public_url
+        accounts.extend(await load_demo_channels(container, base, smtp_port=free_smtp_port()))
 
     def mount(app: FastAPI) -> None:
         pages.update(mount_demo_channels(app, accounts))
@@ -115,12 +123,18 @@ async def test_loading_the_demo_channels_again_changes_nothing_but_a_moved_addre
     server: LiveServer,
 ) -> None:
     container = server.container
-    first = await load_demo_channels(container, server.base_url)
+    [smtp_port] = {
+        a.settings["smtp_port"] for a in await container.channels.accounts() if a.channel == "email"
+    }
+    first = await load_demo_channels(container, server.base_url, smtp_port=smtp_port)
     assert [(a.channel, a.name) for a in first] == [(s.channel, s.account_name) for s in DEMO_CHANNELS]
-    assert await load_demo_channels(container, server.base_url) == first
-    moved = await load_demo_channels(container, "http://127.0.0.1:9")
+    assert await load_demo_channels(container, server.base_url, smtp_port=smtp_port) == first
+    moved = await load_demo_channels(container, "http://127.0.0.1:9", smtp_port=10)
     assert [a.id for a in moved] == [a.id for a in first]
-    assert [a.settings for a in moved] == [s.settings("http://127.0.0.1:9" + s.path) for s in DEMO_CHANNELS]
+    assert [a.settings for a in moved] == [
+        s.settings(demo_double_url(s, "http://127.0.0.1:9", 10)) for s in DEMO_CHANNELS
+    ]
+    assert next(a for a in moved if a.channel == "email").settings["smtp_port"] == 10
     assert [a.secrets for a in moved] == [a.secrets for a in first]
     assert len(await container.channels.accounts()) == len(DEMO_CHANNELS)
 
@@ -145,3 +159,114 @@ async def test_a_server_without_the_demo_command_serves_no_double(tmp_path: Path
         home = await http.get("/demo")
         assert home.status_code == 200
         assert "demo-channel-pages" not in home.text
+
+
+def attribute(name: str, page_html: str, testid: str) -> str:
+    found = re.search(rf'<[^>]*data-testid="{testid}"[^>]*>', page_html)
+    assert found, testid
+    value = re.search(rf'{name}="([^"]*)"', found.group(0))
+    assert value, (name, found.group(0))
+    return html.unescape(value.group(1))
+
+
+async def test_an_email_from_the_page_gets_a_reply_by_smtp_and_the_answer_threads_into_it(
+    server: LiveServer, clients: Clients
+) -> None:
+    page = PAGES[server.base_url][EMAIL.key]
+    side = page.side
+    assert isinstance(side, EmailSide)
+    ben = await clients["agent"]("ben")
+    agent_ws, _ = await ben.connect()
+    await ben.presence("available")
+    url = f"{server.base_url}{EMAIL.path}/"
+    lee = EMAIL.default_address
+    async with httpx.AsyncClient() as http:
+        form = await http.get(url)
+        assert attribute("value", form.text, "email-subject-field") == ""
+        sent = await http.post(
+            f"{url}send",
+            data={"from": lee, "subject": "Order 1042 arrived damaged", "body": "The lamp is broken."},
+        )
+        assert sent.status_code == 303, sent.text
+
+        # A real RFC 5322 message, signed and posted to the webhook: a conversation in Support.
+        [first] = side.sent
+        assert first["Message-ID"]
+        assert first["In-Reply-To"] is None
+        offer = await agent_ws.next("offer.created")
+        assert (offer["channel"], offer["queue_name"]) == ("email", "Support")
+        assert (await ben.post(f"/api/v1/offers/{offer['session_id']}/accept")).status_code == 200
+        conversation_id = offer["conversation_id"]
+        [message] = await agent_ws.messages_until(conversation_id, 1)
+        assert message["message"]["text"] == "The lamp is broken."
+
+        # The reply leaves by SMTP to the double, threaded to Lee's mail.
+        r = await ben.post(f"/api/v1/conversations/{conversation_id}/messages", text="Sorry! Refund or swap?")
+        assert r.status_code == 201, r.text
+        await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="sent")
+        [received] = side.double.received
+        assert (received.mail_from, received.rcpt_tos) == (SUPPORT_ADDRESS, (lee,))
+        mail = received.message
+        assert str(mail["From"]) == f"{SUPPORT_NAME} <{SUPPORT_ADDRESS}>"
+        assert str(mail["To"]) == lee
+        assert re.fullmatch(r"Re: Order 1042 arrived damaged \[#OR-[A-Z2-7]{10}\]", str(mail["Subject"]))
+        assert str(mail["In-Reply-To"]) == str(first["Message-ID"])
+
+        # The page shows it, with its subject and "Reply".
+        thread = await http.get(url, params={"from": lee})
+        assert thread_lines(EMAIL.key, thread.text) == [
+            ("in", "The lamp is broken."),
+            ("out", "Sorry! Refund or swap?"),
+        ]
+        subjects = re.findall(r'data-testid="email-subject">([^<]*)<', thread.text)
+        assert subjects == ["Order 1042 arrived damaged", html.escape(str(mail["Subject"]), quote=False)]
+        reply_link = attribute("href", thread.text, "email-reply")
+        replying = await http.get(httpx.URL(url).join(reply_link))
+        assert replying.status_code == 200
+        assert attribute("value", replying.text, "email-reply-to") == str(mail["Message-ID"])
+        subject = attribute("value", replying.text, "email-subject-field")
+        assert subject == str(mail["Subject"])  # a client adds no second "Re:"
+
+        answered = await http.post(
+            f"{url}send",
+            data={
+                "from": lee,
+                "subject": subject,
+                "body": "A swap, please.",
+                "reply_to": str(mail["Message-ID"]),
+            },
+        )
+        assert answered.status_code == 303, answered.text
+
+    # Lee's client named the reply and quoted it; the product keeps only the new words, in the
+    # same conversation.
+    answer = side.sent[-1]
+    assert str(answer["In-Reply-To"]) == str(mail["Message-ID"])
+    assert str(answer["References"]).split() == [str(first["Message-ID"]), str(mail["Message-ID"])]
+    assert "> Sorry! Refund or swap?" in answer.get_content()
+    posted = await agent_ws.next("message.posted", conversation_id=conversation_id)
+    while posted["message"]["sender_kind"] != "customer":  # the reply itself, notices
+        posted = await agent_ws.next("message.posted", conversation_id=conversation_id)
+    assert posted["message"]["text"] == "A swap, please."
+    assert [f for f in agent_ws.frames if f.get("type") == "offer.created"] == [offer]
+
+
+async def test_the_email_page_refuses_bad_input_with_the_reason(server: LiveServer) -> None:
+    url = f"{server.base_url}{EMAIL.path}/"
+    lee = EMAIL.default_address
+    async with httpx.AsyncClient() as http:
+        own = await http.post(f"{url}send", data={"from": SUPPORT_ADDRESS.upper(), "body": "hi"})
+        assert own.status_code == 400
+        assert EMAIL.address_hint in own.text
+        folded = await http.post(f"{url}send", data={"from": lee, "subject": "a\r\nBcc: x@y.z", "body": "hi"})
+        assert folded.status_code == 400
+        assert "A subject is one line of at most 200 characters." in folded.text
+        unknown = {"from": lee, "subject": "Re: hi", "body": "hi", "reply_to": "<nope@demo.omniroute.dev>"}
+        stranger = await http.post(f"{url}send", data=unknown)
+        assert stranger.status_code == 400
+        assert "You can only reply to a message this address received." in stranger.text
+        missing = await http.get(url, params={"from": lee, "reply": "<nope@demo.omniroute.dev>"})
+        assert missing.status_code == 404
+    side = PAGES[server.base_url][EMAIL.key].side
+    assert isinstance(side, EmailSide)
+    assert side.sent == []

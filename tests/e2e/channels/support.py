@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TypeVar
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from omniroute.web.container import Container
-from tests.e2e.conftest import Agent, Socket
+from tests.e2e.conftest import Agent, Socket, free_port, serve
 
 T = TypeVar("T")
 
@@ -56,3 +57,11 @@ async def eventually(found: Callable[[], T | None], guard: float = 60.0) -> T:
             if value is not None:
                 return value
             await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """``app`` (a provider's double) served on a free loopback port; yields its base URL."""
+    port = free_port()
+    async with serve(app, port):
+        yield f"http://127.0.0.1:{port}"

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from omniroute.channels.meta_common.double import GraphDouble
 from omniroute.channels.meta_common.signature import HEADER, sign
 from omniroute.channels.store import inbound_receipts
-from tests.e2e.channels.support import eventually, put_demo_bot_on
-from tests.e2e.conftest import LiveServer, free_port, serve
+from tests.e2e.channels.support import eventually, put_demo_bot_on, served
+from tests.e2e.conftest import LiveServer
 
 Clients = dict[str, Any]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,16 +53,8 @@ def read_up_to(at: datetime) -> dict[str, Any]:
 @pytest.fixture
 async def graph(server: LiveServer) -> AsyncIterator[tuple[GraphDouble, str]]:
     double = GraphDouble(access_token=ACCESS_TOKEN, app_secret=APP_SECRET, now=server.clock.now)
-    port = free_port()
-    async with serve(double.app(), port):
-        yield double, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-async def meta(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    """Meta's side of the webhooks."""
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        yield http
+    async with served(double.app()) as base:
+        yield double, base
 
 
 async def create_account(clients: Clients, graph_base: str) -> str:

@@ -25,8 +25,8 @@ from tests.e2e.channels.messenger.test_messenger_channel import (
     delivery,
     fixture,
 )
-from tests.e2e.channels.support import put_demo_bot_on
-from tests.e2e.conftest import Agent, LiveServer, Socket, free_port, serve
+from tests.e2e.channels.support import put_demo_bot_on, served
+from tests.e2e.conftest import Agent, LiveServer, Socket
 
 Clients = dict[str, Any]
 T = TypeVar("T")
@@ -37,15 +37,8 @@ DAY = 24 * HOUR
 @pytest.fixture
 async def graph(server: LiveServer) -> AsyncIterator[tuple[GraphDouble, str]]:
     double = GraphDouble(access_token=ACCESS_TOKEN, app_secret=APP_SECRET, now=server.clock.now)
-    port = free_port()
-    async with serve(double.app(), port):
-        yield double, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-async def meta(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        yield http
+    async with served(double.app()) as base:
+        yield double, base
 
 
 def settings(graph_base: str, **more: Any) -> dict[str, Any]:

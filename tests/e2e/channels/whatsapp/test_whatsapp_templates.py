@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from omniroute.channels.meta_common.double import GraphDouble
+from tests.e2e.channels.support import served
 from tests.e2e.channels.whatsapp.test_whatsapp_channel import (
     ACCESS_TOKEN,
     APP_SECRET,
@@ -21,7 +22,7 @@ from tests.e2e.channels.whatsapp.test_whatsapp_channel import (
     VERIFY_TOKEN,
     fixture,
 )
-from tests.e2e.conftest import Agent, LiveServer, Socket, free_port, serve
+from tests.e2e.conftest import Agent, LiveServer, Socket
 
 Clients = dict[str, Any]
 WABA = "102290129340398"
@@ -37,15 +38,8 @@ async def graph(server: LiveServer) -> AsyncIterator[tuple[GraphDouble, str]]:
     )
     double.add_template(WABA, "order_update", "es_ES", "Hola {{1}}, tu pedido {{2}} está en camino.")
     double.add_template(WABA, "spring_sale", "en_US", "20% off until {{1}}", status="REJECTED")
-    port = free_port()
-    async with serve(double.app(), port):
-        yield double, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-async def meta(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
-        yield http
+    async with served(double.app()) as base:
+        yield double, base
 
 
 async def create_account(admin: Agent, graph_base: str, name: str = "Acme WhatsApp", **settings: Any) -> str:
