@@ -240,6 +240,14 @@ def test_case_session_title_notes_and_cancel(live_server: str, pages: Pages) -> 
     expect(session.get_by_test_id("case-title")).to_have_text(f"{number} Kettle leaks at the base")
     expect(session.get_by_test_id("case-facts")).to_contain_text("Customer sent a photo of the puddle.")
     expect(session.get_by_test_id("case-activity")).to_contain_text("description edited")
+
+    # Category and queue too (the case's customer changes only when customers are merged).
+    session.get_by_label("Category").fill("Warranty")
+    session.get_by_label("Queue", exact=True).select_option(label="Support")
+    session.get_by_test_id("case-edit-save").click()
+    expect(session.get_by_test_id("case-activity")).to_contain_text("category: none → Warranty")
+    expect(session.get_by_test_id("case-activity")).to_contain_text("queue: none → Support")
+    expect(session.get_by_test_id("case-facts")).to_contain_text("Support")
     session.get_by_label("Title").fill("   ")
     session.get_by_test_id("case-edit-save").click()
     expect(session.get_by_test_id("case-session-error")).to_have_text("A case needs a title.")

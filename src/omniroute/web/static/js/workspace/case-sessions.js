@@ -14,6 +14,7 @@ import { format, t } from './i18n.js';
 const PAGE_SIZE = 25;
 // The server's limits (cases/model.py), so the form stops where the API would refuse.
 const TITLE_MAX = 200;
+const CATEGORY_MAX = 100;
 const DESCRIPTION_MAX = 20_000;
 const NOTE_MAX = 10_000;
 const REASON_MAX = 5_000;
@@ -271,6 +272,10 @@ export class CaseSession extends CaseShell {
       dataset: { testid: 'case-edit-title' } });
     this.description = el('textarea', { rows: 3, maxLength: DESCRIPTION_MAX,
       dataset: { testid: 'case-edit-description' } });
+    this.category = el('input', { type: 'text', maxLength: CATEGORY_MAX,
+      dataset: { testid: 'case-edit-category' } });
+    this.queue = el('select', { dataset: { testid: 'case-edit-queue' } },
+      ...options([['', t('No queue')], ...page.queues.map((q) => [q.id, q.name])]));
     this.priority = el('select', { dataset: { testid: 'case-edit-priority' } },
       ...options(Object.entries(PRIORITY_LABELS)));
     this.owner = el('select', { dataset: { testid: 'case-edit-owner' } });
@@ -280,6 +285,8 @@ export class CaseSession extends CaseShell {
       attrs: { 'aria-label': t('Edit the case') } },
     field(id('title'), t('Title'), this.titleInput),
     field(id('description'), t('Description'), this.description),
+    field(id('category'), t('Category'), this.category),
+    field(id('queue'), t('Queue'), this.queue),
     field(id('priority'), t('Priority'), this.priority),
     field(id('owner'), t('Owner'), this.owner),
     el('button', { type: 'submit', className: 'button button-primary', textContent: t('Save changes'),
@@ -397,6 +404,8 @@ export class CaseSession extends CaseShell {
     // typed or chose but has not saved yet.
     this.keep(this.titleInput, data.title);
     this.keep(this.description, data.description || '');
+    this.keep(this.category, data.category || '');
+    this.keep(this.queue, data.queue_id || '');
     this.keep(this.priority, data.priority);
     const shownOwner = this.shown.get(this.owner);
     this.shown.set(this.owner, data.owner_id || '');
@@ -504,6 +513,10 @@ export class CaseSession extends CaseShell {
     if (title !== this.data.title) body.title = title;
     const description = this.description.value.trim();
     if (description !== (this.data.description || '')) body.description = description;
+    const category = this.category.value.trim();
+    if (category !== (this.data.category || '')) body.category = category;
+    const queue = this.queue.value || null;
+    if (queue !== (this.data.queue_id || null)) body.queue_id = queue;
     if (this.priority.value !== this.data.priority) body.priority = this.priority.value;
     const owner = this.owner.value || null;
     if (owner !== this.data.owner_id) body.owner_id = owner;
