@@ -49,11 +49,14 @@ ORDER = {
 }
 
 
-def prepare_closed_window(graph_base: str) -> Any:
+def prepare_whatsapp_chat(graph_base: str, hours_ago: float = 25) -> Any:
+    """The demo data and a WhatsApp account whose customer Kerry wrote ``hours_ago`` (stored
+    through a second container whose clock is that far behind)."""
+
     async def prepare(container: Container, origin: str) -> None:
         await demo_data(container, origin)
         yesterday = build_container(
-            container.settings, clock=ManualClock(datetime.now(UTC) - timedelta(hours=25))
+            container.settings, clock=ManualClock(datetime.now(UTC) - timedelta(hours=hours_ago))
         )
         try:
             channels = yesterday.channels
@@ -87,7 +90,7 @@ def stack_fixture(tmp_path: Path) -> Iterator[tuple[str, GraphDouble]]:
     port = _free_port()
     with (
         Served(double.app(), port, "graph-double"),
-        serve_app(tmp_path, prepare_closed_window(f"http://127.0.0.1:{port}")) as base,
+        serve_app(tmp_path, prepare_whatsapp_chat(f"http://127.0.0.1:{port}")) as base,
     ):
         yield base, double
 

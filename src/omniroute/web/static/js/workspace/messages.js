@@ -25,7 +25,19 @@ export function deliveryLabel(status) {
   return DELIVERY_LABELS[status] || status;
 }
 
-/** Show a reply's delivery state: "stored" until a provider channel reports more. */
+/** Why a reply is not with the customer yet, in words (null when nothing is wrong). */
+export function deliveryProblem(status, error) {
+  if (!error) return null;
+  if (status === 'failed') return t('Not delivered: {reason}', { reason: error });
+  if (status === 'queued') {
+    // The channel worker says "retrying: <the provider's answer>" while a provider is down.
+    return t('Not sent yet, trying again: {reason}', { reason: error.replace(/^retrying:\s*/, '') });
+  }
+  return null;
+}
+
+/** Show a reply's delivery state: "stored" until a provider channel reports more; a failure or a
+ * provider outage is spelled out under the reply, not only in a tooltip. */
 export function setDelivery(li, status, error = null) {
   const el = li.querySelector('.msg-delivery');
   if (!el) return;
@@ -33,6 +45,20 @@ export function setDelivery(li, status, error = null) {
   el.textContent = deliveryLabel(status);
   el.title = error || '';
   li.classList.toggle('msg-undelivered', status === 'failed');
+  const problem = deliveryProblem(status, error);
+  let note = li.querySelector('.msg-delivery-problem');
+  if (!problem) {
+    note?.remove();
+    return;
+  }
+  if (!note) {
+    note = document.createElement('p');
+    note.className = 'msg-delivery-problem';
+    note.dataset.testid = 'delivery-problem';
+    li.append(note);
+  }
+  note.dataset.status = status;
+  note.textContent = problem;
 }
 
 export function messageElement(message) {
