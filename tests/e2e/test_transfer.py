@@ -38,6 +38,10 @@ async def test_transfer_to_a_queue(server: LiveServer, clients: Clients) -> None
     said = [m["message"]["text"] for m in await customer_ws.messages_until(lee.conversation_id, 4)]
     assert "Ana García transferred the conversation to Support." in said
     assert said[-1] == "Ben Okafor joined the conversation."
+    # Ana's note travels with it, for Ben only (an internal note, not a message to the customer).
+    notes = (await ben.http.get(f"/api/v1/conversations/{lee.conversation_id}/notes")).json()
+    assert [n["text"] for n in notes] == ["Transfer note: billing question"]
+    assert not any("billing question" in text for text in said)
     # Ana no longer holds it: she cannot write into it.
     r = await ana.post(f"/api/v1/conversations/{lee.conversation_id}/messages", text="still me?")
     assert r.status_code == 403  # Support is her queue too: she may read it, not write

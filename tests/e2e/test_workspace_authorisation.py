@@ -189,6 +189,9 @@ async def test_every_workspace_route_refuses_outsiders(server: LiveServer, clien
         ),
         Row("GET", f"/api/v1/customers/{customer}/conversations/{conv}/messages", 200),
         Row("POST", f"/api/v1/customers/{customer}/merge", 200, other=None, body={"other_id": duplicate}),
+        # Writing to the shared record: any agent (and nobody without credentials).
+        Row("PATCH", f"/api/v1/customers/{customer}", 200, other=200, body={"display_name": "Lee García"}),
+        Row("POST", f"/api/v1/customers/{customer}/notes", 201, other=201, body={"text": "Prefers chat."}),
     ]
     await check(server, ben, chloe, customer_rows, wrong)
 
@@ -204,6 +207,10 @@ async def test_every_workspace_route_refuses_outsiders(server: LiveServer, clien
         [Row("POST", f"/api/v1/offers/{session}/reject", 204, other=403, right_first=True)],
         wrong,
     )
+    # Nor may she accept Ben's offer; he may.
+    offered_again = await start().start(name="Omar", queue="Support")
+    session = await offered(ben_ws, offered_again.conversation_id)
+    await check(server, ben, chloe, [Row("POST", f"/api/v1/offers/{session}/accept", 200, other=403)], wrong)
     assert wrong == [], "\n".join(wrong)
 
     # The language is stored on the user, and only supported ones are accepted.

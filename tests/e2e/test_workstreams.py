@@ -191,6 +191,32 @@ async def test_capacity_profiles_limit_concurrent_work(server: LiveServer, clien
     assert len((await chloe.http.get("/api/v1/offers")).json()) == 1  # one chat at a time
 
 
+async def test_no_profile_gives_an_agent_more_than_ten_sessions(server: LiveServer, clients: Clients) -> None:
+    ada, sam = await clients["agent"]("admin"), await clients["agent"]("sam")
+    config = {"capacity_profiles": [{"id": "many", "name": "Many chats", "total_units": 100}]}
+    saved = await ada.http.put("/api/v1/admin/routing-config", json={"config": config}, headers=ada.headers())
+    assert saved.status_code == 200, saved.text
+    chloe = await clients["agent"]("chloe")  # Sales only: every chat below is for her alone
+    url = f"/api/v1/admin/agents/{chloe.user_id}/capacity-profile"
+    assert (await sam.http.put(url, json={"profile": "many"}, headers=sam.headers())).status_code == 200
+    ws, _ = await chloe.connect()
+    await chloe.presence("available")
+    chats = [await clients["customer"]().start(name=f"Chat {n}", queue="Sales") for n in range(11)]
+    for chat in chats[:10]:
+        offer = await ws.next("offer.created", conversation_id=chat.conversation_id)
+        assert (await chloe.post(f"/api/v1/offers/{offer['session_id']}/accept")).status_code == 200
+    await routing_settled(server)
+    # 100 units would take more, but the workspace shows ten sessions: the eleventh waits.
+    assert (await chloe.http.get("/api/v1/offers")).json() == []
+    waiting = (await chloe.http.get(f"/api/v1/conversations/{chats[10].conversation_id}")).json()
+    assert waiting["state"] == "open"
+    # One closed: the waiting chat is offered.
+    first = f"/api/v1/conversations/{chats[0].conversation_id}"
+    assert (await chloe.post(f"{first}/end")).status_code == 200
+    assert (await chloe.post(f"{first}/close")).status_code == 200
+    await ws.next("offer.created", conversation_id=chats[10].conversation_id)
+
+
 async def test_inactive_conversations_auto_close_after_the_workstreams_limit(
     server: LiveServer, clients: Clients
 ) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from omniroute.bootstrap import create_app
 from omniroute.settings import Settings
+from omniroute.web.pages import STATIC_DIR, api_endpoints
 
 
 def test_openapi_lists_the_agent_customer_and_channel_routes(tmp_path: Path) -> None:
@@ -74,3 +76,23 @@ def test_openapi_documents_the_voice_routes_their_bearer_token_and_the_webhook(t
     assert "$ref" not in str(body)  # written out: nothing points at $defs the document lacks
     assert "application/x-www-form-urlencoded" in webhook["requestBody"]["content"]
     assert {"413", "503", "401", "403"} <= set(webhook["responses"])
+
+
+def test_every_api_route_and_every_route_the_workspace_uses_is_documented(tmp_path: Path) -> None:
+    """Integrators can build their own desktop: whatever the workspace page calls is in OpenAPI."""
+    app = create_app(
+        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/o.db", data_dir=tmp_path, environment="test")
+    )
+    documented = {
+        f"{method} {re.sub(r'{[^}]+}', '{}', path)}"
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+    }
+    served = {re.sub(r"{[^}]+}", "{}", e) for e in api_endpoints(app) if not e.startswith("head ")}
+    assert served - documented == set()
+    features = (STATIC_DIR / "js" / "workspace" / "features.js").read_text()
+    used = {
+        f"{m} {p}" for m, p in re.findall(r"\['(get|post|put|patch|delete)', '(/api/v1/[^']+)'\]", features)
+    }
+    assert len(used) > 30  # the table was read
+    assert used - documented == set()
