@@ -48,6 +48,7 @@ async () => {
     unknown: slugs.renderTemplate('{customerName} {nope}  {tags}!', offer),
     format: i18n.format('{name} is typing… {missing}', { name: 'Ana' }),
     durations: [dom.formatDuration(0), dom.formatDuration(75), dom.formatDuration(3725)],
+    sla: [[null, 60], [29, 60], [30, 60], [59, 60], [60, 60], [600, 60]].map(([w, t]) => dom.slaLevel(w, t)),
     draftMine: drafts.get('c1'),
     draftOther: other.get('c1'),
     settings: settings.load(),
@@ -67,6 +68,8 @@ def test_script_helpers(live_server: str, pages: Pages) -> None:
     assert result["unknown"] == "Jane Doe !"  # unknown slugs and non-text answers render as nothing
     assert result["format"] == "Ana is typing… {missing}"
     assert result["durations"] == ["0:00", "1:15", "1:02:05"]
+    # The waiting clock turns amber at half the queue's reply target and red at the target.
+    assert result["sla"] == ["idle", "ok", "warn", "warn", "breach", "breach"]
     assert result["draftMine"] == "half a reply"
     assert result["draftOther"] == ""  # drafts are per user
     # Bad stored values fall back to the defaults instead of breaking the page.

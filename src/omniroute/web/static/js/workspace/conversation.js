@@ -7,7 +7,7 @@ import {
 } from '../omniroute-client.js';
 import { page, queueById } from './data.js';
 import {
-  announce, announcePolitely, formatDuration, fromTemplate, path, showError, timeOf, userError,
+  announce, announcePolitely, formatDuration, fromTemplate, path, showError, slaLevel, timeOf, userError,
 } from './dom.js';
 import { AttachmentTray } from './attachments.js';
 import { BotContextPanel } from './bot-context.js';
@@ -508,18 +508,13 @@ export class ConversationView {
     const age = formatDuration((now - Date.parse(this.data.created_at)) / 1000);
     const live = this.state === 'active' || this.state === 'waiting';
     const waited = live && this.waitingSince !== null ? (now - this.waitingSince) / 1000 : null;
-    let level = 'ok';
-    if (waited !== null) {
-      const ratio = waited / this.replyTargetSeconds();
-      if (ratio >= 1) level = 'breach';
-      else if (ratio >= 0.5) level = 'warn';
-    }
+    const level = slaLevel(waited, this.replyTargetSeconds());
     const text = waited === null
       ? t('Open {age}', { age })
       : t('Open {age} · waiting {wait}', { age, wait: formatDuration(waited) });
     for (const el of [this.tab.querySelector('.tab-sla'), this.q('.sla')]) {
       el.textContent = text;
-      el.dataset.level = waited === null ? 'idle' : level;
+      el.dataset.level = level;
     }
   }
 

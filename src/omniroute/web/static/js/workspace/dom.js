@@ -22,6 +22,17 @@ export function formatDuration(totalSeconds) {
   return hours ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
 }
 
+/**
+ * How a waiting customer's clock stands against the queue's reply target: "idle" (nobody waits),
+ * "ok", "warn" from half the target, "breach" from the target on.
+ */
+export function slaLevel(waitedSeconds, targetSeconds) {
+  if (waitedSeconds === null || waitedSeconds === undefined) return 'idle';
+  const ratio = waitedSeconds / targetSeconds;
+  if (ratio >= 1) return 'breach';
+  return ratio >= 0.5 ? 'warn' : 'ok';
+}
+
 /** Screen readers announce a change of text; clear first so a repeated text is read again. */
 function speak(region, text) {
   region.textContent = '';
