@@ -11,6 +11,7 @@ from tests.browser.test_workspace_helpers import (
     Pages,
     accept_offer_from,
     customers_fixture,  # noqa: F401 - fixture
+    offer,
     open_conversation,
     pages_fixture,  # noqa: F401 - fixture
     screenshot,
@@ -68,6 +69,23 @@ def test_shortcut_help_and_focus_shortcuts(live_server: str, pages: Pages, custo
     expect(open_conversation(agent).get_by_test_id("note-input")).to_be_focused()
     agent.keyboard.press("Alt+r")
     expect(reply).to_be_focused()
+    agent.keyboard.press("Alt+u")  # the customer's 360, in the side panel
+    expect(open_conversation(agent).get_by_test_id("side-tab-customer")).to_be_focused()
+    expect(open_conversation(agent).get_by_test_id("side-tab-customer")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    agent.keyboard.press("Alt+c")  # consult a colleague: the dialog opens
+    expect(agent.get_by_test_id("consult-dialog")).to_be_visible()
+    agent.keyboard.press("Escape")
+    expect(agent.get_by_test_id("consult-dialog")).to_be_hidden()
+
+    # Alt+X rejects the newest offer (routing may offer the chat again later, as a new offer).
+    customers().start("Kim Lo", "Anyone there?")
+    expect(offer(agent, "Kim Lo")).to_have_count(1)
+    session_id = offer(agent, "Kim Lo").get_attribute("data-session-id")
+    agent.keyboard.press("Alt+x")
+    expect(agent.locator(f'[data-session-id="{session_id}"]')).to_have_count(0)
+    expect(tab(agent, "Kim Lo")).to_have_count(0)
 
     # The session list is one tab stop; arrows, Home and End move within it.
     tab(agent, "Omar Haddad").focus()
