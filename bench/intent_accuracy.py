@@ -5,7 +5,9 @@ and test splits once, then fits ``omniroute.bots.understanding.intents.IntentMod
 code the bots use — on ``--shots`` examples per intent for each seed, and on the whole train split,
 and scores the full test split. Each fit is done twice: as the product does it, with each intent's
 name ("card_arrival" -> "card arrival") as one more weighted example (the ``fewshot_*``/``full_*``
-figures), and without names (``*_no_names``), the protocol of the published anchor.
+figures), and without names (``*_no_names``), the protocol of the published anchor. For e5, a few-shot
+fit also trains the product's lexical second view (``LexicalView``: the same head over the lexical
+vectors, probabilities averaged in) whenever the product would (``wants_lexical_view``).
 The data set is any folder with ``train.csv`` and ``test.csv``, or two files given with
 ``--train-csv`` and ``--test-csv`` (columns ``text,category``); by default BANKING77 in the shared
 data folder. Prints one JSON line; progress on stderr.
@@ -37,9 +39,12 @@ from omniroute.bots.understanding.e5 import E5Embedder
 from omniroute.bots.understanding.embedder import Embedder, Vectors
 from omniroute.bots.understanding.intents import (
     IntentModel,
+    LexicalView,
     Thresholds,
     TrainingOptions,
+    blend,
     intent_phrase,
+    wants_lexical_view,
 )
 from omniroute.bots.understanding.lexical import LexicalEmbedder
 from omniroute.core.errors import InvalidInput
@@ -147,6 +152,15 @@ def few_shot_rows(labels: np.ndarray[Any, np.dtype[np.str_]], shots: int, seed: 
     return np.concatenate(rows)
 
 
+@dataclass(frozen=True)
+class LexicalVectors:
+    """The lexical view's inputs for an e5 run: vectors of the same train and test sentences."""
+
+    train: Vectors
+    test: Vectors
+    names: dict[str, Vectors]
+
+
 def evaluate(
     train: Vectors,
     train_labels: np.ndarray[Any, np.dtype[np.str_]],
@@ -154,11 +168,23 @@ def evaluate(
     test_labels: np.ndarray[Any, np.dtype[np.str_]],
     thresholds: Thresholds,
     names: dict[str, Vectors] | None,
+    lexical: tuple[LexicalVectors, np.ndarray[Any, Any]] | None = None,
 ) -> dict[str, float]:
+    """``lexical``: the lexical vectors and the rows of them that ``train`` holds, to add the
+    lexical view as ``IntentClassifier.train`` does (with names when ``names`` is given)."""
+    options = TrainingOptions()
     started = time.perf_counter()
-    model = IntentModel(train, train_labels.tolist(), TrainingOptions(), names)
-    fit_s = time.perf_counter() - started
+    model = IntentModel(train, train_labels.tolist(), options, names)
     probabilities = model.probabilities(test)
+    lexical_mb = 0.0
+    if lexical is not None and wants_lexical_view(model, options):
+        vectors, rows = lexical
+        view = IntentModel(
+            vectors.train[rows], train_labels.tolist(), options, vectors.names if names else None
+        )
+        probabilities = blend(probabilities, view.probabilities(vectors.test), options.lexical_weight)
+        lexical_mb = view.nbytes / 1e6
+    fit_s = time.perf_counter() - started  # both views' fits and the test split's scoring
     order = np.argsort(-probabilities, axis=1)
     predicted = np.array(model.intents)[order[:, 0]]
     top = probabilities[np.arange(len(test)), order[:, 0]]
@@ -172,7 +198,25 @@ def evaluate(
         "accepted_accuracy": float(correct[accepted].mean()) if accepted.any() else 0.0,
         "fit_s": fit_s,
         "projected": float(model.projected),
+        "lexical_view": float(lexical_mb > 0),
+        "lexical_view_mb": lexical_mb,
     }
+
+
+def lexical_view_ms(
+    vectors: LexicalVectors, rows: np.ndarray[Any, Any], train: Split, texts: Sequence[str]
+) -> float:
+    """Median extra latency of the lexical view for one utterance (embedding, head, average)."""
+    options = TrainingOptions()
+    model = IntentModel(vectors.train[rows], train.labels[rows].tolist(), options)
+    view = LexicalView(model, options.lexical_weight)
+    primary = np.full((1, len(model.intents)), 1.0 / len(model.intents))
+    timings = []
+    for text in texts[:SINGLE_TEXTS]:
+        started = time.perf_counter()
+        view.blend(primary, [text])
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
 
 
 def measure(
@@ -198,21 +242,36 @@ def measure(
     intents = sorted(set(train.labels.tolist()))
     name_vectors = embedder.embed([intent_phrase(i) for i in intents], kind="query")
     names = {intent: name_vectors[k] for k, intent in enumerate(intents)}
+    lexical = None
+    if name != "lexical":  # the product adds the lexical view to any other embedder
+        words = LexicalEmbedder()
+        lexical_names = words.embed([intent_phrase(i) for i in intents])
+        lexical = LexicalVectors(
+            embed(words, train.texts, deadline, args.cache_dir, args.verbose)[0],
+            embed(words, test.texts, deadline, args.cache_dir, args.verbose)[0],
+            {intent: lexical_names[k] for k, intent in enumerate(intents)},
+        )
     runs, bare = [], []
     for seed in args.seeds:
         deadline.check()
         rows = few_shot_rows(train.labels, args.shots, seed)
         shots_x, shots_y = train_vectors[rows], train.labels[rows]
-        runs.append(evaluate(shots_x, shots_y, test_vectors, test.labels, thresholds, names))
-        bare.append(evaluate(shots_x, shots_y, test_vectors, test.labels, thresholds, None))
+        with_rows = None if lexical is None else (lexical, rows)
+        runs.append(evaluate(shots_x, shots_y, test_vectors, test.labels, thresholds, names, with_rows))
+        bare.append(evaluate(shots_x, shots_y, test_vectors, test.labels, thresholds, None, with_rows))
         log(
             f"  {args.shots}-shot seed {seed}: accuracy {runs[-1]['accuracy']:.4f},"
             f" without names {bare[-1]['accuracy']:.4f}",
             verbose=args.verbose,
         )
     deadline.check()
-    full = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds, names)
-    full_bare = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds, None)
+    everything = None if lexical is None else (lexical, np.arange(len(train.texts)))
+    full = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds, names, everything)
+    full_bare = evaluate(train_vectors, train.labels, test_vectors, test.labels, thresholds, None, everything)
+    view_ms = None
+    if lexical is not None and any(r["lexical_view"] for r in runs):
+        first = few_shot_rows(train.labels, args.shots, args.seeds[0])
+        view_ms = lexical_view_ms(lexical, first, train, test.texts)
     log(
         f"  full training: accuracy {full['accuracy']:.4f}, without names {full_bare['accuracy']:.4f}",
         verbose=args.verbose,
@@ -234,6 +293,9 @@ def measure(
         "fewshot_accepted_accuracy": mean("accepted_accuracy"),
         "fewshot_fit_s": round(statistics.fmean(r["fit_s"] for r in runs), 2),
         "fewshot_projected": all(r["projected"] for r in runs),
+        "fewshot_lexical_view": all(r["lexical_view"] for r in runs),
+        "lexical_view_mb": round(max(r["lexical_view_mb"] for r in runs), 2),
+        "lexical_view_single_p50_ms": None if view_ms is None else round(view_ms, 2),
         "fewshot_accuracy_mean_no_names": round(statistics.fmean(bare_accuracies), 4),
         "fewshot_accuracy_std_no_names": round(statistics.pstdev(bare_accuracies), 4),
         "fewshot_accuracies_no_names": [round(a, 4) for a in bare_accuracies],
@@ -243,6 +305,7 @@ def measure(
         "full_accepted_accuracy": round(full["accepted_accuracy"], 4),
         "full_fit_s": round(full["fit_s"], 2),
         "full_projected": bool(full["projected"]),
+        "full_lexical_view": bool(full["lexical_view"]),
         "full_accuracy_no_names": round(full_bare["accuracy"], 4),
         "embed_sentences_per_s": round(count / wall_s, 1),
         "embed_cpu_ms_per_sentence": round(cpu_s / count * 1000, 2),

@@ -1,18 +1,24 @@
-"""The few-shot head: the contrastive projection, intent names as examples, and when each applies."""
+"""The few-shot head: the contrastive projection, intent names as examples, the lexical view, and
+when each applies."""
 
 from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from omniroute.bots.understanding.embedder import Embedder, l2_normalise
+from omniroute.bots.understanding.embedder import Embedder, EmbedKind, Vectors, l2_normalise
 from omniroute.bots.understanding.intents import (
     IntentClassifier,
     IntentModel,
     TrainingOptions,
     intent_phrase,
     learn_projection,
+    principal_basis,
 )
 
 PLAIN = TrainingOptions(projection_steps=0, name_weight=0)
@@ -142,8 +148,89 @@ def test_the_classifier_takes_names_from_the_caller(lexical: Embedder) -> None:
         {"name_weight": -1.0},
         {"projection_max_shots": -1},
         {"projection_min_intents": -1},
+        {"projection_rank": 0},
+        {"lexical_weight": -0.1},
+        {"lexical_weight": 1.0},
     ],
 )
 def test_new_training_options_are_validated(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must"):
         TrainingOptions(**bad)  # type: ignore[arg-type]
+
+
+def test_the_principal_basis_is_orthonormal_and_spans_the_rows() -> None:
+    x, _ = clusters(per_intent=3, intents=4, dimension=40)  # 12 rows in 40 dimensions
+    basis = principal_basis(x, limit=100)
+    assert basis.shape == (40, 12)
+    assert np.allclose(basis.T @ basis, np.eye(12), atol=1e-4)
+    assert np.allclose(x @ basis @ basis.T, x, atol=1e-4)
+    assert principal_basis(x, limit=5).shape == (40, 5)
+    tall, _ = clusters(per_intent=10, intents=4, dimension=8)  # more rows than dimensions
+    square = principal_basis(tall, limit=100)
+    assert np.allclose(square.T @ square, np.eye(8), atol=1e-4)
+    assert principal_basis(np.zeros((3, 40)), limit=10).shape == (40, 1)  # nothing to span
+
+
+def test_long_vectors_are_projected_in_the_span_of_the_examples() -> None:
+    """Learned on the examples' coordinates, the projection gives the same head as the full
+    matrix when the basis spans every example, and holds less."""
+    x, y = clusters(per_intent=6, intents=4, dimension=64)
+    labels = [str(k) for k in y]
+    options = TrainingOptions(projection_min_intents=2)
+    full = IntentModel(x, labels, replace(options, projection_rank=64))
+    spanned = IntentModel(x, labels, replace(options, projection_rank=32))  # 24 rows < 32
+    assert full.projected
+    assert spanned.projected
+    probe, _ = clusters(per_intent=2, intents=4, dimension=64, seed=3)
+    assert np.allclose(spanned.probabilities(probe), full.probabilities(probe), atol=1e-3)
+    assert spanned.nbytes < full.nbytes
+    truncated = IntentModel(x, labels, replace(options, projection_rank=8))
+    assert (truncated.probabilities(x).argmax(axis=1) == y).mean() > 0.9
+
+
+class Blind:
+    """An embedder that knows nothing: a fixed pseudo-random unit vector per text."""
+
+    name = "blind"
+    dimension = 32
+
+    def embed(self, texts: Sequence[str], *, kind: EmbedKind = "query") -> Vectors:
+        rows = [np.random.default_rng(zlib.crc32(t.encode())).normal(size=32) for t in texts]
+        return l2_normalise(np.array(rows).reshape(len(texts), 32))
+
+
+PASSWORD_AND_ORDERS = {
+    "reset_password": ["I forgot my password", "reset my password please", "new password needed"],
+    "track_order": ["where is my order", "my parcel has not arrived", "track my package"],
+    "opening_hours": ["what time do you open", "are you open on sunday", "your opening hours"],
+}
+
+
+def test_another_embedder_gets_the_lexical_view_when_it_projects() -> None:
+    options = TrainingOptions(projection_min_intents=2, name_weight=0)
+    viewed = IntentClassifier.train(Blind(), PASSWORD_AND_ORDERS, options=options)
+    alone = IntentClassifier.train(Blind(), PASSWORD_AND_ORDERS, options=replace(options, lexical_weight=0))
+    assert viewed.lexical is not None
+    assert alone.lexical is None
+
+    def password(classifier: IntentClassifier) -> float:
+        ranking = classifier.predict("I have forgotten the password").ranking
+        return {p.intent: p.confidence for p in ranking}["reset_password"]
+
+    # The blind embedder cannot tell; the shared words reach the classifier through the view.
+    assert password(viewed) > password(alone)
+    assert sum(p.confidence for p in viewed.predict("my order").ranking) == pytest.approx(1.0)
+    assert viewed.predict_many([]) == []
+    other = IntentClassifier.train(Blind(), {"a": ["x"], "b": ["y"]}, options=options)
+    with pytest.raises(ValueError, match="same intents"):
+        IntentClassifier(Blind(), other.model, viewed.thresholds, viewed.lexical)
+
+
+def test_no_lexical_view_without_the_projection_or_over_lexical_vectors(lexical: Embedder) -> None:
+    few_intents = IntentClassifier.train(Blind(), PASSWORD_AND_ORDERS)  # 3 < projection_min_intents
+    assert not few_intents.model.projected
+    assert few_intents.lexical is None
+    options = TrainingOptions(projection_min_intents=2)
+    over_lexical = IntentClassifier.train(lexical, PASSWORD_AND_ORDERS, options=options)
+    assert over_lexical.model.projected
+    assert over_lexical.lexical is None  # it would be the same features twice

@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
+
+from omniroute.bots.understanding.embedder import l2_normalise
+from omniroute.bots.understanding.intents import Thresholds
 
 BENCH = Path(__file__).resolve().parents[4] / "bench" / "intent_accuracy.py"
 
@@ -81,6 +85,8 @@ def test_a_folder_run_end_to_end(
     assert lexical["full_accuracy_no_names"] == 1.0
     assert 0.0 <= lexical["fewshot_accuracy_mean_no_names"] <= 1.0
     assert lexical["fewshot_projected"] is False  # three intents: below the projection's minimum
+    assert lexical["fewshot_lexical_view"] is False  # and never over lexical vectors
+    assert lexical["lexical_view_single_p50_ms"] is None
     assert report["goal_fewshot_met"] is None  # the goal is stated for e5, which did not run
 
 
@@ -141,3 +147,29 @@ def test_conflicting_options_are_refused(bench: ModuleType, argv: list[str]) -> 
 def test_the_default_timeout_fits_a_full_run(bench: ModuleType) -> None:
     # A full uncached run took 15-17 minutes on the shared development VM (bench/README.md).
     assert bench.parse_args([]).timeout >= 17 * 60
+
+
+def test_a_few_shot_fit_of_many_intents_adds_the_lexical_view(bench: ModuleType) -> None:
+    """As the product does: with the projection on (20 intents, 4 examples each) the lexical
+    vectors of the same sentences are averaged in; the full-size fit stays without them here too
+    when its intents have more examples than the projection takes."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat([f"intent_{k:02d}" for k in range(20)], 4)
+    centres, words = rng.normal(size=(20, 16)), rng.normal(size=(20, 64))
+    index = np.repeat(np.arange(20), 4)
+    primary = l2_normalise(centres[index] + rng.normal(size=(80, 16)))
+    lexical = bench.LexicalVectors(
+        l2_normalise(words[index] + rng.normal(size=(80, 64))),
+        l2_normalise(words[index] + rng.normal(size=(80, 64))),
+        {},
+    )
+    rows = np.arange(80)
+    viewed = bench.evaluate(primary, labels, primary, labels, Thresholds(), None, (lexical, rows))
+    alone = bench.evaluate(primary, labels, primary, labels, Thresholds(), None)
+    assert viewed["lexical_view"] == 1.0
+    assert viewed["lexical_view_mb"] > 0
+    assert alone["lexical_view"] == 0.0
+    many = np.tile(rows, 10)  # 40 examples per intent: over projection_max_shots
+    full = bench.evaluate(primary[many], labels[many], primary, labels, Thresholds(), None, (lexical, many))
+    assert full["projected"] == 0.0
+    assert full["lexical_view"] == 0.0
