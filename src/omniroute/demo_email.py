@@ -9,6 +9,10 @@ server would (docs/channels/email.md, "Intake 1"); the agent's reply leaves thro
 SMTP submission to the double, and the page shows what the double received for the customer. The
 SMTP server listens on its own port (chosen when the demo data loads and kept in the account's
 settings) for as long as the demo app runs. Never mount this in production: the page is public.
+
+The page also plays the receiving mail server: it puts an ``Authentication-Results`` header with a
+DMARC pass from :data:`DEMO_AUTHSERV_ID` on top of every mail, and the account trusts that
+authserv-id, so demo senders count as verified (docs/channels/email.md, "Who is the sender?").
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ DEMO_CUSTOMER_EMAIL = "lee.okafor@customer.example"
 CUSTOMER_NAME = "Lee Okafor"
 EMAIL_WEBHOOK_SECRET = "omniroute-demo-email-webhook-secret"  # noqa: S105 - the local double's
 LOOPBACK = "127.0.0.1"
+#: The demo's "receiving server", whose Authentication-Results the demo account trusts.
+DEMO_AUTHSERV_ID = "mx.demo.omniroute.dev"
 MAX_MAIL_BYTES = 25 * 1024 * 1024  # what the email channel's webhook takes
 
 
@@ -125,7 +131,9 @@ class EmailSide(WebhookPoster):
         self, webhook_url: str, address: str, text: str, *, subject: str, reply_to: str
     ) -> int:
         mail = self.compose(address, text, subject=subject, reply_to=reply_to)
-        raw = mail.as_bytes(policy=policy.SMTP)  # CRLF line ends, as it travels
+        # Prepended as a receiving server does after checking the sender; here nothing is checked:
+        # the page is the customer's own mail client, so the address is theirs by definition.
+        raw = received_results(address) + mail.as_bytes(policy=policy.SMTP)  # CRLF line ends
         header = signature_header(EMAIL_WEBHOOK_SECRET, raw, int(self.clock.now().timestamp()))
         response = await self.http.post(
             webhook_url, content=raw, headers={"content-type": "message/rfc822", HEADER: header}
@@ -191,6 +199,12 @@ class EmailSide(WebhookPoster):
         )
 
 
+def received_results(address: str) -> bytes:
+    """The demo receiving server's verdict on mail from ``address``: DMARC passed for its domain."""
+    domain = address.rpartition("@")[2].lower()
+    return f"Authentication-Results: {DEMO_AUTHSERV_ID}; dmarc=pass header.from={domain}\r\n".encode()
+
+
 def _plain_text(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     return str(body.get_content()).strip() if isinstance(body, EmailMessage) else ""
@@ -215,6 +229,7 @@ def demo_email_settings(url: str) -> dict[str, Any]:
         "smtp_port": parts.port,
         "smtp_starttls": False,
         "timeout_seconds": 10,
+        "authserv_id": DEMO_AUTHSERV_ID,
     }
 
 
@@ -238,7 +253,9 @@ EMAIL = DemoChannel(
         "client and the mail provider locally: your email reaches Omniroute as a raw message posted "
         "to its webhook (signed with Omniroute-Signature), agents answer it in the workspace (Support "
         "queue), and their replies reach the demo's SMTP server, whose mail for you lands here. "
-        "Use Reply on one to answer in the same conversation."
+        "Use Reply on one to answer in the same conversation. The page also stamps your mail with "
+        f"the demo receiving server's Authentication-Results ({DEMO_AUTHSERV_ID}, DMARC pass), so "
+        "your address counts as verified, as genuine mail from a domain with DMARC would."
     ),
     address_label="Your email address",
     default_address=DEMO_CUSTOMER_EMAIL,

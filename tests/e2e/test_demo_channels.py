@@ -199,6 +199,10 @@ async def test_an_email_from_the_page_gets_a_reply_by_smtp_and_the_answer_thread
         conversation_id = offer["conversation_id"]
         [message] = await agent_ws.messages_until(conversation_id, 1)
         assert message["message"]["text"] == "The lamp is broken."
+        # The page stamps the demo receiving server's DMARC pass, which the account trusts.
+        customer_id = (await ben.http.get(f"/api/v1/conversations/{conversation_id}")).json()["customer_id"]
+        customer = (await ben.http.get(f"/api/v1/customers/{customer_id}")).json()
+        assert (customer["email"], customer["email_verified"]) == (lee, True)
 
         # The reply leaves by SMTP to the double, threaded to Lee's mail.
         r = await ben.post(f"/api/v1/conversations/{conversation_id}/messages", text="Sorry! Refund or swap?")

@@ -10,6 +10,7 @@ from typing import Any
 from omniroute.channels.port import (
     Attachment,
     ConversationEnded,
+    ConversationStart,
     DeliveryStatus,
     Inbound,
     InboundMessage,
@@ -62,6 +63,11 @@ def encode(item: Inbound) -> tuple[str, str, dict[str, Any]]:
             return "typing", "", {"sender_address": item.sender_address, "is_typing": item.is_typing}
         case ConversationEnded():
             return "end", "", {"sender_address": item.sender_address}
+        case ConversationStart():
+            # Its own namespace: a start and a message may carry the same id on the service's side.
+            payload = asdict(item)
+            payload["context"] = dict(item.context)
+            return "start", f"start:{item.provider_event_id}", payload
     msg = f"cannot store {item!r}"
     raise TypeError(msg)
 
@@ -91,6 +97,10 @@ def decode(kind: str, payload: dict[str, Any]) -> Inbound:
         return TypingSignal(payload["sender_address"], bool(payload["is_typing"]))
     if kind == "end":
         return ConversationEnded(payload["sender_address"])
+    if kind == "start":
+        data = dict(payload)
+        data["context"] = dict(data.get("context") or {})
+        return ConversationStart(**data)
     msg = f"unknown receipt kind {kind!r}"
     raise ValueError(msg)
 

@@ -70,6 +70,10 @@ class InboundMessage:
     #: values; the channel service keeps the latest per conversation and hands it back in
     #: :attr:`Outbound.reply_context`. None leaves the stored context as it is.
     reply_context: Mapping[str, Any] | None = None
+    #: The provider checked that the sender owns ``sender_address`` beyond delivering the message
+    #: (email: the receiving server's DMARC or aligned DKIM pass, ``email/authentication.py``).
+    #: Read for channels whose address is forgeable (email); False proves nothing.
+    sender_authenticated: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,31 @@ class ConversationEnded:
     sender_address: str
 
 
-Inbound = InboundMessage | StatusUpdate | TypingSignal | ConversationEnded | ReceiptWatermark | SentTimestamp
+@dataclass(frozen=True)
+class ConversationStart:
+    """A customer's conversation opened before they wrote anything (the custom channel's
+    ``conversation.start``: the service shows "connecting you…" while routing starts). It is
+    deduplicated on ``provider_event_id``; a sender with a conversation in progress on the account
+    keeps that one. ``context`` becomes the conversation's pre-chat answers, as web chat's do."""
+
+    provider_event_id: str
+    sender_address: str
+    sender_name: str | None = None
+    email: str | None = None  # as the service gave it: never proof of the address
+    phone: str | None = None
+    context: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    queue: str | None = None  # a queue id or name, used when no routing rule decides
+
+
+Inbound = (
+    InboundMessage
+    | StatusUpdate
+    | TypingSignal
+    | ConversationEnded
+    | ConversationStart
+    | ReceiptWatermark
+    | SentTimestamp
+)
 
 
 @dataclass(frozen=True)
@@ -159,6 +187,10 @@ class Outbound:
     #: Who wrote it (``"agent"``, ``"bot"``; None when not known): Messenger's HUMAN_AGENT tag is
     #: for people only.
     sender_kind: str | None = None
+    #: What an earlier attempt of this send recorded (:attr:`TransientSendError.progress`): an
+    #: adapter that sends one message as several provider calls resumes after the parts the
+    #: provider already accepted. None on the first attempt.
+    progress: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,11 +212,22 @@ class MalformedPayload(Exception):
 
 
 class TransientSendError(Exception):
-    """Try again later (timeouts, 5xx, rate limits)."""
+    """Try again later (timeouts, 5xx, rate limits).
 
-    def __init__(self, reason: str, retry_after_seconds: float | None = None) -> None:
+    ``progress`` (JSON values) is what this send achieved before it failed, e.g. the parts of a
+    long message the provider accepted; the channel service keeps it with the outbox row and hands
+    it back in :attr:`Outbound.progress` on the next attempt, on whichever node makes it."""
+
+    def __init__(
+        self,
+        reason: str,
+        retry_after_seconds: float | None = None,
+        *,
+        progress: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.retry_after_seconds = retry_after_seconds
+        self.progress = progress
 
 
 class PermanentSendError(Exception):

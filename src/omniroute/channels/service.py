@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from omniroute.channels.port import (
     Attachment,
     ChannelAdapter,
     ConversationEnded,
+    ConversationStart,
     DeliveryStatus,
     Inbound,
     InboundMessage,
@@ -77,7 +78,8 @@ from omniroute.core.ids import new_id
 from omniroute.core.secretbox import SecretBox, SecretUnavailable
 from omniroute.core.uow import EVENTS_TOPIC, Publisher, UnitOfWork
 from omniroute.customers import service as customers
-from omniroute.routing.service import RoutingService
+from omniroute.customers.model import Customer
+from omniroute.routing.service import RoutingPlan, RoutingService
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +216,7 @@ class ChannelService:
         problems = spec.validate(settings, secrets) if spec.validate is not None else []
         if problems:
             raise InvalidInput("; ".join(problems))
+        await self._check_queue(default_queue_id)
         account = AccountRow(
             id=new_id(),
             channel=channel,
@@ -246,6 +249,7 @@ class ChannelService:
         """Change an account. ``settings`` replaces the settings; ``secrets`` replaces only the
         secrets it names (an empty value removes one), so an administrator can rotate one
         credential without retyping the others. The result is validated like a new account."""
+        await self._check_queue(None if clear_default_queue else default_queue_id)
         async with self.publisher.unit_of_work() as uow:
             current = await store.get_account(uow.conn, account_id)
             if current is None:
@@ -316,6 +320,13 @@ class ChannelService:
                 )
         self.invalidate(account_id)
         return updated
+
+    async def _check_queue(self, queue_id: str | None) -> None:
+        """An unknown default queue is refused by name; the foreign key alone would fail as if the
+        account's name were taken."""
+        if queue_id is not None and queue_id not in {q.id for q in await self.routing.queues()}:
+            msg = f"unknown queue {queue_id!r}"
+            raise InvalidInput(msg)
 
     async def _forget_changed_accounts(self) -> None:
         """Other nodes changed an account: drop our cached adapter (it holds the old credentials)."""
@@ -525,6 +536,8 @@ class ChannelService:
                 conv = await self._live(uow, account, item.sender_address)
                 if conv is not None:
                     await self.conversations.end_in(uow, conv, SenderKind.CUSTOMER, "Customer")
+            case ConversationStart():
+                await self._conversation_start(uow, account, item)
 
     async def _live(self, uow: UnitOfWork, account: AccountRow, address: str) -> Conversation | None:
         customer = await customers.resolve_customer(uow, account.channel, address, address)
@@ -635,6 +648,8 @@ class ChannelService:
             msg.sender_address,
             msg.sender_name or msg.sender_address,
             email=msg.sender_address if account.channel == "email" else None,
+            # A From address proves nothing by itself: only the adapter's check makes it verified.
+            sender_authenticated=msg.sender_authenticated,
         )
         conv: Conversation | None = None
         thread = await store.conversation_for_thread(
@@ -649,30 +664,15 @@ class ChannelService:
             conv = await self.conversations.live_for_customer(uow, customer.id, account.id)
         plan = None
         if conv is None:
-            conversation_id = new_id()
-            plan = await self.routing.plan_work(
+            conv, plan = await self._open(
                 uow,
-                item_id=conversation_id,
-                channel=account.channel,
-                attributes={
-                    "account": account.name,
-                    "customer": {"id": customer.id, "name": customer.display_name},
-                    "message": {"text": msg.text, "subject": msg.subject or ""},
-                },
-                requested_queue=None,
-                fallback_queue_id=account.default_queue_id,
-            )
-            conv = await self.conversations.start(
-                uow,
-                channel=account.channel,
-                customer_id=customer.id,
-                queue_id=plan.queue.id,
+                account,
+                customer,
+                msg.sender_address,
                 subject=msg.subject or msg.text[:200],
                 prechat={"name": customer.display_name, "address": msg.sender_address},
-                customer_token_hash=None,
-                conversation_id=conversation_id,
-                channel_account_id=account.id,
-                customer_address=msg.sender_address,
+                attributes={"message": {"text": msg.text, "subject": msg.subject or ""}},
+                requested_queue=None,
             )
         conv = await self.conversations.load(uow, conv.id)
         stored: list[str] = []
@@ -699,23 +699,109 @@ class ChannelService:
                 uow.conn, account.id, conv.id, dict(msg.reply_context), uow.clock.now()
             )
         if plan is not None:
-            if self.bots is not None and await self.bots.take(uow, conv, plan):
-                return
-            if plan.end_message is None:
-                await self.routing.enqueue(uow, conv, plan)
-            else:
-                await self.routing.record_plan(uow, conv, plan)
-                conv = await self.conversations.load(uow, conv.id)
-                await self.conversations.append(
-                    uow,
-                    conv,
-                    sender_kind=SenderKind.BOT,
-                    sender_id=None,
-                    sender_name=account.name,
-                    text=plan.end_message,
-                )
-                conv = await self.conversations.load(uow, conv.id)
-                await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
+            await self._route_new(uow, account, conv, plan)
+
+    async def _conversation_start(
+        self, uow: UnitOfWork, account: AccountRow, start: ConversationStart
+    ) -> None:
+        """A conversation without a first message: routing (or a bot) starts now, with the
+        service's context as the pre-chat answers. A sender whose conversation on this account is
+        still in progress keeps it (the start changes nothing), so a repeated start is harmless."""
+        customer = await customers.resolve_customer(
+            uow,
+            account.channel,
+            start.sender_address,
+            start.sender_name or start.sender_address,
+            # The service's word only: stored as a contact to suggest duplicates, never a merge.
+            email=start.email,
+        )
+        if await self.conversations.live_for_customer(uow, customer.id, account.id) is not None:
+            return
+        prechat: dict[str, Any] = {
+            **start.context,
+            "name": customer.display_name,
+            "address": start.sender_address,
+            **({"email": start.email} if start.email else {}),
+            **({"phone": start.phone} if start.phone else {}),
+        }
+        subject = str(start.context.get("subject") or start.context.get("question") or "")
+        conv, plan = await self._open(
+            uow,
+            account,
+            customer,
+            start.sender_address,
+            subject=subject[:200],
+            prechat=prechat,
+            attributes={"message": {"text": "", "subject": subject}, "prechat": prechat},
+            requested_queue=start.queue,
+            prechat_queue=True,
+        )
+        await self._route_new(uow, account, await self.conversations.load(uow, conv.id), plan)
+
+    async def _open(
+        self,
+        uow: UnitOfWork,
+        account: AccountRow,
+        customer: Customer,
+        address: str,
+        *,
+        subject: str,
+        prechat: dict[str, Any],
+        attributes: dict[str, Any],
+        requested_queue: str | None,
+        prechat_queue: bool = False,
+    ) -> tuple[Conversation, RoutingPlan]:
+        """A new conversation of ``customer`` on the account, classified (``attributes`` besides
+        the account and customer are what rules see) and stored ``open``; not routed yet."""
+        conversation_id = new_id()
+        plan = await self.routing.plan_work(
+            uow,
+            item_id=conversation_id,
+            channel=account.channel,
+            attributes={
+                "account": account.name,
+                "customer": {"id": customer.id, "name": customer.display_name},
+                **attributes,
+            },
+            requested_queue=requested_queue,
+            fallback_queue_id=account.default_queue_id,
+        )
+        conv = await self.conversations.start(
+            uow,
+            channel=account.channel,
+            customer_id=customer.id,
+            queue_id=plan.queue.id,
+            subject=subject,
+            # Like web chat's, a start's answers name the queue routing chose.
+            prechat={**prechat, "queue": plan.queue.name} if prechat_queue else prechat,
+            customer_token_hash=None,
+            conversation_id=conversation_id,
+            channel_account_id=account.id,
+            customer_address=address,
+        )
+        return conv, plan
+
+    async def _route_new(
+        self, uow: UnitOfWork, account: AccountRow, conv: Conversation, plan: RoutingPlan
+    ) -> None:
+        """A new conversation to its bot, its queue, or (overflow) ended with the plan's message."""
+        if self.bots is not None and await self.bots.take(uow, conv, plan):
+            return
+        if plan.end_message is None:
+            await self.routing.enqueue(uow, conv, plan)
+        else:
+            await self.routing.record_plan(uow, conv, plan)
+            conv = await self.conversations.load(uow, conv.id)
+            await self.conversations.append(
+                uow,
+                conv,
+                sender_kind=SenderKind.BOT,
+                sender_id=None,
+                sender_name=account.name,
+                text=plan.end_message,
+            )
+            conv = await self.conversations.load(uow, conv.id)
+            await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
 
     async def _status(self, uow: UnitOfWork, account: AccountRow, update: StatusUpdate) -> None:
         row = await store.outbox_by_provider_id(uow.conn, account.id, update.provider_message_id)
@@ -823,13 +909,14 @@ class ChannelService:
                     quick_replies=await self._quick_replies(row),
                     template=row.payload.get("template"),
                     sender_kind=row.payload.get("sender_kind"),
+                    progress=row.payload.get("progress"),
                 )
             )
         except CredentialsUnavailable as exc:
             await self._retry_later(row, f"credentials cannot be read: {exc.detail}", None)
             return
         except TransientSendError as exc:
-            await self._retry_later(row, str(exc), exc.retry_after_seconds)
+            await self._retry_later(row, str(exc), exc.retry_after_seconds, exc.progress)
             return
         except PermanentSendError as exc:
             await self._finish(row, DeliveryStatus.FAILED, None, str(exc))
@@ -887,7 +974,16 @@ class ChannelService:
                 out.append(Attachment(url, kind, f.get("filename"), f.get("size"), content))
         return tuple(out)
 
-    async def _retry_later(self, row: OutboxRow, error: str, retry_after: float | None) -> None:
+    async def _retry_later(
+        self,
+        row: OutboxRow,
+        error: str,
+        retry_after: float | None,
+        progress: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue the row again after its backoff. ``progress`` (what the failed attempt achieved,
+        e.g. the parts of a long message already accepted) is kept in the row's payload, in the
+        same commit, so the next attempt resumes there on whichever node claims it."""
         now = self.clock.now()
         attempts = row.attempts + 1
         async with self.db.read() as conn:
@@ -901,6 +997,7 @@ class ChannelService:
             )
             return
         due = now + timedelta(seconds=retry_delay(attempts, retry_after))
+        kept = {"payload": {**row.payload, "progress": dict(progress)}} if progress is not None else {}
         async with self.publisher.unit_of_work() as uow:
             await store.update_outbox(
                 uow.conn,
@@ -910,6 +1007,7 @@ class ChannelService:
                 attempts=attempts,
                 due_at=due,
                 error=error[:1000],
+                **kept,
             )
             await self.conversations.set_delivery(
                 uow, row.message_id, DeliveryStatus.QUEUED.value, f"retrying: {error}"[:1000]

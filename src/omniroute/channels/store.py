@@ -413,12 +413,18 @@ async def insert_outbox(conn: AsyncConnection, row: OutboxRow, now: datetime) ->
     )
 
 
+#: Outbox rows the send worker picks up once their ``due_at`` passes.
+OUTBOX_DUE_STATUSES = ("queued", "sending")
+
+
 async def due_outbox(
     conn: AsyncConnection, now: datetime, limit: int, *, skip_locked: bool
 ) -> list[OutboxRow]:
+    # "sending" rows are claimed: their due_at is the claim's lease, and one still "sending" after
+    # it lapsed belongs to a worker that died mid-send — it is due again (sent at least once).
     query = (
         sa.select(outbound_messages)
-        .where(outbound_messages.c.status == "queued", outbound_messages.c.due_at <= now)
+        .where(outbound_messages.c.status.in_(OUTBOX_DUE_STATUSES), outbound_messages.c.due_at <= now)
         .order_by(outbound_messages.c.due_at, outbound_messages.c.id)
         .limit(limit)
     )
@@ -428,7 +434,9 @@ async def due_outbox(
 
 
 async def next_outbox_due(conn: AsyncConnection) -> datetime | None:
-    query = sa.select(sa.func.min(outbound_messages.c.due_at)).where(outbound_messages.c.status == "queued")
+    query = sa.select(sa.func.min(outbound_messages.c.due_at)).where(
+        outbound_messages.c.status.in_(OUTBOX_DUE_STATUSES)
+    )
     value = (await conn.execute(query)).scalar_one_or_none()
     return UTCDateTime().process_result_value(value, conn.dialect) if value is not None else None
 

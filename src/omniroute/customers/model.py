@@ -39,8 +39,12 @@ class ContactKind(StrEnum):
 
 #: Channels whose address proves the customer controls a phone number (the provider delivered it).
 PHONE_CHANNELS = frozenset({"sms_twilio", "whatsapp", "voice"})
-#: Channels whose address is an email the customer sent from.
+#: Channels whose address is an email the customer sent from. Anyone can write any From address, so
+#: it proves the email only when the receiving server authenticated the sender (DMARC or aligned
+#: DKIM, ``channels/email/authentication.py``); see :func:`identity_channel` for the others.
 EMAIL_CHANNELS = frozenset({"email"})
+#: Added to the channel of an email identity that was not authenticated (``email-unverified``).
+UNVERIFIED_SUFFIX = "-unverified"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -67,15 +71,28 @@ def normalise_phone(value: str | None) -> str | None:
     return "+" + digits
 
 
-def proven_contact(channel: str, address: str) -> tuple[ContactKind, str] | None:
-    """The phone or email an address on this channel proves, if any."""
+def proven_contact(
+    channel: str, address: str, *, authenticated: bool = False
+) -> tuple[ContactKind, str] | None:
+    """The phone or email an address on this channel proves, if any. A phone channel's address is
+    proven by delivery; an email sender only when ``authenticated`` (the From address can be forged)."""
     if channel in PHONE_CHANNELS:
         phone = normalise_phone(address)
         return (ContactKind.PHONE, phone) if phone else None
-    if channel in EMAIL_CHANNELS:
+    if channel in EMAIL_CHANNELS and authenticated:
         email = normalise_email(address)
         return (ContactKind.EMAIL, email) if email else None
     return None
+
+
+def identity_channel(channel: str, *, authenticated: bool) -> str:
+    """The channel an address is filed under. Unauthenticated email senders are filed apart
+    (``email-unverified``), so mail with a forged From never joins the record of whoever proved that
+    address, and a record built from forgeable mail never becomes the verified one; an agent sees
+    the two as likely duplicates and decides."""
+    if channel in EMAIL_CHANNELS and not authenticated:
+        return channel + UNVERIFIED_SUFFIX
+    return channel
 
 
 def fold_name(name: str) -> str:

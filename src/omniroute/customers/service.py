@@ -28,6 +28,7 @@ from omniroute.customers.model import (
     Likeness,
     clean_note_text,
     edit_note,
+    identity_channel,
     likeness,
     may_change_note,
     normalise_email,
@@ -47,20 +48,24 @@ async def resolve_customer(
     email: str | None = None,
     *,
     email_verified: bool = False,
+    sender_authenticated: bool = False,
 ) -> Customer:
     """The customer behind ``address`` on ``channel``, created on first contact.
 
-    A new address that proves a phone or email (an SMS or WhatsApp number, an email sender, a
-    signed identity token's email) joins the customer who already proved the same one: that is
-    the automatic, exact merge. Anything weaker is only suggested to agents (``duplicates``).
+    A new address that proves a phone or email (an SMS or WhatsApp number, an authenticated email
+    sender, a signed identity token's email) joins the customer who already proved the same one:
+    that is the automatic, exact merge. Anything weaker is only suggested to agents
+    (``duplicates``). ``sender_authenticated``: the email channel's receiving server authenticated
+    the From address; without it the sender is filed apart, unverified (``identity_channel``).
     """
     now = uow.clock.now()
     name = display_name.strip()[:MAX_NAME] or address[:MAX_NAME]
     clean_email = normalise_email(email)
-    proven = proven_contact(channel, address)
+    proven = proven_contact(channel, address, authenticated=sender_authenticated)
     if clean_email and email_verified and proven is None:
         proven = (ContactKind.EMAIL, clean_email)
-    identity = await store.find_identity(uow.conn, channel, address)
+    filed_under = identity_channel(channel, authenticated=sender_authenticated)
+    identity = await store.find_identity(uow.conn, filed_under, address)
     if identity is not None:
         customer = await store.get_customer(uow.conn, identity.customer_id)
         assert customer is not None  # guarded by the foreign key
@@ -69,7 +74,7 @@ async def resolve_customer(
     if proven is not None:
         owner = await store.find_verified(uow.conn, proven[0], proven[1])
         if owner is not None:
-            linked = await _link(uow, owner, channel, address, f"same verified {proven[0].value}")
+            linked = await _link(uow, owner, filed_under, address, f"same verified {proven[0].value}")
             if linked is not None:
                 if _placeholder(linked.display_name) and not _placeholder(name):
                     await store.set_contact(uow.conn, linked.id, now, display_name=name)
@@ -87,12 +92,18 @@ async def resolve_customer(
         async with uow.conn.begin_nested():
             await store.insert_customer(uow.conn, customer)
             await store.insert_identity(
-                uow.conn, ChannelIdentity(new_id(), customer.id, channel, address), now
+                uow.conn, ChannelIdentity(new_id(), customer.id, filed_under, address), now
             )
     except IntegrityError:
         # The same address arrived twice at once; the unique index picked the first customer.
         return await resolve_customer(
-            uow, channel, address, display_name, email, email_verified=email_verified
+            uow,
+            channel,
+            address,
+            display_name,
+            email,
+            email_verified=email_verified,
+            sender_authenticated=sender_authenticated,
         )
     return customer
 

@@ -76,9 +76,22 @@ def _localised(request: Request, who: Principal | None, lang: str | None) -> dic
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_page(
-    request: Request, who: Annotated[Principal | None, Depends(optional_principal)]
+    request: Request,
+    who: Annotated[Principal | None, Depends(optional_principal)],
+    lang: str | None = None,
 ) -> Response:
-    shown = {} if who is None else {"user": who.user, "is_admin": who.user.has_role(Role.ADMIN)}
+    """Queues, skills, routing (admin.js) and channels (admin-channels.js). Only the Channels
+    section is translated so far: it carries its own ``lang``, and the page stays English."""
+    shown: dict[str, Any] = (
+        {} if who is None else {"user": who.user, "is_admin": who.user.has_role(Role.ADMIN)}
+    )
+    localised = _localised(request, who, lang)
+    if localised:
+        shown |= {
+            "channels_locale": localised["locale"],
+            "translations": localised["translations"],
+            "catalogue": localised["catalogue"],
+        }
     return await _supervisor_page(request, who, "/admin", "admin.html", shown)
 
 

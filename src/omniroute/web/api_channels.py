@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from omniroute.channels.port import WebhookRequest
+from omniroute.channels.registry import Field as ChannelField
+from omniroute.channels.registry import FieldKind
 from omniroute.channels.service import WebhookRejected
 from omniroute.channels.store import AccountRow, DeadReceipt
 from omniroute.core.errors import DomainError, PayloadTooLarge
@@ -107,21 +109,57 @@ class AccountOut(BaseModel):
         )
 
 
+class FieldOut(BaseModel):
+    key: str
+    label: str = Field(description="English; the admin page translates it")
+    type: FieldKind = Field(
+        description="text, number (whole), boolean (JSON true/false), url, email or choice"
+    )
+    required: bool
+    default: str | int | bool | None = Field(description="what applies when the key is absent (null: none)")
+    help: str
+    choices: list[str] = Field(description="the allowed values of a choice")
+    advanced: bool = Field(description="rarely changed (provider API bases, test doubles)")
+
+    @classmethod
+    def of(cls, f: ChannelField) -> FieldOut:
+        return cls(
+            key=f.key,
+            label=f.label,
+            type=f.kind,
+            required=f.required,
+            default=f.default,
+            help=f.help,
+            choices=list(f.choices),
+            advanced=f.advanced,
+        )
+
+
 class ChannelOut(BaseModel):
     channel: str
     title: str
     required_settings: list[str]
     required_secrets: list[str]
+    settings: list[FieldOut] = Field(description="every setting an account takes, in the spec's order")
+    secrets: list[FieldOut] = Field(description="every secret an account takes ('env:NAME' works for each)")
+    managed_settings: list[str] = Field(
+        description="kept in the account but managed elsewhere (WhatsApp templates): not a form field"
+    )
 
 
 @admin.get("/channels", response_model=list[ChannelOut])
 async def channels(c: ContainerDep, who: Admin) -> list[ChannelOut]:
+    """The installed channels, each with the settings and secrets its accounts take (the admin page
+    builds its form from this)."""
     return [
         ChannelOut(
             channel=s.channel,
             title=s.title,
             required_settings=list(s.required_settings),
             required_secrets=list(s.required_secrets),
+            settings=[FieldOut.of(f) for f in s.setting_fields()],
+            secrets=[FieldOut.of(f) for f in s.secret_fields()],
+            managed_settings=list(s.managed_settings),
         )
         for s in c.channels.registry.channels()
     ]

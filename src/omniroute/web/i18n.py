@@ -4,7 +4,7 @@ The ``.po`` files under ``omniroute/locale/<lang>/LC_MESSAGES/`` are the only so
 are compiled in memory the first time a language is used (no ``.mo`` files in the repository, so a
 translation cannot be stale against its source), and the same catalogue feeds both Jinja2's
 ``{% trans %}`` / ``_()`` and the JSON catalogue a page embeds for its ES modules: the entries whose
-source locations are ``.js`` files.
+source locations are ``.js`` files (and the channel specs' field labels, which the admin page shows).
 
 Templates read the translations from their render context (``translations``), never from a
 process-wide setting, so two requests in two languages can render at the same time.
@@ -35,6 +35,8 @@ SUPPORTED_LOCALES = ("en", "es")
 LANG_COOKIE = "omniroute_lang"
 #: Shown in the language picker in each language's own name, so nobody is stranded in the wrong one.
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+#: Where the channel specs' field descriptions live (as the catalogue's source locations name them).
+CHANNEL_SPECS = "src/omniroute/channels/"
 
 _NULL = NullTranslations()
 
@@ -77,11 +79,17 @@ def js_catalogue(locale: str) -> dict[str, str]:
     for message in catalog(locale):
         if not message.id or message.fuzzy or not isinstance(message.id, str):
             continue
-        if not any(filename.endswith(".js") for filename, _ in message.locations):
+        if not any(_for_scripts(filename) for filename, _ in message.locations):
             continue
         if isinstance(message.string, str) and message.string:
             out[message.id] = message.string
     return out
+
+
+def _for_scripts(filename: str) -> bool:
+    """Text a script shows: its own, or the channel catalog's field labels and help (marked with
+    ``N_`` in the channel specs, served in English by the API, translated by the admin page)."""
+    return filename.endswith(".js") or filename.startswith(CHANNEL_SPECS)
 
 
 def script_json(data: Any) -> Markup:

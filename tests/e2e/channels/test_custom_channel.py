@@ -18,6 +18,7 @@ from omniroute.channels.custom.double import WEBHOOK_PATH, CustomChannelDouble
 from omniroute.channels.custom.signing import signature_header
 from omniroute.channels.service import RECEIPT_MAX_ATTEMPTS
 from omniroute.channels.store import channel_accounts, inbound_receipts
+from omniroute.conversations.store import conversations
 from omniroute.core.ids import new_id
 from omniroute.core.secretbox import SecretBox
 from tests.e2e.channels.support import eventually, put_demo_bot_on, send_agent_file
@@ -524,3 +525,170 @@ async def test_a_bots_question_carries_its_quick_replies_to_the_service(
     assert (await double.deliver(webhook(server, account_id), message("q-2", "credit"))).status_code == 200
     digits = await eventually(lambda: sent("last 4 digits of the credit card"))
     assert digits["quick_replies"] == []
+
+
+async def conversations_of(server: LiveServer, account_id: str) -> list[dict[str, Any]]:
+    """The account's conversations, oldest first, as stored."""
+    async with server.container.db.read() as conn:
+        rows = await conn.execute(
+            sa.select(conversations.c.id, conversations.c.state, conversations.c.prechat)
+            .where(conversations.c.channel_account_id == account_id)
+            .order_by(conversations.c.created_at, conversations.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+async def receipts_done(server: LiveServer, account_id: str, count: int) -> None:
+    """Wait until the worker applied ``count`` receipts of the account (each exactly once)."""
+
+    async def processed() -> int:
+        async with server.container.db.read() as conn:
+            query = (
+                sa.select(sa.func.count())
+                .select_from(inbound_receipts)
+                .where(
+                    inbound_receipts.c.account_id == account_id,
+                    inbound_receipts.c.processed_at.is_not(None),
+                )
+            )
+            return int((await conn.execute(query)).scalar_one())
+
+    async with asyncio.timeout(60):
+        while True:
+            done = await processed()
+            if done >= count:
+                break
+            await asyncio.sleep(0.05)
+    assert done == count
+
+
+async def test_a_start_opens_a_conversation_with_context_before_any_message(
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
+) -> None:
+    """The service starts a conversation (say, a "Chat with us" button): routing starts at once,
+    the agent reads the service's context like pre-chat answers, the user's first message joins
+    it, and our reply names the conversation. Repeats and restarts never open a second one."""
+    double, url = integrator
+    account_id = await create_account(clients, url)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    start = CustomChannelDouble.start(
+        "start-1",
+        "user-7",
+        name="Kim Lee",
+        email="kim@example.com",
+        phone="+34 600 000 000",
+        context={"subject": "Where is my order?", "order": "A-4521", "vip": True, "cart_total": 129.5},
+        queue="Support",
+    )
+    answered = await double.deliver(webhook(server, account_id), start)
+    assert (answered.status_code, answered.json()) == (200, {"ok": True})
+    assert (await double.deliver(webhook(server, account_id), start)).status_code == 200  # a retry
+
+    offer = await agent_ws.next("offer.created")
+    assert (offer["channel"], offer["customer_name"], offer["queue_name"]) == ("custom", "Kim Lee", "Support")
+    assert offer["preview"] == "Where is my order?"
+    assert offer["prechat"] == {
+        "name": "Kim Lee",
+        "address": "user-7",
+        "email": "kim@example.com",
+        "phone": "+34 600 000 000",
+        "queue": "Support",
+        "subject": "Where is my order?",
+        "order": "A-4521",
+        "vip": True,
+        "cart_total": 129.5,
+    }
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    joined = await agent_ws.messages_until(conversation_id, 1)
+    assert [m["message"]["text"] for m in joined] == ["Ana García joined the conversation."]
+
+    # Another start while it is in progress (the user pressed the button again) keeps it.
+    again = CustomChannelDouble.start("start-2", "user-7", context={"order": "B-1"})
+    assert (await double.deliver(webhook(server, account_id), again)).status_code == 200
+    await double.deliver(webhook(server, account_id), message("m-1", "It never arrived", user="user-7"))
+    first = await agent_ws.next("message.posted", conversation_id=conversation_id)
+    assert (first["seq"], first["message"]["text"]) == (2, "It never arrived")
+    await receipts_done(server, account_id, 3)  # start-1 once, start-2, m-1
+    [stored] = await conversations_of(server, account_id)
+    assert stored["id"] == conversation_id
+    assert stored["prechat"]["order"] == "A-4521"  # the second start changed nothing
+
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text="Let me check, Kim.")
+    await agent_ws.next("message.delivery_changed", message_id=r.json()["id"], status="sent")
+    [reply] = double.sent_to("user-7")
+    assert (reply["conversation_id"], reply["in_reply_to"]) == (conversation_id, "m-1")
+
+    # Once it ended, the next start opens a new conversation.
+    await double.deliver(webhook(server, account_id), {"type": "end", "from": {"id": "user-7"}})
+    await agent_ws.next("conversation.state_changed", conversation_id=conversation_id, to_state="wrap_up")
+    later = CustomChannelDouble.start("start-3", "user-7", name="Kim Lee")
+    assert (await double.deliver(webhook(server, account_id), later)).status_code == 200
+    await receipts_done(server, account_id, 5)
+    old, new = await conversations_of(server, account_id)
+    assert (old["id"], old["state"]) == (conversation_id, "wrap_up")
+    assert new["state"] == "open"
+    assert new["prechat"] == {"name": "Kim Lee", "address": "user-7", "queue": "Sales"}
+
+
+async def test_a_start_taken_by_a_bot_sends_its_greeting_with_the_conversation_id(
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
+) -> None:
+    double, url = integrator
+    await put_demo_bot_on(server.container, "custom")
+    account_id = await create_account(clients, url)
+    start = CustomChannelDouble.start("start-bot", "user-9", name="Noor", context={"plan": "gold"})
+    assert (await double.deliver(webhook(server, account_id), start)).status_code == 200
+    greeting = await eventually(lambda: next(iter(double.sent_to("user-9")), None))
+    [conversation] = await conversations_of(server, account_id)
+    assert greeting["conversation_id"] == conversation["id"]
+    assert conversation["state"] == "active"  # with the bot, no agent
+    assert conversation["prechat"]["plan"] == "gold"
+
+
+async def test_a_malformed_start_is_refused_with_the_reason(
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
+) -> None:
+    double, url = integrator
+    account_id = await create_account(clients, url)
+    for event, reason in (
+        ({"type": "conversation.start", "id": "s-1", "user": {}}, "needs 'id' and 'user.id'"),
+        (CustomChannelDouble.start("s-2", "u", context={"name": "x"}), "context key 'name' is reserved"),
+        (CustomChannelDouble.start("s-3", "u", context={"cart": {"items": 2}}), "must be text, a number"),
+    ):
+        refused = await double.deliver(webhook(server, account_id), {"events": [message("m-ok"), event]})
+        assert refused.status_code == 400
+        assert reason in refused.json()["detail"]
+    async with server.container.db.read() as conn:
+        stored = (await conn.execute(sa.select(sa.func.count()).select_from(inbound_receipts))).scalar_one()
+    assert stored == 0  # a batch with one bad event stores nothing
+
+
+async def test_routing_rules_read_the_start_context_as_prechat_answers(
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
+) -> None:
+    double, url = integrator
+    await server.container.routing_configs.save(
+        {
+            "route_to_queue": [
+                {
+                    "name": "vip",
+                    "when": {"field": "prechat.vip", "op": "eq", "value": True},
+                    "queue": "Support",
+                }
+            ]
+        },
+        comment="VIP users of the app go to Support",
+        user_id=None,
+    )
+    account_id = await create_account(clients, url)
+    for event_id, user, vip in (("s-vip", "user-1", True), ("s-std", "user-2", False)):
+        start = CustomChannelDouble.start(event_id, user, context={"vip": vip})
+        assert (await double.deliver(webhook(server, account_id), start)).status_code == 200
+    await receipts_done(server, account_id, 2)
+    queues = {
+        c["prechat"]["address"]: c["prechat"]["queue"] for c in await conversations_of(server, account_id)
+    }
+    assert queues == {"user-1": "Support", "user-2": "Sales"}

@@ -1,5 +1,6 @@
 """Watermark receipts (Messenger's ``read``: "everything up to T") resolve against the stored outbox,
-so a receipt that reaches node B moves messages node A sent. Two containers share one database
+so a receipt that reaches node B moves messages node A sent; a send node A claimed and never
+finished is sent by node B once its lease lapses. Two containers share one database
 (SQLite and PostgreSQL); the Graph double speaks the real Send API."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from omniroute.bootstrap import build_container
 from omniroute.channels import store as channel_store
 from omniroute.channels.meta_common.double import GraphDouble
 from omniroute.channels.port import DeliveryStatus, InboundMessage, ReceiptWatermark, SentTimestamp
+from omniroute.channels.service import SEND_LEASE
 from omniroute.conversations.model import SenderKind
 from omniroute.core.bus.memory import MemoryBus
 from omniroute.core.clock import ManualClock
@@ -216,3 +218,25 @@ async def test_the_latest_inbound_reply_context_is_kept_for_the_conversation(nod
         assert await channel_store.reply_context(conn, n.conversation_id) == {
             "service_url": "https://two.test/"
         }
+
+
+async def test_a_send_claimed_by_a_node_that_died_is_sent_once_its_lease_lapses(nodes: Nodes) -> None:
+    n = nodes
+    message, _ = await n.a.conversations.post(
+        n.conversation_id,
+        sender_kind=SenderKind.AGENT,
+        text="Sent by a node that then crashed",
+        idempotency_key=None,
+        sender_id=n.agent_id,
+        sender_name="Ana",
+    )
+    # Node A claims the row (as send_due does) and dies before it could call Meta.
+    now = n.clock.now()
+    async with n.a.db.write() as conn:
+        [row] = await channel_store.due_outbox(conn, now, 10, skip_locked=False)
+        await channel_store.update_outbox(conn, row.id, now, status="sending", due_at=now + SEND_LEASE)
+    assert await n.b.channels.send_due() == 0  # the lease holds: nobody else sends it yet
+    await n.clock.advance(SEND_LEASE.total_seconds() + 1)
+    assert await n.b.channels.send_due() == 1  # lapsed: node B sends it
+    assert (await statuses(n))[message.id] == DeliveryStatus.SENT.value
+    assert await n.b.channels.send_due() == 0

@@ -29,10 +29,19 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[Container]:
 
 
 async def resolve(
-    app: Container, channel: str, address: str, name: str, email: str | None = None, *, verified: bool = False
+    app: Container,
+    channel: str,
+    address: str,
+    name: str,
+    email: str | None = None,
+    *,
+    verified: bool = False,
+    authenticated: bool = False,
 ) -> Customer:
     async with app.publisher.unit_of_work() as uow:
-        return await customers.resolve_customer(uow, channel, address, name, email, email_verified=verified)
+        return await customers.resolve_customer(
+            uow, channel, address, name, email, email_verified=verified, sender_authenticated=authenticated
+        )
 
 
 async def test_the_same_phone_on_sms_and_whatsapp_is_one_customer(app: Container) -> None:
@@ -53,7 +62,7 @@ async def test_the_same_phone_on_sms_and_whatsapp_is_one_customer(app: Container
 
 
 async def test_an_unverified_email_does_not_merge_but_is_suggested(app: Container) -> None:
-    mailer = await resolve(app, "email", "lee@example.com", "Lee García")
+    mailer = await resolve(app, "email", "lee@example.com", "Lee García", authenticated=True)
     visitor = await resolve(app, "webchat", "widget:visitor-1", "Lee Garcia", "LEE@example.com")
     assert visitor.id != mailer.id  # anyone can type an email into a pre-chat form
     suggested = await app.customers.duplicates(visitor.id)
@@ -62,6 +71,45 @@ async def test_an_unverified_email_does_not_merge_but_is_suggested(app: Containe
     # A signed identity token proves the email: that visitor joins the customer.
     signed = await resolve(app, "webchat", "widget:user:42", "Lee", "lee@example.com", verified=True)
     assert signed.id == mailer.id
+
+
+async def test_a_forged_email_sender_is_filed_apart_and_suggested_never_merged(app: Container) -> None:
+    # Lee's mail passed DMARC at the receiving server: the address is Lee's, verified.
+    lee = await resolve(app, "email", "lee@example.com", "Lee García", "lee@example.com", authenticated=True)
+    assert lee.email_verified
+    # Someone else writes "From: lee@example.com" without passing: not Lee's record, and not verified.
+    forged = await resolve(app, "email", "lee@example.com", "Lee García", "lee@example.com")
+    assert forged.id != lee.id
+    assert (forged.email, forged.email_verified) == ("lee@example.com", False)
+    profile = await app.customers.profile(forged.id)
+    assert [(i.channel, i.address) for i in profile.identities] == [("email-unverified", "lee@example.com")]
+    # Agents see it as a likely duplicate of Lee, from either side, and decide.
+    [suggested] = await app.customers.duplicates(lee.id)
+    assert suggested.customer_id == forged.id
+    assert "same email" in suggested.reasons
+    assert [d.customer_id for d in await app.customers.duplicates(forged.id)] == [lee.id]
+    # More unauthenticated mail from that address joins the unverified record, not Lee's.
+    again = await resolve(app, "email", "lee@example.com", "Lee", "lee@example.com")
+    assert again.id == forged.id
+    assert not again.email_verified
+    # Authenticated mail still reaches Lee, as before.
+    back = await resolve(app, "email", "lee@example.com", "Lee", "lee@example.com", authenticated=True)
+    assert back.id == lee.id
+    assert (await app.customers.profile(lee.id)).identities[0].channel == "email"
+
+
+async def test_a_record_built_from_unauthenticated_mail_never_becomes_verified(app: Container) -> None:
+    first = await resolve(app, "email", "sam@example.com", "Sam", "sam@example.com")
+    assert not first.email_verified
+    # The real Sam's authenticated mail starts the verified record; the earlier one is only suggested.
+    real = await resolve(app, "email", "sam@example.com", "Sam Rivera", "sam@example.com", authenticated=True)
+    assert real.id != first.id
+    assert real.email_verified
+    assert not (await app.customers.profile(first.id)).customer.email_verified
+    assert [d.customer_id for d in await app.customers.duplicates(real.id)] == [first.id]
+    # A signed widget identity for Sam joins the verified record, not the unverified one.
+    signed = await resolve(app, "webchat", "widget:user:sam", "Sam", "sam@example.com", verified=True)
+    assert signed.id == real.id
 
 
 async def test_merge_moves_identities_and_conversations_and_is_idempotent(app: Container) -> None:

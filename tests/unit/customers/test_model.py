@@ -10,6 +10,7 @@ from omniroute.customers.model import (
     ContactKind,
     Customer,
     fold_name,
+    identity_channel,
     likeness,
     normalise_email,
     normalise_phone,
@@ -45,9 +46,22 @@ def test_emails_normalise_to_lower_case_or_nothing() -> None:
 def test_only_some_channels_prove_a_contact() -> None:
     assert proven_contact("sms_twilio", "+34600111222") == (ContactKind.PHONE, "+34600111222")
     assert proven_contact("whatsapp", "34600111222") == (ContactKind.PHONE, "+34600111222")
-    assert proven_contact("email", "Lee@Example.com") == (ContactKind.EMAIL, "lee@example.com")
+    # A From address is forgeable: it proves the email only once the receiving server authenticated it.
+    assert proven_contact("email", "Lee@Example.com") is None
+    assert proven_contact("email", "Lee@Example.com", authenticated=True) == (
+        ContactKind.EMAIL,
+        "lee@example.com",
+    )
     assert proven_contact("webchat", "widget:visitor") is None
     assert proven_contact("messenger", "6254000000000") is None  # a PSID is not a phone number
+
+
+def test_unauthenticated_email_senders_are_filed_apart() -> None:
+    assert identity_channel("email", authenticated=True) == "email"
+    assert identity_channel("email", authenticated=False) == "email-unverified"
+    # Other channels' addresses are what the provider delivered from: one place each.
+    assert identity_channel("sms_twilio", authenticated=False) == "sms_twilio"
+    assert identity_channel("webchat", authenticated=False) == "webchat"
 
 
 def customer(cid: str, name: str, email: str | None = None, phone: str | None = None) -> Customer:

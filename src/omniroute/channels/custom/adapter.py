@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from omniroute.channels.custom import signing
 from omniroute.channels.port import (
     Attachment,
     ConversationEnded,
+    ConversationStart,
     DeliveryStatus,
     Inbound,
     InboundMessage,
@@ -40,6 +42,13 @@ from omniroute.channels.registry import AdapterContext
 CHANNEL = "custom"
 #: How an attachment sent inline (``data``) is referred to: it has no URL.
 INLINE_SCHEME = "inline:sha256:"
+#: ``conversation.start``: the service's context is shown to agents and read by routing rules
+#: (``prechat.<key>``), so it is kept small and flat.
+MAX_CONTEXT_KEYS = 50
+MAX_CONTEXT_KEY = 64
+MAX_CONTEXT_VALUE = 1000
+#: Pre-chat answers the start fills from ``user`` and routing; the context cannot set them.
+RESERVED_CONTEXT_KEYS = frozenset({"name", "address", "email", "phone", "queue"})
 RECEIPT_STATUSES = {
     "delivered": DeliveryStatus.DELIVERED,
     "read": DeliveryStatus.READ,
@@ -84,6 +93,8 @@ class CustomChannelAdapter:
             msg = f"events[{index}] is not an object"
             raise MalformedPayload(msg)
         kind = event.get("type")
+        if kind == "conversation.start":
+            return _start(event, index)
         raw_sender = event.get("from")
         sender: dict[str, Any] = raw_sender if isinstance(raw_sender, dict) else {}
         address = str(sender.get("id", ""))
@@ -117,7 +128,7 @@ class CustomChannelAdapter:
             if kind == "typing":
                 return TypingSignal(address, bool(event.get("is_typing", True)))
             return ConversationEnded(address)
-        msg = f"events[{index}]: unknown type {kind!r}"
+        msg = f"events[{index}]: unknown type {kind!r} (message, status, typing, end, conversation.start)"
         raise MalformedPayload(msg)
 
     async def send(self, message: Outbound) -> Sent:
@@ -172,6 +183,77 @@ class CustomChannelAdapter:
 
     async def aclose(self) -> None:
         return None  # the shared HTTP client belongs to the channel service
+
+
+def _start(event: dict[str, Any], index: int) -> ConversationStart:
+    """``{"type": "conversation.start", "id", "user": {"id", "name", "email", "phone"},
+    "context": {key: text | number | boolean}, "queue"}``; ``from`` is accepted for ``user``,
+    as the other events name the sender."""
+    where = f"events[{index}]"
+    raw_user = event.get("user", event.get("from"))
+    user: dict[str, Any] = raw_user if isinstance(raw_user, dict) else {}
+    address = user.get("id")
+    if (
+        not event.get("id")
+        or not isinstance(address, str | int)
+        or isinstance(address, bool)
+        or not str(address)
+    ):
+        msg = f"{where}: a conversation.start needs 'id' and 'user.id'"
+        raise MalformedPayload(msg)
+    name = _optional_text(user, "name", f"{where}: 'user.name'", 200)
+    email = _optional_text(user, "email", f"{where}: 'user.email'", 254)
+    if email is not None and "@" not in email:
+        msg = f"{where}: 'user.email' is not an email address"
+        raise MalformedPayload(msg)
+    phone = _optional_text(user, "phone", f"{where}: 'user.phone'", 40)
+    queue = _optional_text(event, "queue", f"{where}: 'queue'", 120)
+    raw_context = event.get("context")
+    raw_context = {} if raw_context is None else raw_context
+    if not isinstance(raw_context, dict):
+        msg = f"{where}: 'context' must be an object of key/value pairs"
+        raise MalformedPayload(msg)
+    if len(raw_context) > MAX_CONTEXT_KEYS:
+        msg = f"{where}: 'context' has more than {MAX_CONTEXT_KEYS} keys"
+        raise MalformedPayload(msg)
+    context: dict[str, str | int | float | bool] = {}
+    for key, value in raw_context.items():
+        if not key.strip() or len(key) > MAX_CONTEXT_KEY:
+            msg = f"{where}: context keys are 1 to {MAX_CONTEXT_KEY} characters"
+            raise MalformedPayload(msg)
+        if key in RESERVED_CONTEXT_KEYS:
+            msg = f"{where}: context key {key!r} is reserved (use 'user' or 'queue')"
+            raise MalformedPayload(msg)
+        if isinstance(value, str):
+            if len(value) > MAX_CONTEXT_VALUE:
+                msg = f"{where}: context[{key!r}] is longer than {MAX_CONTEXT_VALUE} characters"
+                raise MalformedPayload(msg)
+            context[key] = value.strip()
+        elif isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+            context[key] = value  # NaN or Infinity (Python's JSON reads them) could not be stored
+        elif value is not None:  # null: not answered, like an empty pre-chat field
+            msg = f"{where}: context[{key!r}] must be text, a number or a boolean"
+            raise MalformedPayload(msg)
+    return ConversationStart(
+        provider_event_id=str(event["id"]),
+        sender_address=str(address),
+        sender_name=name,
+        email=email,
+        phone=phone,
+        context=context,
+        queue=queue,
+    )
+
+
+def _optional_text(data: dict[str, Any], key: str, label: str, limit: int) -> str | None:
+    """A string field that may be missing, null or blank (all: None)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        msg = f"{label} must be text of at most {limit} characters"
+        raise MalformedPayload(msg)
+    return value.strip() or None
 
 
 def _attachment(value: Any, index: int) -> Attachment:

@@ -7,8 +7,9 @@ It plays an integrator's side of docs/channels/custom.md exactly as a real servi
   tolerance) before anything is kept, keeps each reply and answers ``{"id": "ext-<n>"}``, the id
   later ``status`` events name; it can simulate an outage (503);
 - its file server (``GET /files/{name}``) is what an ``attachments[].url`` it sends points at;
-- :meth:`CustomChannelDouble.deliver` posts events (a customer's ``message``, a ``status``,
-  ``typing``, ``end``) to the account's webhook URL, signed with the ``inbound_secret``.
+- :meth:`CustomChannelDouble.deliver` posts events (a ``conversation.start``, a customer's
+  ``message``, a ``status``, ``typing``, ``end``) to the account's webhook URL, signed with the
+  ``inbound_secret``.
 
 Served on 127.0.0.1 by the e2e tests and by ``omniroute demo`` (under ``/__doubles/custom``).
 """
@@ -101,6 +102,28 @@ class CustomChannelDouble(WebhookPoster):
         if name:
             sender["name"] = name
         return {"type": "message", "id": event_id, "from": sender, "text": text, **extra}
+
+    @staticmethod
+    def start(
+        event_id: str,
+        user_id: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        context: dict[str, Any] | None = None,
+        queue: str | None = None,
+    ) -> dict[str, Any]:
+        """A ``conversation.start`` event: the user asked for help before writing anything
+        (``context``: what the service already knows, shown to the agent as pre-chat answers)."""
+        user: dict[str, Any] = {"id": user_id}
+        user.update({k: v for k, v in (("name", name), ("email", email), ("phone", phone)) if v})
+        event: dict[str, Any] = {"type": "conversation.start", "id": event_id, "user": user}
+        if context:
+            event["context"] = context
+        if queue:
+            event["queue"] = queue
+        return event
 
     def sign(self, body: bytes, secret: str | None = None) -> str:
         return signature_header(secret or self.inbound_secret, body, int(self.now().timestamp()))

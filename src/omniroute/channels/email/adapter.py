@@ -39,6 +39,7 @@ class EmailAdapter:
             account_address=self.settings.address,
             token_secret=self.settings.webhook_secret,
             max_text_bytes=self.settings.max_text_bytes,
+            authserv_ids=self.settings.authserv_ids,
         )
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:

@@ -2,7 +2,8 @@
 
 Pure (no I/O, no clock): the webhook and the IMAP poller both hand their raw bytes here.
 
-- A normal mail becomes one :class:`InboundMessage`: sender from ``From``, the text of the plain part
+- A normal mail becomes one :class:`InboundMessage`: sender from ``From`` (authenticated only by a
+  trusted ``Authentication-Results``, see authentication.py), the text of the plain part
   (or the HTML part turned into text) without quoted history, attachments as metadata, threading keys
   from ``Message-ID`` / ``In-Reply-To`` / ``References`` plus conversation tokens.
 - A delivery status notification (RFC 3464 bounce) or a read receipt (RFC 8098 MDN) about one of our
@@ -22,6 +23,7 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from omniroute.channels.email import threads
+from omniroute.channels.email.authentication import check_sender
 from omniroute.channels.email.html_text import html_to_text
 from omniroute.channels.email.quoting import strip_quoted
 from omniroute.channels.port import (
@@ -51,6 +53,8 @@ class ParseOptions:
     account_address: str  # our address: mail from it is our own
     token_secret: str  # keys the conversation tokens (see threads.py)
     max_text_bytes: int  # longer text is shortened, so the transcript's limit is never hit
+    #: Receiving servers whose Authentication-Results verify the From address; empty: none does.
+    authserv_ids: frozenset[str] = frozenset()
 
 
 def read_webhook_body(body: bytes, content_type: str | None) -> bytes:
@@ -118,6 +122,7 @@ def _inbound(
         thread_keys=tuple(dict.fromkeys([*references, *(threads.token_key(t) for t in tokens)])),
         subject=subject[:500],
         sent_at=_date(msg),
+        sender_authenticated=check_sender(msg, options.authserv_ids, sender_address).verified,
         extra={
             "to": [a for _, a in getaddresses([_header(msg, "To")]) if a],
             "cc": [a for _, a in getaddresses([_header(msg, "Cc")]) if a],

@@ -14,6 +14,7 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from typing import Any
 
+from omniroute.channels.email.authentication import parse_authserv_ids
 from omniroute.channels.registry import AccountConfig
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -44,6 +45,9 @@ class EmailSettings:
     timeout_seconds: float
     max_text_bytes: int
     webhook_secret: str
+    #: The receiving servers whose Authentication-Results verify a sender (authentication.py);
+    #: empty: no sender is verified.
+    authserv_ids: frozenset[str] = frozenset()
 
     @classmethod
     def from_config(cls, config: AccountConfig) -> EmailSettings:
@@ -76,6 +80,7 @@ class EmailSettings:
             timeout_seconds=float(_int(s, "timeout_seconds", 30, low=1)),
             max_text_bytes=_int(s, "max_text_bytes", DEFAULT_MAX_TEXT_BYTES, low=1024),
             webhook_secret=secrets["webhook_secret"],
+            authserv_ids=parse_authserv_ids(s.get("authserv_id")),
         )
 
     @property
@@ -85,6 +90,15 @@ class EmailSettings:
     def tls_context(self) -> ssl.SSLContext:
         """Certificate and host name checks always on; a private CA can be trusted explicitly."""
         return ssl.create_default_context(cafile=self.tls_ca_file)
+
+
+def validate_settings(settings: Mapping[str, Any], secrets: Mapping[str, str]) -> list[str]:
+    """Problems an admin hears about when saving the account (``ChannelSpec.validate``)."""
+    try:
+        parse_authserv_ids(settings.get("authserv_id"))
+    except ValueError as exc:
+        return [str(exc)]
+    return []
 
 
 def _address(value: Any) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from omniroute.channels import media
 from omniroute.channels.port import (
@@ -28,6 +30,8 @@ from omniroute.channels.registry import AdapterContext
 from omniroute.channels.telegram import bot_api, updates
 
 CHANNEL = "telegram"
+#: In a retried send's progress: the provider ids of the parts Telegram accepted, in order.
+SENT_PARTS = "telegram_sent_parts"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name, not a secret
 
 
@@ -63,23 +67,37 @@ class TelegramAdapter:
         )
 
     async def send(self, message: Outbound) -> Sent:
+        """One Bot API call per part (each attachment, then the text in chunks of 4096). A part
+        that fails transiently raises with the ids of the parts Telegram accepted so far
+        (``progress``); the retry starts after them, so the customer never sees a part twice."""
         to = bot_api.chat_id(message.to_address)
-        last: object = None
-        for attachment in message.attachments:
-            method, payload = bot_api.media_call(to, attachment)
-            last = await self._api.call(method, payload)
+        calls = [bot_api.media_call(to, attachment) for attachment in message.attachments]
         chunks = bot_api.split_text(message.text) if message.text or not message.attachments else []
         for index, chunk in enumerate(chunks):
-            payload = {"chat_id": to, "text": chunk}
+            payload: dict[str, Any] = {"chat_id": to, "text": chunk}
             if message.quick_replies and index == len(chunks) - 1:
                 payload["reply_markup"] = bot_api.inline_keyboard(message.quick_replies)
-            last = await self._api.call("sendMessage", payload)
+            calls.append(("sendMessage", payload))
+        done = _sent_parts(message.progress)
+        last: object = None
+        for method, payload in calls[len(done) :]:
+            try:
+                last = await self._api.call(method, payload)
+            except TransientSendError as exc:
+                if not done:
+                    raise
+                raise TransientSendError(
+                    f"{exc} (part {len(done) + 1} of {len(calls)}; {len(done)} sent)",
+                    exc.retry_after_seconds,
+                    progress={SENT_PARTS: done},
+                ) from None
+            done = [*done, _provider_id(last, to)]
+        if last is None and len(done) >= len(calls) and done and done[-1]:
+            return Sent(done[-1])  # every part went out on an earlier attempt
         if not isinstance(last, dict) or not isinstance(last.get("message_id"), int):
             raise PermanentSendError("Telegram accepted the message but returned no message_id")
-        chat = last.get("chat")
-        chat_part = chat["id"] if isinstance(chat, dict) and "id" in chat else to
         # A callback or reply to this message carries "<chat>:<message_id>": the same thread key.
-        return Sent(f"{chat_part}:{last['message_id']}")
+        return Sent(_provider_id(last, to))
 
     async def file_url(self, url: str) -> str:
         """The download URL of an attachment we stored as ``telegram-file:<file_id>``.
@@ -108,3 +126,18 @@ class TelegramAdapter:
 
     async def aclose(self) -> None:
         return None  # the shared HTTP client belongs to the channel service
+
+
+def _provider_id(result: object, to: int | str) -> str:
+    """``<chat id>:<message_id>`` of an accepted part ("" when Telegram named no message)."""
+    if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+        return ""
+    chat = result.get("chat")
+    chat_part = chat["id"] if isinstance(chat, dict) and "id" in chat else to
+    return f"{chat_part}:{result['message_id']}"
+
+
+def _sent_parts(progress: Mapping[str, Any] | None) -> list[str]:
+    """The parts an earlier attempt got accepted (none when it recorded nothing readable)."""
+    parts = (progress or {}).get(SENT_PARTS)
+    return [str(p) for p in parts] if isinstance(parts, list) else []

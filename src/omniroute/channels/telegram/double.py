@@ -3,7 +3,8 @@
 Telegram's API side: ``POST /bot<token>/<method>`` with Telegram's JSON answers and errors, and
 ``GET /file/bot<token>/<file_path>`` for downloads. It checks what the real API checks for the calls
 we make (token, chat, text length, the 64-byte ``callback_data`` limit) and can simulate an outage
-(503), rate limiting (429 with ``retry_after``) and a user who blocked the bot (403).
+(503, also on chosen requests: ``fail_requests``), rate limiting (429 with ``retry_after``) and a
+user who blocked the bot (403).
 
 Telegram's webhook side: :meth:`TelegramDouble.text_update` builds the ``Update`` a customer's text
 becomes and :meth:`TelegramDouble.post_update` POSTs it with the ``X-Telegram-Bot-Api-Secret-Token``
@@ -48,6 +49,10 @@ class TelegramDouble(WebhookPoster):
     #: Every accepted call, as {"method": …, **parameters}.
     calls: list[dict[str, Any]] = field(default_factory=list)
     refusals: int = 0  # answer this many calls with 503 (an outage)
+    #: Answer these Bot API requests with 503, counted from 1 over every request with the right
+    #: token (a failure half-way through a message sent in several parts).
+    fail_requests: set[int] = field(default_factory=set)
+    requests: int = 0
     rate_limited: int = 0  # answer this many calls with 429
     retry_after: int = 7
     blocked_chats: set[int] = field(default_factory=set)
@@ -109,8 +114,11 @@ class TelegramDouble(WebhookPoster):
     async def method(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
             return _error(401, "Unauthorized")
-        if self.refusals > 0:
+        self.requests += 1
+        outage = self.requests in self.fail_requests or self.refusals > 0
+        if outage and self.requests not in self.fail_requests:
             self.refusals -= 1
+        if outage:
             return HTMLResponse(
                 "<html><center><h1>503 Service Temporarily Unavailable</h1></center></html>", 503
             )

@@ -170,17 +170,6 @@ async def test_mail_round_trip_threads_by_headers_then_by_token(
     await server.clock.advance(60)
     assert (await reply(ana, agent_ws, conversation_id, "Replacement on its way."))["status"] == "sent"
     second = smtp.sink.parsed()
-    from omniroute.channels.store import thread_keys as tk
-
-    async with server.container.db.read() as conn:
-        print(
-            "KEYS",
-            [
-                tuple(r)
-                for r in await conn.execute(sa.select(tk.c.key, tk.c.added_at).order_by(tk.c.added_at))
-            ],
-        )
-    print("REFS", second["References"])
     assert str(second["In-Reply-To"]) == "<CAKx7Lq0Zr4N+reply2Q@mail.gmail.com>"
     assert str(second["References"]).split() == [FIRST_ID, our_id, "<CAKx7Lq0Zr4N+reply2Q@mail.gmail.com>"]
     assert threads.subject_tokens(str(second["Subject"])) == [token]

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from omniroute.attachments.model import Limits
 from omniroute.channels.store import inbound_receipts, outbound_messages
+from omniroute.channels.telegram.bot_api import split_text
 from omniroute.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from tests.e2e.channels.support import eventually, put_demo_bot_on, send_agent_file
 from tests.e2e.conftest import LiveServer, free_port, serve
@@ -208,6 +209,48 @@ async def test_rate_limits_wait_for_retry_after(
     await server.clock.advance(3)
     assert (await agent_ws.next("message.delivery_changed", message_id=reply_id))["status"] == "sent"
     assert [m["text"] for m in double.messages] == ["One moment"]
+
+
+async def test_a_long_reply_that_fails_half_way_is_resumed_not_repeated(
+    server: LiveServer, clients: Clients, telegram: tuple[TelegramDouble, str]
+) -> None:
+    """A reply Telegram takes as three messages fails on the second: the retry (after the
+    backoff, from the outbox) sends the second and third only, so the customer reads each once."""
+    double, api_base = telegram
+    account_id = await create_account(clients, api_base)
+    ana = await clients["agent"]("ana")
+    agent_ws, _ = await ana.connect()
+    await ana.presence("available")
+    await deliver(server, account_id, fixture("update_text"))
+    offer = await agent_ws.next("offer.created")
+    conversation_id = offer["conversation_id"]
+    await ana.post(f"/api/v1/offers/{offer['session_id']}/accept")
+
+    text = "\n".join(f"Step {i:03d}: check the parcel's label and the order number." for i in range(150))
+    parts = split_text(text)
+    assert len(parts) == 3
+    double.fail_requests = {double.requests + 2}  # Telegram takes part 1, then has an outage
+    r = await ana.post(f"/api/v1/conversations/{conversation_id}/messages", text=text)
+    reply_id = r.json()["id"]
+    await agent_ws.next("message.delivery_changed", message_id=reply_id, status="queued")
+    retrying = await agent_ws.next("message.delivery_changed", message_id=reply_id)
+    assert retrying["status"] == "queued"
+    assert "part 2 of 3; 1 sent" in retrying["error"]
+    assert [m["text"] for m in double.messages] == parts[:1]
+    async with server.container.db.read() as conn:
+        query = sa.select(outbound_messages.c.payload).where(outbound_messages.c.message_id == reply_id)
+        payload = (await conn.execute(query)).scalar_one()
+    assert payload["progress"] == {"telegram_sent_parts": [f"{CHAT_ID}:57"]}  # kept with the row
+
+    await server.clock.advance(5)  # past the first backoff
+    sent = await agent_ws.next("message.delivery_changed", message_id=reply_id, status="sent")
+    assert sent["error"] is None
+    assert [m["text"] for m in double.messages] == parts  # each part once, in order
+    async with server.container.db.read() as conn:
+        query = sa.select(outbound_messages.c.provider_message_id).where(
+            outbound_messages.c.message_id == reply_id
+        )
+        assert (await conn.execute(query)).scalar_one() == f"{CHAT_ID}:59"  # the last part
 
 
 async def test_a_blocked_bot_fails_the_reply_and_ends_the_conversation(

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from omniroute.channels.email.settings import EmailSettings
+from omniroute.channels.email.settings import EmailSettings, validate_settings
 from omniroute.channels.registry import AccountConfig
 
 
@@ -35,8 +35,25 @@ def test_defaults_follow_the_tls_mode() -> None:
         ({"address": "a@b.c", "smtp_host": "h", "smtp_port": 70000}, "smtp_port"),
         ({"address": "a@b.c", "smtp_host": "h", "imap_ssl": "maybe"}, "imap_ssl"),
         ({"address": "a@b.c", "smtp_host": "h", "smtp_ssl": True, "smtp_starttls": True}, "exclude"),
+        ({"address": "a@b.c", "smtp_host": "h", "authserv_id": "mx; dmarc=pass"}, "authserv_id"),
     ],
 )
 def test_bad_settings_are_refused_by_name(settings: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         read(settings)
+
+
+def test_the_receiving_servers_to_trust_default_to_none() -> None:
+    assert read({"address": "a@b.c", "smtp_host": "h"}).authserv_ids == frozenset()
+    s = read({"address": "a@b.c", "smtp_host": "h", "authserv_id": "MX.Google.com, mx.acme.test"})
+    assert s.authserv_ids == {"mx.google.com", "mx.acme.test"}
+    assert read({"address": "a@b.c", "smtp_host": "h", "authserv_id": ["mx.acme.test"]}).authserv_ids == {
+        "mx.acme.test"
+    }
+
+
+def test_saving_an_account_checks_the_authserv_id() -> None:
+    assert validate_settings({"authserv_id": "mx.google.com"}, {}) == []
+    assert validate_settings({}, {}) == []
+    [problem] = validate_settings({"authserv_id": 5}, {})
+    assert "authserv_id" in problem

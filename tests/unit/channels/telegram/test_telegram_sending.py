@@ -200,3 +200,57 @@ async def test_file_references_resolve_server_side_through_get_file(
         await adapter.file_url("telegram-file:unknown")
     with pytest.raises(ValueError, match="not a Telegram file reference"):
         await adapter.file_url("https://example.test/x.png")
+
+
+async def test_a_send_that_fails_half_way_resumes_after_the_parts_telegram_accepted(
+    rig: tuple[TelegramAdapter, TelegramDouble],
+) -> None:
+    adapter, double = rig
+    text = " ".join(f"word{i:04d}" for i in range(1200))  # 10,799 units: three messages
+    parts = split_text(text)
+    assert len(parts) == 3
+    double.fail_requests = {2}
+    with pytest.raises(TransientSendError) as failed:
+        await adapter.send(outbound(text, quick_replies=(QuickReply("ok", "OK"),)))
+    assert "part 2 of 3; 1 sent" in str(failed.value)
+    assert failed.value.progress == {"telegram_sent_parts": [f"{CHAT}:57"]}
+    assert [c["text"] for c in double.messages] == parts[:1]
+
+    # The retry (the outbox hands the progress back) sends parts 2 and 3 only; if part 3 fails
+    # too, what the retry achieved is added to what the first attempt did.
+    double.fail_requests = {4}
+    with pytest.raises(TransientSendError) as again:
+        await adapter.send(
+            outbound(text, progress=failed.value.progress, quick_replies=(QuickReply("ok", "OK"),))
+        )
+    assert again.value.progress == {"telegram_sent_parts": [f"{CHAT}:57", f"{CHAT}:58"]}
+    sent = await adapter.send(
+        outbound(text, progress=again.value.progress, quick_replies=(QuickReply("ok", "OK"),))
+    )
+    assert [c["text"] for c in double.messages] == parts  # each part once, in order
+    assert "reply_markup" in double.messages[2]
+    assert sent.provider_message_id == f"{CHAT}:59"
+
+
+async def test_a_file_that_went_out_is_not_sent_again_when_the_text_is_retried(
+    rig: tuple[TelegramAdapter, TelegramDouble],
+) -> None:
+    adapter, double = rig
+    label = (Attachment("https://files.acme.test/label.png", "image/png", "label.png"),)
+    double.fail_requests = {2}  # the photo goes out, the text does not
+    with pytest.raises(TransientSendError) as failed:
+        await adapter.send(outbound("Your label", attachments=label))
+    sent = await adapter.send(outbound("Your label", attachments=label, progress=failed.value.progress))
+    assert [c["method"] for c in double.calls] == ["sendPhoto", "sendMessage"]
+    assert sent.provider_message_id == f"{CHAT}:58"
+
+
+async def test_a_first_part_that_fails_records_no_progress(
+    rig: tuple[TelegramAdapter, TelegramDouble],
+) -> None:
+    adapter, double = rig
+    double.refusals = 1
+    with pytest.raises(TransientSendError) as failed:
+        await adapter.send(outbound("Hello"))
+    assert failed.value.progress is None
+    assert (await adapter.send(outbound("Hello"))).provider_message_id == f"{CHAT}:57"

@@ -10,6 +10,8 @@ export const CHANNEL_LABELS = {
   telegram: t('Telegram'),
   teams: t('Teams'),
   email: t('Email'),
+  // An email sender whose address the receiving server did not authenticate (docs/channels/email.md).
+  'email-unverified': t('Email (sender not verified)'),
   voice: t('Voice call'),
   custom: t('Custom channel'),
 };
