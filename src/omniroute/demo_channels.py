@@ -26,6 +26,7 @@ from omniroute.channels.store import AccountRow
 from omniroute.channels.teams.double import APP_ID, APP_PASSWORD, BotFrameworkDouble
 from omniroute.channels.telegram.double import BOT_TOKEN, TelegramDouble
 from omniroute.channels.webhook_poster import WebhookPoster
+from omniroute.conversations.model import Location
 from omniroute.core.clock import Clock
 from omniroute.demo_email import EMAIL, smtp_url
 from omniroute.demo_page import (
@@ -119,7 +120,15 @@ def _whatsapp_text(body: Mapping[str, Any]) -> str:
         return with_choices(str((content.get("body") or {}).get("text", "")), buttons or rows)
     if kind == "template":
         return f"[template: {content.get('name', '')}]"
+    if kind == "location":
+        return _place(content, content.get("name"))
     return f"[{kind}] {content.get('caption') or content.get('filename') or ''}".strip()
+
+
+def _place(values: Mapping[str, Any], name: Any) -> str:
+    """A shared place as a customer's app shows it (a pin with its name), or a note if unreadable."""
+    found = Location.of({**values, "name": name, "address": values.get("address")})
+    return found.line() if found is not None else "[location]"
 
 
 @dataclass
@@ -175,6 +184,8 @@ class TelegramSide:
                 text = with_choices(str(call.get("text", "")), titles)
             elif call["method"] in ("sendPhoto", "sendDocument"):
                 text = f"[{call['method'].removeprefix('send').lower()}] {call.get('caption') or ''}".strip()
+            elif call["method"] in ("sendLocation", "sendVenue"):
+                text = _place(call, call.get("title"))
             else:
                 continue
             found.append(Reply(f"telegram-{index}", str(call.get("chat_id")), text))
@@ -244,7 +255,12 @@ class CustomSide:
         for index, message in enumerate(self.double.received, start=1):
             titles = [str(q.get("title")) for q in message.get("quick_replies") or []]
             files = [f"[file] {a.get('filename') or a.get('url')}" for a in message.get("attachments") or []]
-            text = "\n".join([with_choices(str(message.get("text") or ""), titles), *files]).strip()
+            place = (
+                [_place(message["location"], message["location"].get("name"))]
+                if message.get("location")
+                else []
+            )
+            text = "\n".join([with_choices(str(message.get("text") or ""), titles), *files, *place]).strip()
             status = "delivered" if f"ext-{index}" in self.acknowledged else ""
             found.append(Reply(f"ext-{index}", str(message.get("to")), text, status))
         return found

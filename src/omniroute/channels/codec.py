@@ -14,13 +14,15 @@ from omniroute.channels.port import (
     DeliveryStatus,
     Inbound,
     InboundMessage,
+    MalformedPayload,
     QuickReply,
     ReceiptWatermark,
     SentTimestamp,
     StatusUpdate,
     TypingSignal,
 )
-from omniroute.conversations.model import MessageAttachment
+from omniroute.conversations.model import Location, MessageAttachment, check_location
+from omniroute.core.errors import InvalidInput
 
 #: Attachment references that are not links anyone could open (a Telegram file id, an email part).
 LOCAL_SCHEMES = ("telegram-file:", "email-attachment:", "cid:", "inline:")
@@ -77,8 +79,7 @@ def decode(kind: str, payload: dict[str, Any]) -> Inbound:
         data = dict(payload)
         data["attachments"] = tuple(_decode_attachment(a) for a in data.get("attachments", ()))
         data["thread_keys"] = tuple(data.get("thread_keys", ()))
-        location = data.get("location")
-        data["location"] = tuple(location) if location else None
+        data["location"] = _decode_location(data.get("location"))
         data["sent_at"] = datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else None
         return InboundMessage(**data)
     if kind == "status":
@@ -103,6 +104,36 @@ def decode(kind: str, payload: dict[str, Any]) -> Inbound:
         return ConversationStart(**data)
     msg = f"unknown receipt kind {kind!r}"
     raise ValueError(msg)
+
+
+def _decode_location(value: Any) -> Location | None:
+    """A stored location: ``{latitude, longitude, name, address}``, or the ``[lat, lon]`` pair
+    receipts stored before locations had names (still pending after an upgrade)."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        value = {"latitude": value[0], "longitude": value[1]}
+    return Location.of(value)
+
+
+def received_location(latitude: Any, longitude: Any, name: Any = None, address: Any = None) -> Location:
+    """A location from a provider's payload. Coordinates that are not numbers in range make the
+    payload malformed (400, nothing stored); a name or address over the limit is shortened, a
+    non-text one dropped: the place itself is what matters."""
+    name = name if isinstance(name, str) else None
+    address = address if isinstance(address, str) else None
+    try:
+        return check_location(latitude, longitude, name, address, cut=True)
+    except InvalidInput as exc:
+        raise MalformedPayload(f"location: {exc.reason}") from exc
+
+
+def with_location(text: str, location: Location | None, *, marker: str = "📍") -> str:
+    """``text`` followed by the place as channels without a map pin show it: a line naming it
+    and an OpenStreetMap link (the place alone when there is no text)."""
+    if location is None:
+        return text
+    lines = [text] if text.strip() else []
+    lines += [location.line(marker), location.map_url]
+    return "\n".join(lines)
 
 
 def _encode_attachment(a: Attachment) -> dict[str, Any]:
@@ -154,7 +185,7 @@ def as_text(message: InboundMessage, notes: dict[int, str | None] | None = None)
             link = "" if a.url.startswith(LOCAL_SCHEMES) else f" {a.url}"
             lines.append(f"[attachment not stored: {why}: {label}]{link}")
     if message.location is not None:
-        lat, lon = message.location
+        lat, lon = message.location.latitude, message.location.longitude
         lines.append(f"[location: {lat:.6f}, {lon:.6f}]")
     if not lines and notes is not None and None in notes.values():
         return ""  # only files, all stored: the message shows them itself

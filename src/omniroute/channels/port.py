@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from omniroute.conversations.model import Location
+
 
 class DeliveryStatus(StrEnum):
     QUEUED = "queued"  # stored, waiting to be sent (or to be retried)
@@ -60,7 +62,8 @@ class InboundMessage:
     text: str
     sender_name: str | None = None
     attachments: tuple[Attachment, ...] = ()
-    location: tuple[float, float] | None = None
+    #: A place the customer shared (their pin, a venue), built with ``codec.received_location``.
+    location: Location | None = None
     reply_to: str | None = None  # the provider id this answers (a button, an email In-Reply-To)
     thread_keys: tuple[str, ...] = ()  # extra keys that identify a thread (email References, subject token)
     subject: str | None = None
@@ -174,6 +177,9 @@ class Outbound:
     text: str
     attachments: tuple[Attachment, ...] = ()
     quick_replies: tuple[QuickReply, ...] = ()
+    #: A place to share: a map pin where the channel has one (WhatsApp, Telegram), else a line
+    #: with an OpenStreetMap link (``codec.with_location``); ``text`` may then be empty.
+    location: Location | None = None
     subject: str | None = None
     in_reply_to: str | None = None  # the provider id of the customer's last message (threading)
     thread_keys: tuple[str, ...] = ()

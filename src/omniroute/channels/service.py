@@ -58,6 +58,7 @@ from omniroute.channels.store import AccountRow, OutboxRow, Receipt
 from omniroute.conversations.model import (
     MAX_ATTACHMENTS_PER_MESSAGE,
     Conversation,
+    Location,
     MessageAttachment,
     SenderKind,
 )
@@ -690,6 +691,7 @@ class ChannelService:
             idempotency_key=f"{account.channel}:{msg.provider_message_id}"[:300],
             attachment_ids=stored,
             links=links,
+            location=msg.location,
         )
         await store.add_thread_keys(
             uow.conn, account.id, conv.id, [*msg.thread_keys, msg.provider_message_id], uow.clock.now()
@@ -852,6 +854,7 @@ class ChannelService:
             "in_reply_to": answers,
             "customer_last_message_at": last.created_at.isoformat() if last is not None else None,
             "attachments": [a.as_dict() for a in message.attachments],
+            "location": message.location.as_dict() if message.location is not None else None,
             # Who wrote it and where it sits: a bot's latest message gets the bot's quick replies.
             "sender_kind": message.sender_kind.value,
             "seq": message.seq,
@@ -907,6 +910,7 @@ class ChannelService:
                     ),
                     reply_context=await self._reply_context(row.conversation_id),
                     quick_replies=await self._quick_replies(row),
+                    location=Location.of(row.payload.get("location")),
                     template=row.payload.get("template"),
                     sender_kind=row.payload.get("sender_kind"),
                     progress=row.payload.get("progress"),

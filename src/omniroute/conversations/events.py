@@ -49,6 +49,8 @@ class MessagePosted(DomainEvent):
     #: Files the message carries: id (stored attachment) or url (provider link), filename,
     #: content_type, size.
     attachments: list[dict[str, Any]] = Field(default_factory=list)
+    #: The place the message shares: latitude, longitude, name, address (None: no place).
+    location: dict[str, Any] | None = None
 
 
 class MessageDeliveryChanged(DomainEvent):

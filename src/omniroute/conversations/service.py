@@ -19,7 +19,13 @@ from omniroute.conversations.events import (
     NoteAdded,
     TypingChanged,
 )
-from omniroute.conversations.model import Conversation, ConversationState, MessageAttachment, SenderKind
+from omniroute.conversations.model import (
+    Conversation,
+    ConversationState,
+    Location,
+    MessageAttachment,
+    SenderKind,
+)
 from omniroute.conversations.ports import AssignmentHooks, AttachmentLinker, MessageHooks
 from omniroute.conversations.store import Message, Note
 from omniroute.core.db import Database
@@ -129,11 +135,13 @@ class ConversationService:
         claimed_seq: int | None = None,
         attachment_ids: Sequence[str] = (),
         links: Sequence[MessageAttachment] = (),
+        location: Location | None = None,
     ) -> tuple[Message, bool]:
         """Store a message with the next sequence number (or one already claimed).
 
         ``attachment_ids`` are stored files the sender uploaded to this conversation; ``links``
-        are files known only by a provider's URL (channel media). Returns (message, created).
+        are files known only by a provider's URL (channel media); ``location`` is a place the
+        message shares (checked: :func:`model.check_location`). Returns (message, created).
         """
         if idempotency_key is not None and claimed_seq is None:
             existing = await store.find_message_by_key(uow.conn, conv.id, idempotency_key)
@@ -142,7 +150,9 @@ class ConversationService:
         if sender_kind in (SenderKind.CUSTOMER, SenderKind.AGENT):
             model.check_can_post(conv, sender_kind, sender_id)
         ids = list(dict.fromkeys(attachment_ids))
-        body = model.check_body(text, self.max_message_bytes, len(ids) + len(links))
+        body = model.check_body(
+            text, self.max_message_bytes, len(ids) + len(links), located=location is not None
+        )
         message_id = new_id()
         files: list[MessageAttachment] = list(links)
         if ids:
@@ -163,6 +173,7 @@ class ConversationService:
             created_at=now,
             idempotency_key=idempotency_key,
             attachments=tuple(files),
+            location=location,
         )
         await store.insert_message(uow.conn, msg)
         uow.emit(
@@ -178,6 +189,7 @@ class ConversationService:
                 created_at=now,
                 agent_id=conv.agent_id,
                 attachments=[a.as_dict() for a in files],
+                location=location.as_dict() if location is not None else None,
             )
         )
         for hooks in self._message_hooks:
@@ -269,6 +281,7 @@ class ConversationService:
         sender_id: str | None = None,
         sender_name: str | None = None,
         attachment_ids: Sequence[str] = (),
+        location: Location | None = None,
     ) -> tuple[Message, bool]:
         """Store one message in its own transaction. Returns (message, created).
 
@@ -277,10 +290,17 @@ class ConversationService:
         number, two INSERTs (message, event log).
         """
         # Size is checked before opening a write transaction: oversize input costs nothing.
-        model.check_body(text, self.max_message_bytes, len(set(attachment_ids)))
+        model.check_body(text, self.max_message_bytes, len(set(attachment_ids)), located=location is not None)
         try:
             return await self._post(
-                conversation_id, sender_kind, text, idempotency_key, sender_id, sender_name, attachment_ids
+                conversation_id,
+                sender_kind,
+                text,
+                idempotency_key,
+                sender_id,
+                sender_name,
+                attachment_ids,
+                location,
             )
         except _AlreadyStored as stored:
             return stored.message, False
@@ -294,6 +314,7 @@ class ConversationService:
         sender_id: str | None,
         sender_name: str | None,
         attachment_ids: Sequence[str] = (),
+        location: Location | None = None,
     ) -> tuple[Message, bool]:
         async with self.publisher.unit_of_work() as uow:
             conv = await store.claim_next_seq(uow.conn, conversation_id)
@@ -318,6 +339,7 @@ class ConversationService:
                 idempotency_key=idempotency_key,
                 claimed_seq=conv.last_seq,
                 attachment_ids=attachment_ids,
+                location=location,
             )
 
     async def add_note(

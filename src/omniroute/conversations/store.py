@@ -8,7 +8,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from omniroute.conversations.model import Conversation, ConversationState, MessageAttachment, SenderKind
+from omniroute.conversations.model import (
+    Conversation,
+    ConversationState,
+    Location,
+    MessageAttachment,
+    SenderKind,
+)
 from omniroute.core.db import metadata
 from omniroute.core.types import AnyRow, UTCDateTime
 
@@ -58,6 +64,8 @@ messages = sa.Table(
     sa.Column("delivery_error", sa.String(1000), nullable=True),
     #: The files the message carries (metadata only; the bytes are in ``attachments``).
     sa.Column("attachments", sa.JSON(), nullable=True),
+    #: The place the message shares: {latitude, longitude, name, address} (migration 0024).
+    sa.Column("location", sa.JSON(), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("conversation_id", "seq"),
     sa.UniqueConstraint("conversation_id", "idempotency_key"),
@@ -109,6 +117,7 @@ class Message:
     delivery_status: str | None = None
     delivery_error: str | None = None
     attachments: tuple[MessageAttachment, ...] = ()
+    location: Location | None = None
 
 
 def _conversation(row: AnyRow) -> Conversation:
@@ -149,6 +158,7 @@ def _message(row: AnyRow) -> Message:
         delivery_status=m["delivery_status"],
         delivery_error=m["delivery_error"],
         attachments=tuple(MessageAttachment.of(a) for a in m["attachments"] or ()),
+        location=Location.of(m["location"]),
     )
 
 
@@ -248,6 +258,7 @@ async def insert_message(conn: AsyncConnection, msg: Message) -> None:
             text=msg.text,
             idempotency_key=msg.idempotency_key,
             attachments=[a.as_dict() for a in msg.attachments] or None,
+            location=msg.location.as_dict() if msg.location is not None else None,
             created_at=msg.created_at,
         )
     )

@@ -1,6 +1,6 @@
 """The administration pages: queues and members, agents' skills, the routing configuration,
 traces (/admin); the desk (/admin/desk); bots (/admin/bots…); knowledge articles
-(/admin/knowledge); voice providers (/admin/voice).
+(/admin/knowledge); voice providers (/admin/voice); customer satisfaction (/admin/csat).
 
 Server-rendered shells on templates/admin_base.html; their scripts fill them from the REST API.
 The API enforces every rule (supervisors manage people, admins change configuration); the pages
@@ -141,6 +141,18 @@ async def bot_flows_page(
     if who is not None:
         shown["is_admin"] = who.user.has_role(Role.ADMIN)
     return await _supervisor_page(request, who, "/admin/bots/flows", "bot_flows.html", shown)
+
+
+@router.get("/admin/csat", response_class=HTMLResponse)
+async def csat_page(
+    request: Request,
+    who: Annotated[Principal | None, Depends(optional_principal)],
+    lang: str | None = None,
+) -> Response:
+    """Post-chat ratings for supervisors and admins (admin-csat.js over
+    ``/api/v1/admin/csat/report`` and ``/export``): figures, trend and comments for a period."""
+    shown = _localised(request, who, lang)
+    return await _supervisor_page(request, who, "/admin/csat", "admin_csat.html", shown)
 
 
 @router.get("/admin/voice", response_class=HTMLResponse)

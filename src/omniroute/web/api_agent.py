@@ -212,6 +212,7 @@ async def post_message(
         text=body.text,
         idempotency_key=body.client_message_id,
         attachment_ids=body.attachment_ids,
+        location=body.location.checked() if body.location is not None else None,
     )
     if not created:
         response.status_code = 200

@@ -18,9 +18,11 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from omniroute.conversations.model import Location
 from omniroute.conversations.service import ConversationService
 from omniroute.core.bus import BusReset, EventBus, Message
 from omniroute.core.uow import EVENTS_TOPIC
+from omniroute.web.schemas import LocationOut
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,12 @@ def record_frame(event: Message) -> Message:
     return frame
 
 
+def message_location(event: Message) -> dict[str, Any] | None:
+    """A message.posted event's place as the REST API shows it (with its map link), or None."""
+    found = Location.of(event.get("location"))
+    return LocationOut.of(found).model_dump() if found is not None else None
+
+
 def customer_view(event: Message) -> Message | None:
     """What a customer may see of an event: no agent ids, no internal fields."""
     kind = event["type"]
@@ -88,6 +96,7 @@ def customer_view(event: Message) -> Message | None:
                 "text": event["text"],
                 "created_at": event["created_at"],
                 "attachments": event.get("attachments") or [],
+                "location": message_location(event),
             },
         }
     if kind == "typing.changed":
@@ -120,6 +129,7 @@ def agent_view(event: Message) -> Message | None:
             "text": event["text"],
             "created_at": event["created_at"],
             "attachments": event.get("attachments") or [],
+            "location": message_location(event),
         }
         return out
     if kind == "typing.changed" and event["sender_kind"] == "agent":
@@ -180,6 +190,7 @@ class Connection:
                         "created_at": m.created_at.isoformat(),
                         "agent_id": None,
                         "attachments": [a.as_dict() for a in m.attachments],
+                        "location": m.location.as_dict() if m.location is not None else None,
                     }
                 )
                 if frame is not None:

@@ -7,7 +7,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omniroute.conversations.model import Conversation
+from omniroute.conversations.model import (
+    MAX_LOCATION_ADDRESS,
+    MAX_LOCATION_NAME,
+    Conversation,
+    Location,
+    check_location,
+)
 from omniroute.conversations.store import Message, Note
 from omniroute.identity.model import MAX_BODY_TEMPLATE, MAX_TITLE_TEMPLATE, Preferences
 from omniroute.routing.events import OfferCreated
@@ -29,6 +35,33 @@ class MessageAttachmentOut(BaseModel):
     url: str | None = Field(default=None, description="a channel provider's link (media not stored here)")
 
 
+class LocationOut(BaseModel):
+    latitude: float = Field(description="WGS 84 degrees, -90 to 90")
+    longitude: float = Field(description="WGS 84 degrees, -180 to 180")
+    name: str | None = Field(default=None, description="the place's name, when known")
+    address: str | None = Field(default=None, description="its address, when known")
+    map_url: str = Field(description="the place on OpenStreetMap")
+
+    @classmethod
+    def of(cls, location: Location) -> LocationOut:
+        return cls(**location.as_dict(), map_url=location.map_url)
+
+
+class LocationIn(Strict):
+    """A place to share. Out-of-range or non-numeric coordinates, and longer texts, answer 422."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    # Strict: a number, never a string or a boolean that happens to convert.
+    latitude: float = Field(strict=True, ge=-90, le=90, description="WGS 84 degrees, -90 to 90")
+    longitude: float = Field(strict=True, ge=-180, le=180, description="WGS 84 degrees, -180 to 180")
+    name: str | None = Field(default=None, max_length=MAX_LOCATION_NAME, description="the place's name")
+    address: str | None = Field(default=None, max_length=MAX_LOCATION_ADDRESS, description="its address")
+
+    def checked(self) -> Location:
+        return check_location(self.latitude, self.longitude, self.name, self.address)
+
+
 class MessageOut(BaseModel):
     id: str
     conversation_id: str
@@ -42,11 +75,13 @@ class MessageOut(BaseModel):
     )
     delivery_error: str | None = None
     attachments: list[MessageAttachmentOut] = Field(default_factory=list)
+    location: LocationOut | None = Field(default=None, description="the place the message shares")
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
         return cls(
             attachments=[MessageAttachmentOut(**a.as_dict()) for a in m.attachments],
+            location=LocationOut.of(m.location) if m.location is not None else None,
             delivery_status=m.delivery_status,
             delivery_error=m.delivery_error,
             id=m.id,
@@ -209,12 +244,17 @@ class PresenceOut(BaseModel):
 
 class PostMessageIn(Strict):
     text: str = Field(
-        default="", description="Plain text; at most 28 KB (413 beyond). May be empty with attachments."
+        default="",
+        description="Plain text; at most 28 KB (413 beyond). May be empty with attachments or a location.",
     )
     attachment_ids: list[str] = Field(
         default_factory=list,
         max_length=10,
         description="files uploaded to this conversation first (POST …/attachments), sent with the text",
+    )
+    location: LocationIn | None = Field(
+        default=None,
+        description="a place to share: WhatsApp and Telegram show a map pin, other channels a map link",
     )
     client_message_id: str | None = Field(
         default=None,

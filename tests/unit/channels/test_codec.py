@@ -1,10 +1,23 @@
-"""The receipt codec's pure helpers: fitting a long message into the transcript and reading
-quick replies from an outbox payload."""
+"""The receipt codec's pure helpers: fitting a long message into the transcript, reading
+quick replies from an outbox payload, and locations (stored, read back, shown as text)."""
 
 from __future__ import annotations
 
-from omniroute.channels.codec import as_text, fit_text, quick_replies_of
-from omniroute.channels.port import InboundMessage, QuickReply
+import json
+
+import pytest
+
+from omniroute.channels.codec import (
+    as_text,
+    decode,
+    encode,
+    fit_text,
+    quick_replies_of,
+    received_location,
+    with_location,
+)
+from omniroute.channels.port import InboundMessage, MalformedPayload, QuickReply
+from omniroute.conversations.model import Location
 
 
 def test_text_within_the_limit_is_untouched() -> None:
@@ -45,3 +58,39 @@ def test_quick_replies_from_strings_and_objects_without_blanks_or_repeats() -> N
         QuickReply("Only a title", "Only a title"),
         QuickReply("only-id", "only-id"),
     )
+
+
+def test_a_location_survives_the_receipt_log_and_old_receipts_still_read() -> None:
+    place = Location(40.416775, -3.70379, "Puerta del Sol", "Plaza de la Puerta del Sol, Madrid")
+    message = InboundMessage("m1", "+34600111222", "", location=place)
+    kind, _, payload = encode(message)
+    assert payload["location"] == place.as_dict()
+    assert decode(kind, json.loads(json.dumps(payload))) == message
+    # A receipt stored before locations had names kept the bare pair.
+    old = {**payload, "location": [40.416775, -3.70379]}
+    decoded = decode(kind, old)
+    assert isinstance(decoded, InboundMessage)
+    assert decoded.location == Location(40.416775, -3.70379)
+
+
+def test_the_transcript_text_keeps_its_location_line() -> None:
+    place = Location(40.416775, -3.70379, "Puerta del Sol")
+    assert as_text(InboundMessage("m1", "a", "Puerta del Sol", location=place)) == (
+        "Puerta del Sol\n[location: 40.416775, -3.703790]"
+    )
+
+
+def test_channels_without_a_pin_get_a_line_and_a_map_link() -> None:
+    place = Location(40.416775, -3.70379, "Puerta del Sol")
+    link = "https://www.openstreetmap.org/?mlat=40.416775&mlon=-3.70379#map=16/40.416775/-3.70379"
+    assert with_location("Meet us here:", place) == (
+        f"Meet us here:\n📍 Puerta del Sol (40.416775, -3.70379)\n{link}"
+    )
+    assert with_location("", place, marker="") == f"Puerta del Sol (40.416775, -3.70379)\n{link}"
+    assert with_location("No place", None) == "No place"
+
+
+def test_a_providers_location_is_checked_and_its_texts_kept_short() -> None:
+    assert received_location(1, 2, "n" * 300, 7) == Location(1.0, 2.0, "n" * 199 + "…", None)
+    with pytest.raises(MalformedPayload, match="location: latitude must be between -90 and 90"):
+        received_location(91, 0)

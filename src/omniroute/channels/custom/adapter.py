@@ -38,6 +38,8 @@ from omniroute.channels.port import (
     WebhookResult,
 )
 from omniroute.channels.registry import AdapterContext
+from omniroute.conversations.model import Location, check_location
+from omniroute.core.errors import InvalidInput
 
 CHANNEL = "custom"
 #: How an attachment sent inline (``data``) is referred to: it has no URL.
@@ -112,6 +114,7 @@ class CustomChannelAdapter:
                 text=text,
                 sender_name=sender.get("name"),
                 attachments=tuple(_attachment(a, index) for a in event.get("attachments") or ()),
+                location=_location(event.get("location"), index),
                 reply_to=event.get("reply_to"),
                 sent_at=_time(event.get("sent_at"), index),
             )
@@ -146,6 +149,9 @@ class CustomChannelAdapter:
                 ],
                 # Buttons to offer (a bot's choices); sending a title back as a message answers.
                 "quick_replies": [{"id": q.id, "title": q.title} for q in message.quick_replies],
+                # A place to share, structured (``text`` may be empty then); ``map_url`` is a
+                # ready-made link for services that show no map.
+                "location": _location_json(message.location),
             }
         ).encode()
         header = signing.signature_header(self._outbound_secret, body, int(self._ctx.clock.now().timestamp()))
@@ -282,6 +288,27 @@ def _attachment(value: Any, index: int) -> Attachment:
         filename=filename,
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
     )
+
+
+def _location(value: Any, index: int) -> Location | None:
+    """``{"latitude", "longitude", "name"?, "address"?}``: the service's values are checked as an
+    agent's are (ranges, lengths); a bad one is refused with the reason."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        msg = f"events[{index}]: 'location' must be an object with latitude and longitude"
+        raise MalformedPayload(msg)
+    try:
+        return check_location(
+            value.get("latitude"), value.get("longitude"), value.get("name"), value.get("address")
+        )
+    except InvalidInput as exc:
+        msg = f"events[{index}]: location: {exc.reason}"
+        raise MalformedPayload(msg) from None
+
+
+def _location_json(location: Location | None) -> dict[str, Any] | None:
+    return None if location is None else {**location.as_dict(), "map_url": location.map_url}
 
 
 def _time(value: Any, index: int) -> datetime | None:

@@ -6,8 +6,9 @@
 - ``In-Reply-To`` / ``References`` come from the conversation's thread keys; the subject carries the
   conversation token (``Re: <subject> [#OR-…]``) for mail that lost its headers on the way back.
 - What mail cannot show natively degrades to text: quick replies become a numbered list to answer
-  with. Files travel as real MIME attachments (the bytes read from the attachment store); a file
-  whose bytes are not at hand (removed since) stays a link in the text.
+  with; a location becomes a line naming the place, linked to OpenStreetMap. Files travel as real
+  MIME attachments (the bytes read from the attachment store); a file whose bytes are not at hand
+  (removed since) stays a link in the text.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def compose(message: Outbound, settings: EmailSettings, *, now: datetime) -> Ema
 
 def plain_body(message: Outbound) -> str:
     blocks = [message.text.strip()]
+    if message.location is not None:
+        blocks.append(f"{message.location.line()}\n{message.location.map_url}")
     if message.quick_replies:
         options = "\n".join(f"{i}. {q.title}" for i, q in enumerate(message.quick_replies, 1))
         blocks.append(f"Reply with one of:\n{options}")
@@ -99,6 +102,8 @@ def plain_body(message: Outbound) -> str:
 def html_body(message: Outbound) -> str:
     paragraphs = [p for p in re.split(r"\n\s*\n", message.text.strip()) if p.strip()]
     parts = [f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs]
+    if (place := message.location) is not None:
+        parts.append(f'<p><a href="{html.escape(place.map_url)}">{html.escape(place.line())}</a></p>')
     if message.quick_replies:
         items = "".join(f"<li>{html.escape(q.title)}</li>" for q in message.quick_replies)
         parts.append(f"<p>Reply with one of:</p><ol>{items}</ol>")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from omniroute.channels.codec import received_location
 from omniroute.channels.meta_common.envelope import objects, text_field
 from omniroute.channels.port import (
     Attachment,
@@ -22,6 +23,7 @@ from omniroute.channels.port import (
     MalformedPayload,
     StatusUpdate,
 )
+from omniroute.conversations.model import Location
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,7 @@ def _message(message: dict[str, Any], sender: str, at: datetime | None, where: s
 
 def _attachments(
     attachments: list[dict[str, Any]],
-) -> tuple[tuple[Attachment, ...], tuple[float, float] | None, list[str], list[tuple[str, str]]]:
+) -> tuple[tuple[Attachment, ...], Location | None, list[str], list[tuple[str, str]]]:
     found: dict[str, Attachment] = {}  # by URL: stickers arrive as both "sticker" and "image" for now
     location = None
     unshown = []
@@ -151,9 +153,11 @@ def _attachments(
             if url not in found or kind == "sticker":
                 found[url] = Attachment(url=url, content_type=MEDIA_TYPES[kind], filename=filename or None)
         elif kind == "location" and isinstance(coordinates := payload.get("coordinates"), dict):
+            # Legacy: Messenger no longer sends locations, but older threads and some clients do.
+            # The title ("Ana's Location", "Pinned Location") is the only name it gives.
             lat, lon = coordinates.get("lat"), coordinates.get("long")
             if isinstance(lat, int | float) and isinstance(lon, int | float):
-                location = (float(lat), float(lon))
+                location = received_location(lat, lon, title)
         elif kind == "fallback" and isinstance(url, str) and url:  # a shared link
             links.append((url, f"{title}: {url}" if title else url))
         else:

@@ -5,7 +5,9 @@ What Messenger cannot show degrades, never silently drops content:
 - quick replies: up to 13 become Messenger quick replies (titles over 20 characters are shortened
   with an ellipsis; the payload keeps the full id); more become numbered lines in the text;
 - one attachment with no text becomes an attachment message; otherwise attachments become links in
-  the text (a Send API message is either text or one attachment, and one call gives one message id).
+  the text (a Send API message is either text or one attachment, and one call gives one message id);
+- a location becomes a line naming the place and an OpenStreetMap link: the Send API has no
+  location message (Meta retired location quick replies and location attachments).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from omniroute.channels.codec import with_location
 from omniroute.channels.messenger.window import RESPONSE, Messaging
 from omniroute.channels.port import Attachment, Outbound, PermanentSendError, QuickReply
 
@@ -29,10 +32,11 @@ def build(message: Outbound, messaging: Messaging = RESPONSE) -> dict[str, Any]:
 
 
 def _content(message: Outbound) -> dict[str, Any]:
-    text = with_links(message.text, message.attachments)
+    said = with_location(message.text, message.location)
+    text = with_links(said, message.attachments)
     if message.quick_replies:
         return _choices(text, message.quick_replies)
-    if len(message.attachments) == 1 and not message.text:
+    if len(message.attachments) == 1 and not said:
         return _attachment(message.attachments[0])
     return {"text": _checked(text)}
 

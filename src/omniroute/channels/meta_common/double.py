@@ -538,10 +538,25 @@ def _check_whatsapp_content(kind: Any, content: Any) -> None:
             raise GraphRefusal(400, 100, "(#100) Param caption must be at most 1024 characters")
     elif kind == "interactive":
         _check_interactive(content)
+    elif kind == "location":
+        _check_location(content)
     elif kind != "template":
         raise GraphRefusal(
             400, 131009, "(#131009) Parameter value is not valid", details=f"unknown type {kind}"
         )
+
+
+def _check_location(content: dict[str, Any]) -> None:
+    """``{"latitude", "longitude", "name"?, "address"?}``: numbers in range, optional texts."""
+    for key, limit in (("latitude", 90), ("longitude", 180)):
+        value = content.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -limit <= value <= limit:
+            raise GraphRefusal(
+                400, 100, f"(#100) Param location['{key}'] must be a number from -{limit} to {limit}"
+            )
+    for key in ("name", "address"):
+        if key in content and not isinstance(content[key], str):
+            raise GraphRefusal(400, 100, f"(#100) Param location['{key}'] must be a string")
 
 
 def _check_interactive(content: dict[str, Any]) -> None:

@@ -7,9 +7,9 @@ One URL receives both kinds Twilio sends for an account: the incoming-message we
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
+from omniroute.channels.codec import received_location
 from omniroute.channels.port import (
     Attachment,
     DeliveryStatus,
@@ -19,6 +19,7 @@ from omniroute.channels.port import (
     StatusUpdate,
 )
 from omniroute.channels.sms_twilio.errors import describe_error
+from omniroute.conversations.model import Location
 from omniroute.core import twilio_signature
 
 #: Twilio sends at most 10 media per message; a real webhook has a few dozen fields.
@@ -121,13 +122,16 @@ def _media(form: Mapping[str, str]) -> tuple[Attachment, ...]:
     return tuple(media)
 
 
-def _location(form: Mapping[str, str]) -> tuple[float, float] | None:
+def _location(form: Mapping[str, str]) -> Location | None:
+    """``Latitude``/``Longitude`` (WhatsApp through Twilio), with ``Label`` and ``Address`` when
+    the customer shared a named place."""
     if "Latitude" not in form and "Longitude" not in form:
         return None
     try:
         lat, lon = float(form["Latitude"]), float(form["Longitude"])
     except (KeyError, ValueError) as exc:
         raise MalformedPayload("Latitude and Longitude must both be numbers") from exc
-    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
-        raise MalformedPayload("Latitude/Longitude are out of range")
-    return lat, lon
+    try:
+        return received_location(lat, lon, form.get("Label") or None, form.get("Address") or None)
+    except MalformedPayload as exc:
+        raise MalformedPayload("Latitude/Longitude are out of range") from exc

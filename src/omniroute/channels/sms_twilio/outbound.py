@@ -7,7 +7,9 @@
 
 SMS shows plain text only, so what it cannot show degrades: quick replies become a numbered list
 under the text; media travel as ``MediaUrl`` (MMS) up to Twilio's ten, and any beyond that, or that
-Twilio could not fetch (not http/https), become links in the text.
+Twilio could not fetch (not http/https), become links in the text; a location becomes a line naming
+the place and an OpenStreetMap link (no pin emoji: one character outside GSM-7 makes the whole
+message UCS-2, 70 characters a segment instead of 160).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from omniroute.channels.codec import with_location
 from omniroute.channels.port import Outbound, PermanentSendError, TransientSendError
 from omniroute.channels.sms_twilio.errors import describe_error
 
@@ -51,7 +54,8 @@ def body_text(message: Outbound) -> str:
     """The text as the handset shows it: links for media that cannot go as MMS, then the options."""
     fetchable = [a.url for a in message.attachments if _fetchable(a.url)]
     links = [a.url for a in message.attachments if not _fetchable(a.url)] + fetchable[MAX_MEDIA:]
-    lines = [message.text] if message.text else []
+    text = with_location(message.text, message.location, marker="")
+    lines = [text] if text else []
     head = "\n".join(lines + [f"[attachment] {url}" for url in links])
     if not message.quick_replies:
         return head

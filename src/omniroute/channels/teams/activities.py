@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
+from omniroute.channels.codec import received_location
 from omniroute.channels.port import (
     Attachment,
     ConversationEnded,
@@ -30,6 +31,7 @@ from omniroute.channels.port import (
     StatusUpdate,
     TypingSignal,
 )
+from omniroute.conversations.model import Location
 
 READ_RECEIPT_EVENT = "application/vnd.microsoft.readReceipt"
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
@@ -205,12 +207,13 @@ def _attachments(raw: Any) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
-def _location(entities: Any) -> tuple[float, float] | None:
+def _location(entities: Any) -> Location | None:
+    """A ``GeoCoordinates`` entity (``latitude``, ``longitude``, optional ``name``)."""
     for entity in entities if isinstance(entities, list) else ():
         if isinstance(entity, dict) and entity.get("type") == "GeoCoordinates":
             lat, lon = entity.get("latitude"), entity.get("longitude")
             if isinstance(lat, int | float) and isinstance(lon, int | float):
-                return float(lat), float(lon)
+                return received_location(lat, lon, entity.get("name"))
     return None
 
 

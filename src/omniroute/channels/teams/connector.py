@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
+from omniroute.channels.codec import with_location
 from omniroute.channels.port import Outbound, PermanentSendError, QuickReply, TransientSendError
 from omniroute.core.clock import Clock
 
@@ -148,8 +149,9 @@ def failure(response: httpx.Response) -> Exception:
 
 
 def build_activity(message: Outbound, reply_to_id: str | None) -> dict[str, Any]:
-    """A message activity: plain text, images inline, other files as links, buttons as hero cards."""
-    text = message.text
+    """A message activity: plain text, images inline, other files as links, buttons as hero cards,
+    a location as a line with an OpenStreetMap link (a bot cannot post Teams' own location card)."""
+    text = with_location(message.text, message.location)
     attachments: list[dict[str, Any]] = []
     links: list[str] = []
     for a in message.attachments:

@@ -67,17 +67,21 @@ class TelegramAdapter:
         )
 
     async def send(self, message: Outbound) -> Sent:
-        """One Bot API call per part (each attachment, then the text in chunks of 4096). A part
+        """One Bot API call per part (each attachment, the text in chunks of 4096, then the
+        location as ``sendVenue`` or ``sendLocation``). A part
         that fails transiently raises with the ids of the parts Telegram accepted so far
         (``progress``); the retry starts after them, so the customer never sees a part twice."""
         to = bot_api.chat_id(message.to_address)
         calls = [bot_api.media_call(to, attachment) for attachment in message.attachments]
-        chunks = bot_api.split_text(message.text) if message.text or not message.attachments else []
-        for index, chunk in enumerate(chunks):
-            payload: dict[str, Any] = {"chat_id": to, "text": chunk}
-            if message.quick_replies and index == len(chunks) - 1:
-                payload["reply_markup"] = bot_api.inline_keyboard(message.quick_replies)
-            calls.append(("sendMessage", payload))
+        alone = message.attachments or message.location is not None
+        chunks = bot_api.split_text(message.text) if message.text or not alone else []
+        calls += [("sendMessage", {"chat_id": to, "text": chunk}) for chunk in chunks]
+        if message.location is not None:
+            # After the text ("Here is our shop:"), as a person would send it.
+            calls.append(bot_api.location_call(to, message.location))
+        if message.quick_replies and calls[-1][0] in bot_api.KEYBOARD_METHODS:
+            # The buttons go under the last part, where the customer reads last.
+            calls[-1][1]["reply_markup"] = bot_api.inline_keyboard(message.quick_replies)
         done = _sent_parts(message.progress)
         last: object = None
         for method, payload in calls[len(done) :]:

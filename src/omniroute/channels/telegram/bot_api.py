@@ -14,11 +14,14 @@ import httpx
 
 from omniroute.channels.port import Attachment, PermanentSendError, QuickReply, TransientSendError
 from omniroute.channels.telegram.updates import FILE_SCHEME
+from omniroute.conversations.model import Location
 
 DEFAULT_API_BASE = "https://api.telegram.org"
 #: sendMessage's limit, counted in UTF-16 code units after entity parsing (we send no entities).
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA_BYTES = 64
+#: The calls that take an inline keyboard as ``reply_markup`` among those we make.
+KEYBOARD_METHODS = frozenset({"sendMessage", "sendLocation", "sendVenue"})
 
 
 class BotApi:
@@ -131,6 +134,17 @@ def media_call(to: int | str, attachment: Attachment) -> tuple[str, dict[str, An
     if attachment.filename:
         payload["caption"] = attachment.filename[:1024]
     return method, payload
+
+
+def location_call(to: int | str, location: Location) -> tuple[str, dict[str, Any]]:
+    """A named place is a venue (a pin with its title and address); a bare one a location. A
+    venue needs both texts: a place known by one of them is titled by it, over its coordinates."""
+    where: dict[str, Any] = {"chat_id": to, "latitude": location.latitude, "longitude": location.longitude}
+    title = location.name or location.address
+    if not title:
+        return "sendLocation", where
+    address = location.address if location.name and location.address else location.coordinates
+    return "sendVenue", {**where, "title": title, "address": address}
 
 
 def _utf16_len(text: str) -> int:

@@ -133,6 +133,8 @@ class TelegramDouble(WebhookPoster):
             "sendMessage": self._send_message,
             "sendPhoto": self._send_media,
             "sendDocument": self._send_media,
+            "sendLocation": self._send_location,
+            "sendVenue": self._send_location,
             "getFile": self._get_file,
             "answerCallbackQuery": self._answer_callback,
         }.get(name)
@@ -213,6 +215,28 @@ class TelegramDouble(WebhookPoster):
         if params.get("caption"):
             media["caption"] = params["caption"]
         return self._sent(chat_id, **media)
+
+    def _send_location(self, method: str, params: dict[str, Any]) -> JSONResponse:
+        """``sendLocation`` (latitude, longitude) and ``sendVenue`` (also title and address); the
+        answer carries the ``location`` (and ``venue``) as a customer's client receives it."""
+        chat_id, refused = self._chat(params)
+        if refused is not None:
+            return refused
+        try:
+            latitude, longitude = float(params["latitude"]), float(params["longitude"])
+        except (KeyError, TypeError, ValueError):
+            return _error(400, "Bad Request: wrong latitude or longitude specified")
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return _error(400, "Bad Request: wrong latitude or longitude specified")
+        location = {"latitude": latitude, "longitude": longitude}
+        if method == "sendLocation":
+            return self._sent(chat_id, location=location)
+        title, address = params.get("title"), params.get("address")
+        if not isinstance(title, str) or not title or not isinstance(address, str) or not address:
+            return _error(400, "Bad Request: venue title and address must be non-empty")
+        return self._sent(
+            chat_id, location=location, venue={"location": location, "title": title, "address": address}
+        )
 
     def _get_file(self, _: str, params: dict[str, Any]) -> JSONResponse:
         file_id = params.get("file_id")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from omniroute.channels.codec import received_location
 from omniroute.channels.port import (
     Attachment,
     ConversationEnded,
@@ -18,6 +19,7 @@ from omniroute.channels.port import (
     InboundMessage,
     MalformedPayload,
 )
+from omniroute.conversations.model import Location
 
 #: Attachments keep the file_id only: the Bot API download URL embeds the bot token (see README).
 FILE_SCHEME = "telegram-file:"
@@ -192,10 +194,12 @@ def _filename(kind: str, item: dict[str, Any]) -> str:
     return kind.replace("_", " ")
 
 
-def _location(message: dict[str, Any]) -> tuple[float, float] | None:
-    venue = message.get("venue")
+def _location(message: dict[str, Any]) -> Location | None:
+    """``location`` (a pin; a venue message carries it too) or ``venue.location``; a venue names
+    the place (``title``, ``address``)."""
+    venue = _dict(message.get("venue"))
     raw = message.get("location")
-    if raw is None and isinstance(venue, dict):
+    if raw is None:
         raw = venue.get("location")
     if raw is None:
         return None
@@ -204,7 +208,7 @@ def _location(message: dict[str, Any]) -> tuple[float, float] | None:
     lat, lon = raw.get("latitude"), raw.get("longitude")
     if not isinstance(lat, int | float) or not isinstance(lon, int | float) or isinstance(lat, bool):
         raise MalformedPayload("a location needs numeric 'latitude' and 'longitude'")
-    return float(lat), float(lon)
+    return received_location(lat, lon, venue.get("title"), venue.get("address"))
 
 
 def _described_content(message: dict[str, Any]) -> str:

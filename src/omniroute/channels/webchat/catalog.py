@@ -93,6 +93,7 @@ EN: dict[str, str] = {
     "invite_dismiss": "No thanks",
     "transcript_title": "Chat transcript",
     "transcript_started": "Started",
+    "location_open": "{place}, on OpenStreetMap (opens in a new tab)",
 }
 
 ES: dict[str, str] = {
@@ -182,6 +183,7 @@ ES: dict[str, str] = {
     "invite_dismiss": "No, gracias",
     "transcript_title": "Transcripción del chat",
     "transcript_started": "Inicio",
+    "location_open": "{place}, en OpenStreetMap (se abre en una pestaña nueva)",
 }
 
 CATALOG: dict[str, dict[str, str]] = {"en": EN, "es": ES}

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 
 from omniroute.bots.gate import BotGate
 from omniroute.channels import store as channel_store
-from omniroute.channels.webchat import store
+from omniroute.channels.webchat import csat_report, store
 from omniroute.channels.webchat.availability import Availability, availability
 from omniroute.channels.webchat.catalog import CATALOG, pick_language, strings_for
+from omniroute.channels.webchat.csat_report import CsatFilter, CsatReport
 from omniroute.channels.webchat.events import CsatSubmitted, OfflineMessageLeft, WidgetSettingsChanged
 from omniroute.channels.webchat.identity_token import VerifiedCustomer, verify_identity_token
 from omniroute.channels.webchat.masking import MaskingRules
@@ -487,16 +488,46 @@ class WebchatService:
             return await store.get_csat(conn, conversation_id)
 
     async def csat_responses(
-        self, *, queue_id: str | None, since: datetime | None, until: datetime | None, limit: int
+        self, where: CsatFilter, limit: int | None, *, with_comment: bool = False
     ) -> list[CsatResponse]:
+        """Newest first; ``limit=None`` reads every one (the export: callers bound the period)."""
         async with self.db.read() as conn:
-            return await store.list_csat(conn, queue_id=queue_id, since=since, until=until, limit=limit)
+            return await store.list_csat(
+                conn,
+                queue_id=where.queue_id,
+                agent_id=where.agent_id,
+                widget_id=where.widget_id,
+                since=where.since,
+                until=where.until,
+                limit=limit,
+                with_comment=with_comment,
+            )
 
-    async def csat_summary(
-        self, *, queue_id: str | None, since: datetime | None, until: datetime | None
-    ) -> list[CsatSummary]:
+    async def csat_summary(self, where: CsatFilter) -> list[CsatSummary]:
         async with self.db.read() as conn:
-            return await store.summarise_csat(conn, queue_id=queue_id, since=since, until=until)
+            return await store.summarise_csat(
+                conn,
+                queue_id=where.queue_id,
+                agent_id=where.agent_id,
+                widget_id=where.widget_id,
+                since=where.since,
+                until=where.until,
+            )
+
+    async def csat_report(self, where: CsatFilter) -> CsatReport:
+        """The period's figures and daily trend (``where`` needs both ends of the period)."""
+        assert where.since is not None
+        assert where.until is not None
+        async with self.db.read() as conn:
+            ratings = await store.csat_ratings(
+                conn,
+                queue_id=where.queue_id,
+                agent_id=where.agent_id,
+                widget_id=where.widget_id,
+                since=where.since,
+                until=where.until,
+            )
+        return csat_report.report(ratings, where.since, where.until)
 
     async def _all_messages(self, conversation_id: str) -> list[Message]:
         found: list[Message] = []

@@ -188,6 +188,30 @@ async def insert_csat(conn: AsyncConnection, response: CsatResponse) -> None:
     )
 
 
+def _csat_where(
+    query: sa.Select[Any],
+    *,
+    queue_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    agent_id: str | None = None,
+    widget_id: str | None = None,
+) -> sa.Select[Any]:
+    """``until`` is exclusive so consecutive periods never count a response twice."""
+    t = webchat_csat.c
+    if queue_id is not None:
+        query = query.where(t.queue_id == queue_id)
+    if agent_id is not None:
+        query = query.where(t.agent_id == agent_id)
+    if widget_id is not None:
+        query = query.where(t.widget_id == widget_id)
+    if since is not None:
+        query = query.where(t.submitted_at >= since)
+    if until is not None:
+        query = query.where(t.submitted_at < until)
+    return query
+
+
 async def list_csat(
     conn: AsyncConnection,
     *,
@@ -195,22 +219,49 @@ async def list_csat(
     since: datetime | None,
     until: datetime | None,
     limit: int | None,
+    agent_id: str | None = None,
+    widget_id: str | None = None,
+    with_comment: bool = False,
 ) -> list[CsatResponse]:
-    """Newest first; ``until`` is exclusive so consecutive periods never count a response twice."""
-    query = sa.select(webchat_csat).order_by(webchat_csat.c.submitted_at.desc())
-    if queue_id is not None:
-        query = query.where(webchat_csat.c.queue_id == queue_id)
-    if since is not None:
-        query = query.where(webchat_csat.c.submitted_at >= since)
-    if until is not None:
-        query = query.where(webchat_csat.c.submitted_at < until)
+    """Newest first (the conversation id breaks ties, so pages of an export are stable)."""
+    t = webchat_csat.c
+    query = sa.select(webchat_csat).order_by(t.submitted_at.desc(), t.conversation_id.desc())
+    query = _csat_where(
+        query, queue_id=queue_id, since=since, until=until, agent_id=agent_id, widget_id=widget_id
+    )
+    if with_comment:
+        query = query.where(t.comment != "")
     if limit is not None:
         query = query.limit(limit)
     return [_csat(r) for r in await conn.execute(query)]
 
 
+async def csat_ratings(
+    conn: AsyncConnection,
+    *,
+    queue_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    agent_id: str | None,
+    widget_id: str | None,
+) -> list[tuple[datetime, int]]:
+    """Only (submitted_at, rating) for the report to fold: comments stay in the database."""
+    t = webchat_csat.c
+    query = sa.select(t.submitted_at, t.rating).order_by(t.submitted_at)
+    query = _csat_where(
+        query, queue_id=queue_id, since=since, until=until, agent_id=agent_id, widget_id=widget_id
+    )
+    return [(row.submitted_at, int(row.rating)) for row in await conn.execute(query)]
+
+
 async def summarise_csat(
-    conn: AsyncConnection, *, queue_id: str | None, since: datetime | None, until: datetime | None
+    conn: AsyncConnection,
+    *,
+    queue_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    agent_id: str | None = None,
+    widget_id: str | None = None,
 ) -> list[CsatSummary]:
     """Per queue: how many answered, the average rating, and how many gave each score."""
     t = webchat_csat.c
@@ -219,12 +270,9 @@ async def summarise_csat(
         sa.func.sum(sa.case((t.rating == score, 1), else_=0)).label(f"r{score}") for score in range(1, 6)
     ]
     query = sa.select(*columns).group_by(t.queue_id).order_by(t.queue_id)
-    if queue_id is not None:
-        query = query.where(t.queue_id == queue_id)
-    if since is not None:
-        query = query.where(t.submitted_at >= since)
-    if until is not None:
-        query = query.where(t.submitted_at < until)
+    query = _csat_where(
+        query, queue_id=queue_id, since=since, until=until, agent_id=agent_id, widget_id=widget_id
+    )
     return [
         CsatSummary(
             queue_id=row.queue_id,

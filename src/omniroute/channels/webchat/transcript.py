@@ -42,6 +42,8 @@ def _line(m: Message, link: Linker | None = None) -> str:
     for a in m.attachments:
         href = _href(a, link)
         parts.append(f"[file: {a.filename}]" + (f" {href}" if href else ""))
+    if m.location is not None:
+        parts.append(f"{m.location.line()} {m.location.map_url}")
     return f"[{_when(m.created_at)}] {who}" + "\n".join(parts)
 
 
@@ -70,6 +72,16 @@ def _files_html(m: Message, link: Linker | None) -> str:
     return f'<ul class="files">{"".join(items)}</ul>' if items else ""
 
 
+def _location_html(m: Message) -> str:
+    if m.location is None:
+        return ""
+    place = m.location
+    return (
+        f'<p class="place"><a href="{html.escape(place.map_url)}" rel="noopener noreferrer">'
+        f"{html.escape(place.line())}</a></p>"
+    )
+
+
 STYLE = (
     "body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
     "color:#1f2937}h1{font-size:1.3rem}ol{list-style:none;padding:0}li{margin:.6rem 0}"
@@ -92,7 +104,7 @@ def as_html(
         who = "" if m.sender_kind is SenderKind.SYSTEM else f"{html.escape(m.sender_name)} · "
         items.append(
             f'<li class="{css}"><div class="meta">{who}{_when(m.created_at)}</div>'
-            f'<p class="text">{html.escape(m.text)}</p>{_files_html(m, link)}</li>'
+            f'<p class="text">{html.escape(m.text)}</p>{_files_html(m, link)}{_location_html(m)}</li>'
         )
     return (
         f'<!doctype html>\n<html lang="{html.escape(language)}"><head><meta charset="utf-8">'

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from omniroute.channels.codec import received_location
 from omniroute.channels.meta_common.envelope import objects, text_field
 from omniroute.channels.port import (
     Attachment,
@@ -22,6 +23,7 @@ from omniroute.channels.port import (
     StatusUpdate,
 )
 from omniroute.channels.whatsapp.errors import describe_status_errors
+from omniroute.conversations.model import Location
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class _Content:
     def __init__(self, text: str = "") -> None:
         self.text = text
         self.attachments: list[Attachment] = []
-        self.location: tuple[float, float] | None = None
+        self.location: Location | None = None
         self.choice: str | None = None  # the id of the button or list row the customer picked
 
 
@@ -171,18 +173,26 @@ def _media(kind: str, body: dict[str, Any], where: str, media_url: MediaUrl) -> 
 
 
 def _location(body: dict[str, Any], where: str) -> _Content:
-    latitude, longitude = _coordinate(body.get("latitude")), _coordinate(body.get("longitude"))
-    if latitude is None or longitude is None:
+    """``{"latitude", "longitude", "name"?, "address"?, "url"?}``: the place, structured; the text
+    names it too, so a reader of the text alone still knows where."""
+    latitude, longitude = body.get("latitude"), body.get("longitude")
+    if not _is_number(latitude) or not _is_number(longitude):
         msg = f"{where}.location needs numeric latitude and longitude"
         raise MalformedPayload(msg)
     label = [_string(body.get(k)) for k in ("name", "address", "url")]
     content = _Content(" — ".join(part for part in label if part))
-    content.location = (latitude, longitude)
+    try:
+        content.location = received_location(
+            latitude, longitude, _string(body.get("name")) or None, _string(body.get("address")) or None
+        )
+    except MalformedPayload as exc:
+        msg = f"{where}.{exc}"
+        raise MalformedPayload(msg) from None
     return content
 
 
-def _coordinate(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _interactive(body: dict[str, Any]) -> _Content:

@@ -6,7 +6,10 @@ What WhatsApp cannot show degrades, never silently drops content:
   titles than WhatsApp allows) become numbered lines in the text;
 - a template (the only message allowed outside the 24-hour window) goes as ``type: template``;
 - one attachment becomes a media message (image, video, audio or document by link) with the text as
-  its caption; several attachments, or a caption too long, become links in a text message.
+  its caption; several attachments, or a caption too long, become links in a text message;
+- a location alone becomes a ``type: location`` message (a map pin with its name and address); with
+  text, files or choices beside it (a pin carries none of them), it becomes a line with an
+  OpenStreetMap link in the text, so one message still says everything.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from omniroute.channels.codec import with_location
 from omniroute.channels.port import Attachment, Outbound, PermanentSendError, QuickReply
 from omniroute.channels.whatsapp import templates
+from omniroute.conversations.model import Location
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -40,13 +45,25 @@ def build(message: Outbound, *, list_button_label: str = "Options") -> dict[str,
             return envelope | templates.cloud_api_template(message.template)
         except templates.TemplateRefused as exc:
             raise PermanentSendError(exc.reason) from exc
+    location = message.location
+    if location is not None and not (message.text.strip() or message.attachments or message.quick_replies):
+        return envelope | _location(location)
+    text = with_location(message.text, location)
     if message.quick_replies:
-        return envelope | _choices(
-            message.text, message.quick_replies, message.attachments, list_button_label
-        )
-    if len(message.attachments) == 1 and len(message.text) <= CAPTION_LIMIT:
-        return envelope | _media(message.attachments[0], message.text)
-    return envelope | _text(with_links(message.text, message.attachments))
+        return envelope | _choices(text, message.quick_replies, message.attachments, list_button_label)
+    if len(message.attachments) == 1 and len(text) <= CAPTION_LIMIT:
+        return envelope | _media(message.attachments[0], text)
+    return envelope | _text(with_links(text, message.attachments))
+
+
+def _location(location: Location) -> dict[str, Any]:
+    """The Cloud API's location message; name and address are optional and left out when unknown."""
+    place: dict[str, Any] = {"latitude": location.latitude, "longitude": location.longitude}
+    if location.name:
+        place["name"] = location.name
+    if location.address:
+        place["address"] = location.address
+    return {"type": "location", "location": place}
 
 
 def with_links(text: str, attachments: Sequence[Attachment]) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from omniroute.channels.messenger.inbound import Echo, Parsed, Watermark, parse
 from omniroute.channels.port import DeliveryStatus, InboundMessage, MalformedPayload, StatusUpdate
+from omniroute.conversations.model import Location
 
 FIXTURES = Path(__file__).resolve().parents[3] / "e2e" / "channels" / "messenger" / "fixtures"
 PAGE = "682498302938465"
@@ -99,7 +100,7 @@ def test_legacy_location_and_unknown_attachments() -> None:
     ]
     [located] = parse(document, page_id=PAGE).items
     assert isinstance(located, InboundMessage)
-    assert located.location == (40.4168, -3.7038)
+    assert located.location == Location(40.4168, -3.7038)
     message["attachments"] = [{"type": "template", "payload": {"template_type": "generic"}}]
     [unknown] = parse(document, page_id=PAGE).items
     assert isinstance(unknown, InboundMessage)

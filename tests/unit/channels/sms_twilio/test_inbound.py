@@ -6,6 +6,7 @@ import pytest
 
 from omniroute.channels.port import Attachment, DeliveryStatus, InboundMessage, MalformedPayload, StatusUpdate
 from omniroute.channels.sms_twilio.inbound import form_pairs, read
+from omniroute.conversations.model import Location
 from tests.e2e.channels.sms_twilio.golden import ACCOUNT_SID, CUSTOMER, TWILIO_NUMBER, body, form
 
 OUR_SID = "SM4c6e8a0b2d4f6a8c1e3b5d7f9a0c2e4b"  # the message the status fixtures report on
@@ -82,7 +83,7 @@ def test_whatsapp_fields_through_twilio_map_too() -> None:
     ]
     message = only_message(pairs)
     assert message.sender_name == "Lee"
-    assert message.location == (37.7749, -122.4194)
+    assert message.location == Location(37.7749, -122.4194)
     assert message.reply_to == OUR_SID
     button = [(k, "" if k == "Body" else v) for k, v in form("inbound_sms.txt")]
     button += [("ButtonText", "Track my order"), ("ButtonPayload", "track")]

@@ -28,6 +28,7 @@ from omniroute.channels.teams.activities import (
     route_of,
     scoped_id,
 )
+from omniroute.conversations.model import Location
 
 FIXTURES = Path(__file__).parents[3] / "e2e" / "channels" / "teams" / "fixtures"
 PERSONAL = "a:1kxB6lB0yP8Ez2m0f5QwX4rT9cVnHj3uLs7AdGqWe1ZoY8KpMiN2bRtUv5SxCyDh6FgJ0aEwIlOq"
@@ -116,7 +117,7 @@ def test_card_submissions_and_geo_entities() -> None:
     activity["entities"] = [{"type": "GeoCoordinates", "latitude": 40.4168, "longitude": -3.7038}]
     item = message(activity)
     assert item.text == "[card response] device: laptop, urgent: True"
-    assert item.location == (40.4168, -3.7038)
+    assert item.location == Location(40.4168, -3.7038)
 
 
 def test_a_reply_points_at_the_scoped_id_of_what_it_answers() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from omniroute.channels.port import Attachment, ConversationEnded, InboundMessage, MalformedPayload
 from omniroute.channels.telegram.updates import ParsedUpdate, parse
+from omniroute.conversations.model import Location
 
 FIXTURES = Path(__file__).parents[3] / "e2e" / "channels" / "telegram" / "fixtures"
 
@@ -68,7 +69,7 @@ def test_documents_and_voice_notes_keep_type_name_and_size() -> None:
 
 
 def test_locations_venues_and_contacts() -> None:
-    assert only_message(load("update_location")).location == (40.416775, -3.70379)
+    assert only_message(load("update_location")).location == Location(40.416775, -3.70379)
     venue = load("update_location")
     venue["message"]["venue"] = {
         "location": venue["message"].pop("location"),
@@ -76,7 +77,9 @@ def test_locations_venues_and_contacts() -> None:
         "address": "Plaza de la Puerta del Sol, Madrid",
     }
     shown = only_message(venue)
-    assert shown.location == (40.416775, -3.70379)
+    assert shown.location == Location(
+        40.416775, -3.70379, "Puerta del Sol", "Plaza de la Puerta del Sol, Madrid"
+    )
     assert shown.text == "[venue: Puerta del Sol, Plaza de la Puerta del Sol, Madrid]"
     contact = load("update_text")
     del contact["message"]["text"]

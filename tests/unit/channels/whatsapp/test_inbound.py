@@ -11,6 +11,7 @@ import pytest
 
 from omniroute.channels.port import Attachment, DeliveryStatus, InboundMessage, MalformedPayload, StatusUpdate
 from omniroute.channels.whatsapp.inbound import parse
+from omniroute.conversations.model import Location
 
 FIXTURES = Path(__file__).resolve().parents[3] / "e2e" / "channels" / "whatsapp" / "fixtures"
 NUMBER = "106540352242922"
@@ -59,7 +60,9 @@ def test_media_becomes_an_attachment_on_the_graph_media_node() -> None:
 
 def test_location_keeps_coordinates_and_names_the_place() -> None:
     message = only_message("location_message.json")
-    assert message.location == (37.483872693672, -122.14843308439)
+    assert message.location == Location(
+        37.483872693672, -122.14843308439, "Meta Headquarters", "1 Hacker Way, Menlo Park, CA 94025"
+    )
     assert message.text == "Meta Headquarters — 1 Hacker Way, Menlo Park, CA 94025"
 
 

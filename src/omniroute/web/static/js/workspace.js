@@ -16,6 +16,7 @@ import {
 } from './workspace/dialogs.js';
 import { announce } from './workspace/dom.js';
 import { Directory, Features } from './workspace/features.js';
+import { LocationDialog } from './workspace/location.js';
 import { t } from './workspace/i18n.js';
 import { beep, unlockAudioOnGesture, wanted } from './workspace/notify.js';
 import { Offers } from './workspace/offers.js';
@@ -113,6 +114,7 @@ const desk = {
   openTransfer: (view, note) => transferDialog.open(view, note),
   openConsult: (view) => consultDialog.open(view),
   openSaveReply: (view) => saveReplyDialog.open(view),
+  openLocation: (view) => locationDialog.open(view),
   openCase: (view) => caseDialog.open(view),
   openResolve: (panel, data) => resolveDialog.open(panel, data),
   openCaseSession: (caseId) => openCaseSession(caseId),
@@ -362,6 +364,7 @@ const consultDialog = new ConsultDialog({ api, directory, features });
 const caseDialog = new CaseDialog({ api });
 const resolveDialog = new ResolveDialog({ api });
 const saveReplyDialog = new SaveReplyDialog({ api, features });
+const locationDialog = new LocationDialog();
 
 const table = shortcutTable({
   step: (delta) => step(delta),

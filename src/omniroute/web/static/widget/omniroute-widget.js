@@ -340,6 +340,8 @@
     .msg-files button { background: #fff; border: 1px solid #d1d5db; border-radius: 999px;
       padding: 3px 10px; cursor: pointer; font: inherit; font-size: 12px; color: #111827; }
     .msg-files .preview { padding: 0; border: 0; background: none; border-radius: 8px; }
+    .place { margin: 4px 0 0; font-size: 13px; overflow-wrap: anywhere; }
+    .place a { color: inherit; }
     .composer textarea { resize: none; height: 42px; }
     .foot { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 4px 10px;
       padding: 0 12px 8px; align-items: center; }
@@ -1098,8 +1100,12 @@
       'data-sender-kind': message.sender_kind });
     if (message.seq !== undefined) li.dataset.seq = String(message.seq);
     const files = message.attachments || [];
-    if (message.text || !files.length) li.append(h('p', { class: 'text', text: message.text }));
+    if (message.text || (!files.length && !message.location)) {
+      li.append(h('p', { class: 'text', text: message.text }));
+    }
     if (files.length) li.append(filesElement(files));
+    const place = message.location ? placeElement(message.location) : null;
+    if (place) li.append(place);
     if (message.sender_kind !== 'system') {
       const who = message.sender_kind === 'customer' ? t('you') : message.sender_name;
       const when = message.created_at ? ` · ${timeOf(message.created_at)}` : '';
@@ -1420,6 +1426,30 @@
       }
     }
     return list;
+  }
+
+  /** Degrees as the server writes them: at most six decimals, no trailing zeros. */
+  function degrees(value) {
+    const text = String(Number(Number(value).toFixed(6)));
+    return text === '-0' ? '0' : text;
+  }
+
+  /** A place the agent shared: "📍 name, address (lat, lon)", linked to OpenStreetMap. The link is
+   * built from the numbers, never taken from the message. */
+  function placeElement(location) {
+    if (!Number.isFinite(location.latitude) || !Number.isFinite(location.longitude)) return null;
+    const lat = degrees(location.latitude);
+    const lon = degrees(location.longitude);
+    const label = [location.name, location.address].filter(Boolean).join(', ');
+    const coordinates = `${lat}, ${lon}`;
+    return h('p', { class: 'place' }, h('a', {
+      href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`,
+      target: '_blank',
+      rel: 'noopener noreferrer',
+      'data-testid': 'widget-message-location',
+      'aria-label': t('location_open', { place: label || coordinates }),
+      text: `📍 ${label ? `${label} (${coordinates})` : coordinates}`,
+    }));
   }
 
   // Posts go out one at a time: two in flight at once could be stored in the wrong order.

@@ -123,6 +123,7 @@ export class ConversationView {
       this.sendDraft();
     });
     this.q('[data-action="save-quick-reply"]').addEventListener('click', () => this.desk.openSaveReply(this));
+    this.q('[data-action="share-location"]').addEventListener('click', () => this.desk.openLocation(this));
     this.input.addEventListener('keydown', (event) => {
       // Enter sends; Shift+Enter adds a line; never interrupt an IME composition.
       if (event.key === 'Enter' && !event.shiftKey && !event.altKey && !event.isComposing) {
@@ -472,7 +473,8 @@ export class ConversationView {
 
   /** The socket may deliver our own message before the POST reply: retire its pending copy. */
   dropEchoedPending(message) {
-    if (message.sender_kind !== 'agent') return;
+    // A shared place is never pending (the location dialog waits for the server).
+    if (message.sender_kind !== 'agent' || message.location) return;
     const pending = [...this.log.querySelectorAll('.msg-pending')].find(
       (el) => el.dataset.text === message.text,
     );
@@ -601,6 +603,16 @@ export class ConversationView {
       if (!item.isConnected) return; // the socket already delivered it
       this.markFailed(item, text, clientMessageId, error, files);
     }
+  }
+
+  /** Share a place (the location dialog): posted in turn after the replies already on their way,
+   * leaving the draft alone. A refusal (422 with the reason) is thrown back to the dialog. */
+  async shareLocation(location) {
+    const target = path`/api/v1/conversations/${this.id}/messages`;
+    const body = { text: '', location, client_message_id: newClientMessageId() };
+    const sent = this.outbox.then(() => withRetries(() => this.desk.api.post(target, body)));
+    this.outbox = sent.catch(() => {});
+    this.addMessage(await sent);
   }
 
   markFailed(item, text, clientMessageId, error, files = []) {

@@ -1,4 +1,5 @@
-// One transcript line: sender, time, text and, for the agent's own replies, delivery state.
+// One transcript line: sender, time, text, files, a shared place and, for the agent's own
+// replies, delivery state.
 
 import { attachmentsElement } from './attachments.js';
 import { timeOf } from './dom.js';
@@ -61,6 +62,40 @@ export function setDelivery(li, status, error = null) {
   note.textContent = problem;
 }
 
+/** Degrees as the server writes them: at most six decimals (about 10 cm), no trailing zeros. */
+export function degrees(value) {
+  const text = String(Number(Number(value).toFixed(6)));
+  return text === '-0' ? '0' : text;
+}
+
+/** The place on OpenStreetMap (the server's `map_url` has the same shape). */
+export function mapUrl(location) {
+  const lat = degrees(location.latitude);
+  const lon = degrees(location.longitude);
+  return `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`;
+}
+
+/** A shared place: "📍 name, address (lat, lon)", linked to OpenStreetMap. The link is made here
+ * from the numbers (never a URL from the message), and every text goes in as text. */
+export function locationElement(location) {
+  if (!Number.isFinite(location?.latitude) || !Number.isFinite(location?.longitude)) return null;
+  const coordinates = `${degrees(location.latitude)}, ${degrees(location.longitude)}`;
+  const label = [location.name, location.address].filter(Boolean).join(', ');
+  const line = document.createElement('p');
+  line.className = 'msg-location';
+  const link = document.createElement('a');
+  link.href = mapUrl(location);
+  link.target = '_blank';
+  link.rel = 'noopener noreferrer';
+  link.dataset.testid = 'message-location';
+  link.textContent = `📍 ${label ? `${label} (${coordinates})` : coordinates}`;
+  link.setAttribute('aria-label', t('{place}, on OpenStreetMap (opens in a new tab)', {
+    place: label || coordinates,
+  }));
+  line.append(link);
+  return line;
+}
+
 export function messageElement(message) {
   const li = document.createElement('li');
   li.className = `msg msg-${message.sender_kind}`;
@@ -89,10 +124,12 @@ export function messageElement(message) {
     }
     li.append(head);
   }
-  if (message.text || !message.attachments?.length) li.append(text);
+  if (message.text || (!message.attachments?.length && !message.location)) li.append(text);
   if (message.attachments?.length) {
     li.append(attachmentsElement(message.conversation_id, message.attachments));
   }
+  const place = message.location ? locationElement(message.location) : null;
+  if (place) li.append(place);
   if (message.sender_kind === 'agent') {
     const status = message.seq === undefined ? 'sending' : message.delivery_status || 'stored';
     setDelivery(li, status, message.delivery_error);
