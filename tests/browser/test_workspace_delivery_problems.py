@@ -6,15 +6,13 @@ tooltip. WhatsApp's Graph double plays the provider."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from omniroute.channels.meta_common.double import GraphDouble
-from tests.browser.conftest import _free_port, serve_app
-from tests.browser.test_voice_helpers import Served
 from tests.browser.test_workspace_helpers import (
     Pages,
     accept_offer_from,
@@ -25,9 +23,7 @@ from tests.browser.test_workspace_helpers import (
     sign_in,
 )
 from tests.browser.test_workspace_whatsapp_templates import (
-    ACCESS_TOKEN,
-    APP_SECRET,
-    CUSTOMER,
+    graph_and_app,
     prepare_whatsapp_chat,
 )
 
@@ -39,14 +35,11 @@ RETRY_MS = 30_000
 
 @pytest.fixture(name="stack")
 def stack_fixture(tmp_path: Path) -> Iterator[tuple[str, GraphDouble]]:
-    double = GraphDouble(access_token=ACCESS_TOKEN, app_secret=APP_SECRET, now=lambda: datetime.now(UTC))
-    double.customer_wrote(CUSTOMER)  # a few minutes ago: WhatsApp's window is open
-    port = _free_port()
-    with (
-        Served(double.app(), port, "graph-double"),
-        serve_app(tmp_path, prepare_whatsapp_chat(f"http://127.0.0.1:{port}", hours_ago=0.1)) as base,
-    ):
-        yield base, double
+    def recent(graph_base: str) -> Any:
+        return prepare_whatsapp_chat(graph_base, hours_ago=0.1)  # WhatsApp's window is open
+
+    with graph_and_app(tmp_path, recent, window_open=True) as stack:
+        yield stack
 
 
 def test_an_outage_and_a_refusal_are_spelled_out_under_the_reply(

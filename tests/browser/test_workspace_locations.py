@@ -19,8 +19,8 @@ from omniroute.channels.port import InboundMessage
 from omniroute.conversations.model import Location
 from omniroute.core.clock import ManualClock
 from omniroute.web.container import Container
-from tests.browser.conftest import _free_port, demo_data, serve_app
-from tests.browser.test_voice_helpers import Served, wait_for
+from tests.browser.conftest import demo_data
+from tests.browser.test_voice_helpers import wait_for
 from tests.browser.test_webchat_flow import AGENT_EMAIL
 from tests.browser.test_widget_more import signed_in, start
 from tests.browser.test_workspace_helpers import (
@@ -31,7 +31,7 @@ from tests.browser.test_workspace_helpers import (
     set_presence,
     sign_in,
 )
-from tests.browser.test_workspace_whatsapp_templates import ACCESS_TOKEN, APP_SECRET, CUSTOMER
+from tests.browser.test_workspace_whatsapp_templates import ACCESS_TOKEN, APP_SECRET, CUSTOMER, graph_and_app
 
 pytestmark = pytest.mark.browser
 
@@ -69,14 +69,8 @@ def prepare_location_chat(graph_base: str) -> Any:
 
 @pytest.fixture(name="stack")
 def stack_fixture(tmp_path: Path) -> Iterator[tuple[str, GraphDouble]]:
-    double = GraphDouble(access_token=ACCESS_TOKEN, app_secret=APP_SECRET, now=lambda: datetime.now(UTC))
-    double.customer_wrote(CUSTOMER)  # WhatsApp's window is open
-    port = _free_port()
-    with (
-        Served(double.app(), port, "graph-double"),
-        serve_app(tmp_path, prepare_location_chat(f"http://127.0.0.1:{port}")) as base,
-    ):
-        yield base, double
+    with graph_and_app(tmp_path, prepare_location_chat, window_open=True) as stack:  # window open
+        yield stack
 
 
 def test_a_shared_place_shows_its_map_link_and_the_agent_shares_one(

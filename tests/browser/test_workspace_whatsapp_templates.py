@@ -8,7 +8,8 @@ day behind (the server itself runs on the system clock), so the window is closed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,16 +83,27 @@ def prepare_whatsapp_chat(graph_base: str, hours_ago: float = 25) -> Any:
     return prepare
 
 
-@pytest.fixture(name="stack")
-def stack_fixture(tmp_path: Path) -> Iterator[tuple[str, GraphDouble]]:
-    """The Graph double and the app (prepared before the browser's event loop starts)."""
+@contextlib.contextmanager
+def graph_and_app(
+    tmp_path: Path, prepare: Callable[[str], Any], *, window_open: bool
+) -> Iterator[tuple[str, GraphDouble]]:
+    """The Graph double and the app, ``prepare(graph_base)`` run before the browser's event loop
+    starts; with ``window_open`` the double knows Kerry wrote a moment ago."""
     double = GraphDouble(access_token=ACCESS_TOKEN, app_secret=APP_SECRET, now=lambda: datetime.now(UTC))
-    double.add_template(WABA, "order_update", "en_US", ORDER["body"], buttons=("Track it",))
+    if window_open:
+        double.customer_wrote(CUSTOMER)
     port = _free_port()
     with (
         Served(double.app(), port, "graph-double"),
-        serve_app(tmp_path, prepare_whatsapp_chat(f"http://127.0.0.1:{port}")) as base,
+        serve_app(tmp_path, prepare(f"http://127.0.0.1:{port}")) as base,
     ):
+        yield base, double
+
+
+@pytest.fixture(name="stack")
+def stack_fixture(tmp_path: Path) -> Iterator[tuple[str, GraphDouble]]:
+    with graph_and_app(tmp_path, prepare_whatsapp_chat, window_open=False) as (base, double):
+        double.add_template(WABA, "order_update", "en_US", ORDER["body"], buttons=("Track it",))
         yield base, double
 
 
