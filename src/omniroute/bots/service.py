@@ -697,21 +697,7 @@ class BotService:
         ]
         plan = replace(plan, trace=trace)
         conv = await self.conversations.requeue(uow, conv, plan.queue.id, reason="bot_handoff")
-        if plan.end_message is None:
-            await self.routing.enqueue(uow, conv, plan)
-        else:
-            # Overflow (e.g. out of hours) says nobody can take it now: say why and end it.
-            await self.routing.record_plan(uow, conv, plan)
-            conv = await self.conversations.load(uow, conv.id)
-            await self.conversations.append(
-                uow,
-                conv,
-                sender_kind=SenderKind.SYSTEM,
-                sender_id=None,
-                sender_name="Omniroute",
-                text=plan.end_message,
-            )
-            await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
+        await self.routing.enqueue_or_end(uow, conv, plan)
         handed = replace(
             session,
             status=HANDED_OFF,

@@ -789,21 +789,10 @@ class ChannelService:
         """A new conversation to its bot, its queue, or (overflow) ended with the plan's message."""
         if self.bots is not None and await self.bots.take(uow, conv, plan):
             return
-        if plan.end_message is None:
-            await self.routing.enqueue(uow, conv, plan)
-        else:
-            await self.routing.record_plan(uow, conv, plan)
-            conv = await self.conversations.load(uow, conv.id)
-            await self.conversations.append(
-                uow,
-                conv,
-                sender_kind=SenderKind.BOT,
-                sender_id=None,
-                sender_name=account.name,
-                text=plan.end_message,
-            )
-            conv = await self.conversations.load(uow, conv.id)
-            await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
+        # An overflow message goes out through the channel, so it speaks as the account.
+        await self.routing.enqueue_or_end(
+            uow, conv, plan, sender_kind=SenderKind.BOT, sender_name=account.name
+        )
 
     async def _status(self, uow: UnitOfWork, account: AccountRow, update: StatusUpdate) -> None:
         row = await store.outbox_by_provider_id(uow.conn, account.id, update.provider_message_id)

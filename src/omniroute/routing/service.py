@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 
 from omniroute.conversations.events import ConversationQueued, ConversationStateChanged
-from omniroute.conversations.model import Conversation
+from omniroute.conversations.model import Conversation, SenderKind
 from omniroute.conversations.service import ConversationService
 from omniroute.core.db import Database
 from omniroute.core.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -288,6 +288,29 @@ class RoutingService:
         await enqueue_command(
             uow.conn, "external", {"conversation_id": conv.id, "agent_id": agent_id}, uow.clock.now()
         )
+
+    async def enqueue_or_end(
+        self,
+        uow: UnitOfWork,
+        conv: Conversation,
+        plan: RoutingPlan,
+        *,
+        sender_kind: SenderKind = SenderKind.SYSTEM,
+        sender_name: str = "Omniroute",
+    ) -> Conversation:
+        """Queue the conversation by its plan — or, when overflow says nobody can take it now
+        (out of hours…), keep the plan, tell the customer why (``plan.end_message``, from
+        ``sender_name``) and end the conversation. Returns the conversation as it now is."""
+        if plan.end_message is None:
+            await self.enqueue(uow, conv, plan)
+            return conv
+        await self.record_plan(uow, conv, plan)
+        conv = await self.conversations.load(uow, conv.id)
+        await self.conversations.append(
+            uow, conv, sender_kind=sender_kind, sender_id=None, sender_name=sender_name, text=plan.end_message
+        )
+        conv = await self.conversations.load(uow, conv.id)
+        return await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
 
     async def record_plan(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None:
         await store.upsert_work_item(

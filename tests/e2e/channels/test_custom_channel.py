@@ -692,3 +692,35 @@ async def test_routing_rules_read_the_start_context_as_prechat_answers(
         c["prechat"]["address"]: c["prechat"]["queue"] for c in await conversations_of(server, account_id)
     }
     assert queues == {"user-1": "Support", "user-2": "Sales"}
+
+
+async def test_out_of_hours_the_service_hears_why_and_the_conversation_ends(
+    server: LiveServer, clients: Clients, integrator: tuple[CustomChannelDouble, str]
+) -> None:
+    double, url = integrator
+    await server.container.routing_configs.save(
+        {
+            "queues": [
+                {
+                    "queue": "Sales",  # where the account's conversations go; the test clock is 09:00 UTC
+                    "operating_hours": {
+                        "timezone": "UTC",
+                        "weekly": {"mon": [{"start": "10:00", "end": "17:00"}]},
+                    },
+                    "overflow": [
+                        {"when": "out_of_hours", "action": "end_with_message", "message": "We open at 10:00."}
+                    ],
+                }
+            ]
+        },
+        comment="Sales opens at ten",
+        user_id=None,
+    )
+    account_id = await create_account(clients, url)
+    assert (await signed_post(server, account_id, message("ooh-1", "Anyone there?"))).status_code == 200
+    await receipts_done(server, account_id, 1)
+    [conversation] = await conversations_of(server, account_id)
+    assert conversation["state"] == "closed"
+    # The reason goes out through the channel, as the account, to the person who wrote.
+    sent = await eventually(lambda: double.sent_to("user-42") or None)
+    assert [m["text"] for m in sent] == ["We open at 10:00."]

@@ -52,7 +52,7 @@ from omniroute.core.secretbox import ENV_PREFIX, SecretBox, SecretUnavailable
 from omniroute.core.uow import Publisher, UnitOfWork
 from omniroute.customers import service as customers
 from omniroute.customers.model import Customer
-from omniroute.routing.service import RoutingPlan, RoutingService
+from omniroute.routing.service import RoutingService
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -355,8 +355,8 @@ class WebchatService:
                     idempotency_key="prechat-question",
                 )
             if not taken and plan.end_message is not None:
-                await self._end_by_overflow(uow, conv, plan)
-                conv = await self.conversations.load(uow, conv.id)
+                # Overflow (e.g. out of hours): the customer reads why, after their question.
+                conv = await self.routing.enqueue_or_end(uow, conv, plan)
         return StartedChat(
             conversation=conv,
             customer_token=token,
@@ -387,21 +387,6 @@ class WebchatService:
             "widget": {"id": widget.id, "name": widget.name},
             "offline": offline,
         }
-
-    async def _end_by_overflow(self, uow: UnitOfWork, conv: Conversation, plan: RoutingPlan) -> None:
-        """Overflow (e.g. out of hours): the customer reads why, and nothing is queued."""
-        assert plan.end_message is not None
-        await self.routing.record_plan(uow, conv, plan)
-        conv = await self.conversations.load(uow, conv.id)
-        await self.conversations.append(
-            uow,
-            conv,
-            sender_kind=SenderKind.SYSTEM,
-            sender_id=None,
-            sender_name="Omniroute",
-            text=plan.end_message,
-        )
-        await self.conversations.end_in(uow, conv, SenderKind.SYSTEM, "Omniroute")
 
     async def post_customer_message(
         self,
