@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from omniroute.demo import DEMO_PASSWORD
 from tests.browser.test_admin_pages import new_page, no_js_errors
+from tests.browser.test_voice_helpers import wait_for
 from tests.browser.test_workspace_a11y import AUDIT
 from tests.browser.test_workspace_helpers import (
     ANA,
@@ -50,17 +50,14 @@ def end_and_rate(customer: Customer, rating: int, comment: str = "") -> None:
 
 
 def accept_offer(agent: httpx.Client, conversation_id: str) -> None:
-    """Poll the agent's offers (with a hang guard) and accept the one for this chat."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        offers = [o for o in agent.get("/api/v1/offers").json() if o["conversation_id"] == conversation_id]
-        if offers:
-            r = agent.post(f"/api/v1/offers/{offers[0]['session_id']}/accept")
-            assert r.status_code == 200, r.text
-            return
-        if time.monotonic() > deadline:
-            pytest.fail("the chat was never offered to the agent")
-        time.sleep(0.1)
+    """Wait for the agent's offer of this chat and accept it."""
+
+    def offered() -> list[dict[str, Any]]:
+        return [o for o in agent.get("/api/v1/offers").json() if o["conversation_id"] == conversation_id]
+
+    [offer] = wait_for(offered, "the chat to be offered to the agent")
+    r = agent.post(f"/api/v1/offers/{offer['session_id']}/accept")
+    assert r.status_code == 200, r.text
 
 
 def rate_four_chats(base_url: str, customers: Any) -> None:

@@ -5,7 +5,6 @@ both stores)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -82,10 +81,11 @@ async def test_a_slow_download_holds_back_only_its_sender(database_url: str, tmp
 
         passing = asyncio.create_task(c.channels.process_receipts())
         await asyncio.wait_for(asked.wait(), WAIT)
-        deadline = time.monotonic() + WAIT
-        while "Hello from Bob" not in await texts(c):
-            assert time.monotonic() < deadline, "Bob's message waited for Ann's download"
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(WAIT):  # a hang guard: Bob's message must not wait for Ann's download
+            while True:
+                if "Hello from Bob" in await texts(c):
+                    break
+                await asyncio.sleep(0.02)
         # Ann's own messages wait for her photo, in order.
         assert not {"Here is the photo", "Did it arrive?"} & await texts(c)
         assert not passing.done()
